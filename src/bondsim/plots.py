@@ -1,0 +1,69 @@
+"""Figures: matplotlib only, written to PNG, readable on a slide."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def plot_timeseries(frame: pd.DataFrame, path: str | Path, title: str = "") -> None:
+    """Four panels: opioid tone, felt connection and affect, distress and seeking, bonds and occupancy."""
+    days = frame["hours"] / 24.0
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    ax = axes[0, 0]
+    ax.plot(days, frame["mean_tone"], color="tab:purple")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_ylabel("opioid tone (set point = 1)")
+    ax = axes[0, 1]
+    ax.plot(days, frame["felt_connection"], label="felt connection")
+    ax.plot(days, frame["positive_affect"], label="positive affect")
+    ax.set_ylim(0, 1)
+    ax.legend(frameon=False)
+    ax = axes[1, 0]
+    ax.plot(days, frame["distress"], color="tab:red", label="distress")
+    ax.plot(days, frame["seeking_rate"].rolling(6, min_periods=1).mean(), color="tab:orange",
+            label="seeking (per step)")
+    ax.set_ylim(0, 1)
+    ax.legend(frameon=False)
+    ax.set_xlabel("day")
+    ax = axes[1, 1]
+    ax.plot(days, frame["mean_bond"], color="tab:green", label="mean bond")
+    ax.plot(days, frame["mean_occupancy"], color="black", ls="--", label="receptor occupancy (treated)")
+    ax.set_ylim(0, 1)
+    ax.legend(frameon=False)
+    ax.set_xlabel("day")
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_pk(curve: pd.DataFrame, path: str | Path, title: str = "") -> None:
+    """Plasma concentrations (log scale) and receptor occupancy over time."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    ax1.semilogy(curve["hours"], curve["plasma_ng_ml"].clip(lower=1e-4), label="parent drug")
+    if curve["metabolite_ng_ml"].max() > 0:
+        ax1.semilogy(curve["hours"], curve["metabolite_ng_ml"].clip(lower=1e-4), label="6-beta-naltrexol")
+    ax1.set_ylim(bottom=1e-2)
+    ax1.set_ylabel("plasma (ng/mL)")
+    ax1.legend(frameon=False)
+    ax2.plot(curve["hours"], 100 * curve["occupancy"], color="black")
+    ax2.set_ylim(0, 100)
+    ax2.set_ylabel("mu receptors occupied (%)")
+    ax2.set_xlabel("hours after first dose")
+    ax1.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,0 +1,112 @@
+"""Run the model once: ``bondsim run`` writes timeseries.csv and run.json (and a figure)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .errors import UserError
+from .io import now, output_directory, versions, write_json
+from .model import BondingModel, make_seed, steps_for
+from .params import Params, load, parse_assignments
+
+SUMMARY_COLUMNS = ("mean_tone", "felt_connection", "positive_affect", "distress", "seeking_rate",
+                   "mean_bond", "strong_bonds", "mean_occupancy")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--set`` and ``--engine``, shared by commands that build a model."""
+    parser.add_argument("--config", metavar="FILE", help="TOML file of name = value parameters")
+    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="assignments",
+                        help="override one parameter (repeatable), e.g. --set drug=naltrexone")
+    parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: agents)")
+
+
+def model_params(args: argparse.Namespace) -> Params:
+    """Parameters from ``--config``, ``--set`` and ``--engine``, validated."""
+    overrides = parse_assignments(args.assignments)
+    if getattr(args, "engine", None):
+        overrides["engine"] = args.engine
+    return load(args.config, overrides)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """argparse type: a non-negative integer seed."""
+    try:
+        return make_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``bondsim run``."""
+    add_model_arguments(parser)
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int, help="number of steps")
+    length.add_argument("--days", type=positive_float, help="simulated days (default 7)")
+    parser.add_argument("--seed", type=seed_value, help="master seed (default: drawn and recorded)")
+    parser.add_argument("--out", default="results/run", help="output directory (default results/run)")
+    parser.add_argument("--plot", action="store_true", help="also write timeseries.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the model and write its outputs."""
+    params = model_params(args)
+    n_steps = steps_for(params, args.steps, args.days)
+    seed = make_seed(args.seed)
+    started_at = now()
+    t0 = time.perf_counter()
+    model = BondingModel(params, seed=seed)
+    frame = model.run(n_steps, progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    out = Path(args.out)
+    with output_directory(out) as tmp:
+        frame.to_csv(tmp / "timeseries.csv", index=False)
+        write_json(tmp / "run.json", {
+            "command": "run", "params": params.to_dict(), "seed": seed, "steps": n_steps,
+            "hours": n_steps * params.step_hours, "engine": params.engine, "started": started_at,
+            "elapsed_seconds": round(elapsed, 3), "versions": versions(),
+        })
+        if args.plot:
+            from .plots import plot_timeseries
+
+            plot_timeseries(frame, tmp / "timeseries.png", title=_title(params))
+    if not args.quiet:
+        last = frame.iloc[-1]
+        print(f"bondsim run: {params.n_agents} people, {n_steps} steps ({n_steps * params.step_hours / 24:g} days), "
+              f"drug {params.drug}, seed {seed}, {elapsed:.1f} s")
+        print("  final: " + ", ".join(f"{c} {last[c]:.3f}" for c in SUMMARY_COLUMNS))
+        print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}" + (" and timeseries.png" if args.plot else ""))
+    return 0
+
+
+def _title(params: Params) -> str:
+    drug = params.drug if params.drug in ("none", "placebo") else f"{params.drug} {params.dose_mg:g} mg"
+    return f"{params.n_agents} people, {params.network.replace('_', '-')} network, {drug}"
+
+
+__all__ = ["UserError", "add_arguments", "command"]
