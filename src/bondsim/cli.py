@@ -18,6 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("bondsim.runner", "run the model and write timeseries.csv and run.json"),
     "pk": ("bondsim.pk", "print drug concentrations and receptor occupancy over time"),
     "params": ("bondsim.paramtable", "list every parameter with unit, default and range"),
+    "app": ("bondsim.app", "serve the classroom app in the browser (localhost)"),
+    "sweep": ("bondsim.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
+    "analyze": ("bondsim.sweep_analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
 }
 
 

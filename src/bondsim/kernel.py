@@ -5,6 +5,18 @@ aligned with the network's CSR edges (``bond[e]`` is ``row[e]``'s bond to
 ``indices[e]``). Each phase is a handful of array operations, with no Python loop
 over people. All random draws come from the model's Generator.
 
+Work per step is kept proportional to what happens in the step wherever the
+rules allow (see docs/performance.md):
+
+- partner choice looks only at the edges of this step's seekers;
+- rewards, bond growth and the reward memory are computed only for people who
+  met someone, and the contact, rejection and grief terms of the tone update only
+  for people who had any;
+- each person's bond sum, sum of squares and strongest bond (which felt
+  connection and the metrics need) are kept up to date from the few bonds that
+  grew, instead of summing all bonds again. Decay multiplies every bond by the
+  same factor, so it multiplies these summaries by that factor too.
+
 Mesa stays the public face: :class:`PersonView` agents read and write these
 arrays, so ``model.agents``, the DataCollector and the app work as with the
 per-agent engine.
@@ -30,8 +42,48 @@ def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return cs[indptr[1:]] - cs[indptr[:-1]]
 
 
+def row_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Largest of ``values`` in each CSR row (0 for an empty row; values are >= 0)."""
+    out = np.zeros(len(indptr) - 1)
+    filled = np.flatnonzero(np.diff(indptr) > 0)
+    if filled.size:
+        out[filled] = np.maximum.reduceat(values, indptr[filled])
+    return out
+
+
+def row_edges(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of the given rows, concatenated, and where each row's edges start in that list.
+
+    Returns ``(edges, start)`` with ``start`` of length ``len(rows) + 1``: the edges
+    of ``rows[k]`` are ``edges[start[k]:start[k + 1]]``.
+    """
+    lo = indptr[rows]
+    degree = indptr[rows + 1] - lo
+    start = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(degree, out=start[1:])
+    edges = np.arange(start[-1], dtype=np.int64) + np.repeat(lo - start[:-1], degree)
+    return edges, start
+
+
+def power(x: np.ndarray, exponent: float) -> np.ndarray:
+    """``x ** exponent``, by repeated multiplication when the exponent is a small whole number (much faster)."""
+    if float(exponent).is_integer() and 1 <= exponent <= 8:
+        out = x.copy()
+        for _ in range(int(exponent) - 1):
+            out *= x
+        return out
+    return x**exponent
+
+
 class ArrayEngine:
-    """Runs the model on arrays."""
+    """Runs the model on arrays.
+
+    Attributes:
+        bond: bond of each directed edge, in [0, 1]; change it with :meth:`set_bond`
+            (or call :meth:`refresh` after writing into it directly).
+        bond_sum, bond_square_sum, bond_max: per person, the sum, sum of squares and
+            largest of that person's bonds (kept in step with ``bond``).
+    """
 
     name = "array"
 
@@ -58,7 +110,8 @@ class ArrayEngine:
         self.signal = np.ones(n)
         self.distress = np.zeros(n)
         self.seeking = np.zeros(n, dtype=bool)
-        self.last_reward = np.ones(n)
+        self.isolation_ends = -1.0  # hours; nobody is isolated from then on
+        self.refresh()
         self.observe()
         if create_agents:
             for i in range(n):
@@ -76,83 +129,147 @@ class ArrayEngine:
         self.treated_index = np.flatnonzero(self.treated)
         self.drug_state = np.zeros((len(self.treated_index), 4))
 
+    def refresh(self) -> None:
+        """Recompute every person's bond summaries from ``bond`` (after writing into it directly)."""
+        indptr = self.net.indptr
+        self.bond_sum = row_sums(self.bond, indptr)
+        self.bond_square_sum = row_sums(self.bond * self.bond, indptr)
+        self.bond_max = row_max(self.bond, indptr)
+        self.strong = self.bond >= STRONG_BOND
+        self.strong_count = row_sums(self.strong.astype(np.float64), indptr)
+
+    def set_bond(self, i: int, j: int, value: float) -> None:
+        """Set i's bond to neighbour j, keeping i's bond summaries in step."""
+        net = self.net
+        e = net.edge(i, j)
+        self.bond[e] = value
+        lo, hi = net.indptr[i], net.indptr[i + 1]
+        mine = self.bond[lo:hi]
+        self.bond_sum[i] = mine.sum()
+        self.bond_square_sum[i] = np.dot(mine, mine)
+        self.bond_max[i] = mine.max()
+        self.strong[e] = value >= STRONG_BOND
+        self.strong_count[i] = np.count_nonzero(self.strong[lo:hi])
+
     # ---------------------------------------------------------------- step
     def step(self) -> dict[str, float]:
         """One synchronous step of everyone; returns this step's contact counts."""
-        rules, rng, net = self.rules, self.model.rng, self.net
+        rules, rng, net, params = self.rules, self.model.rng, self.net, self.model.params
         n = net.n
         # phase 1: distress raises the chance of seeking contact
         self.seeking = rng.random(n) < rules.seek_probability(self.distress)
         seekers = np.flatnonzero(self.seeking)
 
-        # phase 2: a seeker picks an available neighbour with weight floor + bond^selectivity
-        isolated = self.isolated_now()
-        any_isolated = bool(isolated.any())
-        params = self.model.params
-        weight = params.bond_floor + self.bond**params.partner_selectivity
-        if any_isolated or self.closed_edges.size:
-            available = self.tie_open & ~isolated[net.row] & ~isolated[net.indices]
-            weight = weight * available
+        # phase 2: a seeker picks an available neighbour with weight floor + bond^selectivity,
+        # by inverting the cumulative weights of its own edges (all seekers' edges in one list)
+        isolated = self.isolated_now() if self.model.hours < self.isolation_ends else None
+        edges, start = row_edges(net.indptr, seekers)
+        weight = params.bond_floor + power(self.bond[edges], params.partner_selectivity)
+        if self.closed_edges.size:
+            weight *= self.tie_open[edges]
+        if isolated is not None:
+            weight *= ~isolated[net.indices[edges]] & ~isolated[net.row[edges]]
         cum = np.zeros(len(weight) + 1)
         np.cumsum(weight, out=cum[1:])
-        lo, hi = net.indptr[seekers], net.indptr[seekers + 1]
-        start, total = cum[lo], cum[hi] - cum[lo]
+        lo, hi = start[:-1], start[1:]
+        first, total = cum[lo], cum[hi] - cum[lo]
         has_partner = total > 0
         draw = rng.random(len(seekers))
-        target = start + draw * total
-        edge = np.clip(np.searchsorted(cum, target, side="right") - 1, lo, np.maximum(hi - 1, lo))
-        approach = edge[has_partner]
+        pick = np.searchsorted(cum, first + draw * total, side="right") - 1
+        pick = np.clip(pick, lo, np.maximum(hi - 1, lo))[has_partner]
+        approach = edges[pick]
         who = seekers[has_partner]
         accepted = rng.random(len(approach)) < rules.accept_probability
-        met_edges = np.concatenate([approach[accepted], net.reverse[approach[accepted]]])
+        ask, answer = approach[accepted], net.reverse[approach[accepted]]  # both sides of each contact
         rejected = who[~accepted]
 
         # phase 3: rewards through free receptors, tone, bonds, relaxation, drug
-        reward = rules.reward(self.tone, self.occupancy, self.set_point)
-        self.last_reward = reward
-        contacts = np.bincount(net.row[met_edges], minlength=n)
+        contacts = np.bincount(net.row[ask], minlength=n) + np.bincount(net.row[answer], minlength=n)
+        met = np.flatnonzero(contacts)
+        reward = np.zeros(n)  # only people who met someone feel a reward
+        reward[met] = rules.reward(self.tone[met], self.occupancy[met], self.set_point[met])
         rejections = np.zeros(n)
         rejections[rejected] = 1.0
         absent_bond = np.zeros(n)
         if self.closed_edges.size:
             absent_bond += np.bincount(net.row[self.closed_edges], self.bond[self.closed_edges], minlength=n)
-        if any_isolated:
-            absent_bond[isolated] = row_sums(self.bond, net.indptr)[isolated]
-        self.tone = rules.new_tone(self.tone, self.set_point, contacts, rejections, absent_bond)
-        touched, times = np.unique(met_edges, return_counts=True)
-        self.bond[touched] = rules.grow_bond(self.bond[touched], reward[net.row[touched]], times)
-        self.bond *= rules.bond_keep
+        if isolated is not None:
+            absent_bond[isolated] = self.bond_sum[isolated]
+        # everyone relaxes toward the set point; people with contacts, rejections or absent partners
+        # get the full rule (the same formula: with no events it reduces to the relaxation)
+        hit = np.flatnonzero((contacts > 0) | (rejections > 0) | (absent_bond > 0))
+        hit_tone = rules.new_tone(self.tone[hit], self.set_point[hit], contacts[hit], rejections[hit],
+                                  absent_bond[hit])
+        self.tone = rules.new_tone(self.tone, self.set_point, 0, 0, 0.0)
+        self.tone[hit] = hit_tone
+        # an edge met twice (both approached each other) grows twice, as in the per-agent engine
+        self._grow_bonds(ask, reward, owners_distinct=True)
+        self._grow_bonds(answer, reward, owners_distinct=False)
+        self._decay_bonds()
         if self.treated_index.size and rules.drug.active:
             occ = self.occupancy[self.treated_index]
             self.drug_state, occ = self.model.kinetics.advance(self.drug_state, occ)
             self.occupancy[self.treated_index] = occ
-        met = contacts > 0
         self.reward_memory[met] = rules.remember_reward(self.reward_memory[met], reward[met], contacts[met])
         self.observe()
-        n_accepted = int(accepted.sum())
+        n_accepted = len(ask)
         return {"seekers": len(seekers), "approaches": len(approach), "accepted": n_accepted,
-                "reward_sum": float(np.dot(reward, contacts)), "rewarded": 2 * n_accepted}
+                "reward_sum": float(np.dot(reward[met], contacts[met])), "rewarded": 2 * n_accepted}
+
+    def _grow_bonds(self, edges: np.ndarray, reward: np.ndarray, owners_distinct: bool) -> None:
+        """Grow each listed bond (edges distinct) by one contact felt with its owner's reward, and its owner's sums."""
+        owner = self.net.row[edges]
+        old = self.bond[edges]
+        new = self.rules.grow_bond(old, reward[owner])
+        self.bond[edges] = new
+        if owners_distinct:
+            self.bond_sum[owner] += new - old
+            self.bond_square_sum[owner] += new * new - old * old
+            np.maximum(self.bond_max[owner], new, out=new)
+            self.bond_max[owner] = new
+        else:
+            np.add.at(self.bond_sum, owner, new - old)
+            np.add.at(self.bond_square_sum, owner, new * new - old * old)
+            np.maximum.at(self.bond_max, owner, new)  # bonds only grow here
+
+    def _decay_bonds(self) -> None:
+        """Fade every bond by the same factor, and with it each person's sums and strongest bond."""
+        keep = self.rules.bond_keep
+        self.bond *= keep
+        self.bond_sum *= keep
+        self.bond_square_sum *= keep * keep
+        self.bond_max *= keep
+        self._count_strong()
+
+    def _count_strong(self) -> None:
+        """Update each person's number of strong bonds from the edges that crossed the threshold.
+
+        One pass over the bonds to compare, but the per-person counting touches only the crossings.
+        """
+        strong = self.bond >= STRONG_BOND
+        crossed = np.flatnonzero(strong != self.strong)
+        np.add.at(self.strong_count, self.net.row[crossed], np.where(strong[crossed], 1.0, -1.0))
+        self.strong = strong
 
     def observe(self) -> None:
         """Opioid signal, distress, felt connection and positive affect of everyone."""
         rules = self.rules
         self.signal = rules.opioid_signal(self.tone, self.occupancy, self.set_point)
         self.distress = rules.distress(self.signal)
-        indptr = self.net.indptr
-        ties = close_ties(row_sums(self.bond, indptr), row_sums(self.bond * self.bond, indptr))
+        ties = close_ties(self.bond_sum, self.bond_square_sum)
         self.felt_connection = rules.felt_connection(ties, self.reward_memory)
         self.positive_affect = rules.positive_affect(self.positive_affect, self.signal)
 
     def arrays(self) -> dict:
         """Per-person state as arrays (same keys as the per-agent engine)."""
-        indptr = self.net.indptr
+        net = self.net
         return {
             "tone": self.tone, "set_point": self.set_point, "occupancy": self.occupancy,
             "distress": self.distress, "felt_connection": self.felt_connection,
             "positive_affect": self.positive_affect, "seeking": self.seeking, "treated": self.treated,
-            "bond_sum": row_sums(self.bond, indptr),
-            "strong_bonds": row_sums((self.bond >= STRONG_BOND).astype(np.float64), indptr),
-            "has_tie": row_sums((self.bond >= TIE_BOND).astype(np.float64), indptr) > 0,
+            "bond_sum": self.bond_sum.copy(),
+            "strong_bonds": self.strong_count.copy(),
+            "has_tie": self.bond_max >= TIE_BOND,
         }
 
     # --------------------------------------------------------------- events
@@ -171,6 +288,7 @@ class ArrayEngine:
     def isolate(self, indices, until_hours: float) -> None:
         """Cut the listed people off from everyone until ``until_hours``."""
         self.isolated_until[np.asarray(indices, dtype=np.int64)] = until_hours
+        self.isolation_ends = max(self.isolation_ends, float(until_hours))
 
 
 def _array_attribute(name: str, doc: str) -> property:
@@ -210,4 +328,4 @@ class PersonView(mesa.Agent):
 
     def set_bond(self, partner: int, value: float) -> None:
         """Set this person's bond to a neighbour."""
-        self.model.engine.bond[self.model.network.edge(self.index, partner)] = value
+        self.model.engine.set_bond(self.index, partner, value)

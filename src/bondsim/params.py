@@ -69,7 +69,7 @@ class Params:
 
     # bonds
     bond_learning_rate: float = _p(0.1, "per contact", "bond growth per unit of felt reward", 0.0, 1.0)
-    bond_half_life_days: float = _p(14.0, "days", "half-life of a bond without contact", 0.1, 3650.0)
+    bond_half_life_days: float = _p(60.0, "days", "half-life of a bond without contact", 0.1, 3650.0)
     initial_bond: float = _p(0.2, "", "mean initial bond to each neighbour (uniform on [0, 2x])", 0.0, 0.5)
     separation_grief: float = _p(0.5, "1/h", "tone loss rate per unit of bond to absent partners", 0.0, 10.0)
 

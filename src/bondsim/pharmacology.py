@@ -1,10 +1,10 @@
-"""Pharmacokinetics and receptor occupancy of the drugs, in real units.
+r"""Pharmacokinetics and receptor occupancy of the drugs, in real units.
 
 Each drug follows the same linear chain, solved exactly over a time step with a
 matrix exponential, then a saturable binding step at the mu receptor:
 
     depot (mg) --ka--> plasma parent (ng/mL) --ke--> out
-              \\--ka--> plasma metabolite (ng/mL) --km--> out      (first-pass)
+              \--ka--> plasma metabolite (ng/mL) --km--> out      (first-pass)
     effect site:  dCe/dt = ke0 * (C_parent + potency * C_metabolite - Ce)
     receptor:     dO/dt  = kon * Ce * (1 - O) - koff * O
 

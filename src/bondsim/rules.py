@@ -105,7 +105,7 @@ class Rules:
         return (1.0 - share) * close_ties + share * np.minimum(reward_memory, 1.0)
 
     def positive_affect(self, previous, signal):
-        """Positive affect in [0, 1]: 0.5 at the set point, moved by the opioid signal, averaged over the diary window."""
+        """Positive affect in [0, 1]: 0.5 at the set point, moved by the opioid signal, averaged over a diary window."""
         share = self.params.opioid_share
         now = (1.0 - share) * 0.5 + share * 0.5 * np.minimum(signal, 2.0)
         return now + (previous - now) * self.diary_keep

@@ -32,7 +32,7 @@ def model_params(args: argparse.Namespace) -> Params:
 
 
 def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+    """Parse an integer >= 1 (argparse type)."""
     try:
         value = int(text)
     except ValueError:
@@ -43,7 +43,7 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
+    """Parse a number > 0 (argparse type)."""
     try:
         value = float(text)
     except ValueError:
@@ -54,7 +54,7 @@ def positive_float(text: str) -> float:
 
 
 def seed_value(text: str) -> int:
-    """argparse type: a non-negative integer seed."""
+    """Parse a non-negative integer seed (argparse type)."""
     try:
         return make_seed(int(text))
     except ValueError:

@@ -1,0 +1,182 @@
+"""What every named experiment shares: its definition, seeds, parallel trials, outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from ..model import BondingModel
+from ..params import Params, ParameterError, read_toml, with_overrides
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment.
+
+    Attributes:
+        name: the name on the command line.
+        summary: one line for ``bondsim experiment --list``.
+        design: the study design (sizes, doses, timing), overridable from a config's ``[design]`` table.
+        params: the model parameters the study changed, on top of the calibrated defaults.
+        run: ``run(ctx) -> dict`` writes tables, figures and report into ``ctx.out`` and returns the summary.
+        trials_key: the design key that ``--trials`` sets (None: the experiment has no repeated trials).
+    """
+
+    name: str
+    summary: str
+    design: Mapping[str, Any]
+    params: Mapping[str, Any]
+    run: Callable[[Context], dict[str, Any]]
+    trials_key: str | None = None
+
+
+@dataclass
+class Context:
+    """Everything one experiment run needs."""
+
+    experiment: Experiment
+    design: dict[str, Any]
+    params: Params
+    seed: int
+    out: Path
+    progress: bool = True
+    workers: int = 1
+
+    def child_seeds(self, n: int) -> list[int]:
+        """``n`` independent seeds derived from the master seed (SeedSequence spawning)."""
+        return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(self.seed).spawn(n)]
+
+
+def resolve(experiment: Experiment, config: str | Path | None = None, trials: int | None = None,
+            engine: str | None = None) -> tuple[dict[str, Any], Params]:
+    """The design and parameters of a run: defaults, then a config file, then command-line flags."""
+    design = dict(experiment.design)
+    overrides = dict(experiment.params)
+    if config is not None:
+        data = read_toml(config)
+        for key in data:
+            if key not in ("design", "params"):
+                raise ParameterError(f"unexpected table [{key}] in {config}: use [design] and [params]")
+        for key, value in data.get("design", {}).items():
+            if key not in design:
+                raise ParameterError(f"unknown design key '{key}' for {experiment.name}: "
+                                     f"use one of {', '.join(design)}")
+            if type(value) is not type(design[key]) and not (
+                    isinstance(design[key], float) and isinstance(value, int) and not isinstance(value, bool)):
+                raise ParameterError(f"design key '{key}' = {value!r} must be like {design[key]!r}")
+            design[key] = type(design[key])(value) if not isinstance(value, list) else value
+        overrides.update(data.get("params", {}))
+    if trials is not None:
+        if experiment.trials_key is None:
+            raise UserError(f"experiment {experiment.name} has no repeated trials: drop --trials")
+        design[experiment.trials_key] = trials
+    if engine is not None:
+        overrides["engine"] = engine
+    return design, with_overrides(Params(), overrides)
+
+
+def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool,
+                 desc: str) -> list[Any]:
+    """``[fn(*t) for t in tasks]``, in worker processes if ``workers > 1``, in task order."""
+    from tqdm.auto import tqdm
+
+    results: list[Any] = [None] * len(tasks)
+    bar = tqdm(total=len(tasks), disable=not progress, desc=desc, unit="trial", mininterval=0.5)
+    if workers <= 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = fn(*task)
+            bar.update()
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update()
+    bar.close()
+    return results
+
+
+def default_workers() -> int:
+    """Worker processes for trials: the usable cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_until(model: BondingModel, hour: float) -> None:
+    """Step the model until its clock reaches ``hour``."""
+    while model.hours < hour - 1e-9:
+        model.step()
+
+
+def build(params: Params, seed: int, n_treated: int = 0, **changes: Any) -> BondingModel:
+    """A model without Mesa agent views (the experiments read arrays), ``n_treated`` people on the drug."""
+    if changes:
+        params = dataclasses.replace(params, **changes)
+    if params.drug != "none":
+        params = dataclasses.replace(params, treated_fraction=n_treated / params.n_agents)
+    model = BondingModel(params, seed=seed, create_agents=params.engine == "agents")
+    if params.drug != "none" and model.treated_index.size != n_treated:
+        raise UserError(f"cannot treat {n_treated} of {params.n_agents} people")
+    return model
+
+
+def close_ties_now(model: BondingModel) -> np.ndarray:
+    """Strength of each person's close ties now (bond-weighted mean bond)."""
+    from ..kernel import row_sums
+    from ..rules import close_ties
+
+    if model.params.engine == "array":
+        bond, indptr = model.engine.bond, model.network.indptr
+        return close_ties(row_sums(bond, indptr), row_sums(bond * bond, indptr))
+    out = np.zeros(model.n)
+    for i, person in enumerate(model.people):
+        w = np.fromiter(person.bonds.values(), dtype=np.float64)
+        out[i] = close_ties(float(w.sum()), float((w * w).sum()))
+    return out
+
+
+def edge_bonds(model: BondingModel) -> np.ndarray:
+    """Bonds on the network's CSR edges (either engine)."""
+    if model.params.engine == "array":
+        return model.engine.bond.copy()
+    net = model.network
+    return np.array([model.people[i].bonds[int(j)] for i, j in zip(net.row, net.indices, strict=True)])
+
+
+def write_table(frame, path: Path) -> None:
+    """A tidy CSV table with floats rounded for reading."""
+    frame.to_csv(path, index=False, float_format="%.6g")
+
+
+def elapsed_since(t0: float) -> float:
+    """Seconds since ``t0`` (perf_counter), rounded."""
+    return round(time.perf_counter() - t0, 2)
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (figures are only written to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: Path) -> None:
+    """Write a figure as PNG and close it."""
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    pyplot().close(fig)

@@ -1,0 +1,209 @@
+"""Pharmacokinetics and receptor occupancy against the published targets (science.md section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bondsim.pharmacology import (
+    PROFILES,
+    Kinetics,
+    dose_times,
+    receptor_activation,
+    simulate,
+)
+
+LN2 = math.log(2.0)
+
+
+def single_dose(drug: str, mg: float, hours) -> dict[str, np.ndarray]:
+    frame = simulate(drug, [(0.0, mg)], hours)
+    return {c: frame[c].to_numpy() for c in frame.columns}
+
+
+def terminal_half_life(hours: np.ndarray, conc: np.ndarray) -> float:
+    """Half-life (h) from the least-squares slope of log concentration."""
+    slope = np.polyfit(hours, np.log(conc), 1)[0]
+    return -LN2 / slope
+
+
+@pytest.fixture(scope="module")
+def naltrexone_50():
+    hours = np.round(np.arange(0.0, 336.0 + 1e-9, 0.5), 2)
+    return single_dose("naltrexone", 50.0, hours)
+
+
+# --------------------------------------------------------------- invariants
+@pytest.mark.parametrize("drug", ["naltrexone", "naloxone", "morphine"])
+def test_occupancy_stays_in_unit_interval_even_for_huge_repeated_doses(drug):
+    doses = dose_times("daily", 1000.0, days=7)
+    frame = simulate(drug, doses, np.arange(0.0, 24.0 * 10, 1.0))
+    occ = frame["occupancy"].to_numpy()
+    assert np.all(np.isfinite(occ))
+    assert occ.min() >= 0.0
+    assert occ.max() <= 1.0
+    assert (frame[["plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml"]].to_numpy() >= -1e-12).all()
+
+
+@pytest.mark.parametrize("drug", ["naltrexone", "naloxone", "morphine"])
+def test_more_dose_gives_more_occupancy(drug):
+    hours = [0.5, 1.0, 2.0, 4.0, 8.0, 24.0, 48.0]
+    previous = np.zeros(len(hours))
+    for mg in (1.0, 5.0, 25.0, 100.0):
+        occ = single_dose(drug, mg, hours)["occupancy"]
+        assert np.all(occ > previous), (drug, mg)
+        previous = occ
+
+
+def test_plasma_levels_are_linear_in_dose_and_doses_superpose():
+    hours = np.arange(0.0, 96.0, 2.0)
+    one = simulate("naltrexone", [(0.0, 25.0)], hours)
+    double = simulate("naltrexone", [(0.0, 50.0)], hours)
+    later = simulate("naltrexone", [(24.0, 25.0)], hours)
+    both = simulate("naltrexone", [(0.0, 25.0), (24.0, 25.0)], hours)
+    for col in ("plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml"):
+        np.testing.assert_allclose(double[col], 2.0 * one[col], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(both[col], one[col] + later[col], rtol=1e-9, atol=1e-12)
+    # binding saturates: occupancy is not additive
+    assert (both["occupancy"] <= one["occupancy"] + later["occupancy"] + 1e-12).all()
+
+
+def test_placebo_and_none_do_nothing():
+    for drug in ("placebo", "none"):
+        frame = simulate(drug, [(0.0, 50.0)], [0.0, 1.0, 24.0])
+        assert (frame[["plasma_ng_ml", "occupancy"]].to_numpy() == 0.0).all()
+
+
+def test_person_and_array_kinetics_agree():
+    kin = Kinetics("naltrexone", 1.0)
+    x = np.array([[50.0, 0.0, 0.0, 0.0], [25.0, 3.0, 40.0, 1.0]])
+    occ = np.array([0.0, 0.5])
+    people = [(list(x[i]), float(occ[i])) for i in range(2)]
+    for _ in range(30):
+        x, occ = kin.advance(x, occ)
+        people = [kin.advance_person(s, o) for s, o in people]
+    for i, (state, o) in enumerate(people):
+        np.testing.assert_allclose(state, x[i], rtol=1e-12, atol=1e-15)
+        assert o == pytest.approx(occ[i], rel=1e-12, abs=1e-15)
+
+
+def test_step_length_barely_changes_the_curve():
+    fine = simulate("naltrexone", [(0.0, 50.0)], [2.0, 24.0, 48.0, 96.0], dt_hours=0.05)
+    coarse = simulate("naltrexone", [(0.0, 50.0)], [2.0, 24.0, 48.0, 96.0], dt_hours=1.0)
+    np.testing.assert_allclose(coarse["occupancy"], fine["occupancy"], atol=0.01)
+
+
+# ------------------------------------------------------ naltrexone targets
+def test_naltrexone_blocks_at_least_90_percent_within_the_first_hours(naltrexone_50):
+    # Rabiner et al. 2011: 92-98% within hours of 50 mg; Weerts et al. 2008: 94.9 +- 4.9%
+    h, occ = naltrexone_50["hours"], naltrexone_50["occupancy"]
+    assert occ[h == 2.0][0] >= 0.90
+    assert occ[h == 3.0][0] >= 0.90
+    assert occ.max() <= 1.0
+
+
+def test_naltrexone_blocks_70_to_80_percent_at_48_hours(naltrexone_50):
+    # prescribing information: 70-80% of receptors still blocked 48 h after 50 mg
+    h, occ = naltrexone_50["hours"], naltrexone_50["occupancy"]
+    assert 0.70 <= occ[h == 48.0][0] <= 0.80
+
+
+def test_naltrexone_blockade_half_time_is_72_to_108_hours(naltrexone_50):
+    # Lee et al. 1988, PET at 1, 48, 72, 120, 168 h: blockade half-time 72-108 h
+    h, occ = naltrexone_50["hours"], naltrexone_50["occupancy"]
+    peak = int(np.argmax(occ))
+    half = h[peak + int(np.argmax(occ[peak:] < occ[peak] / 2.0))]
+    assert 72.0 <= half <= 108.0
+
+
+def test_naltrexone_plasma_half_lives_from_the_terminal_slope(naltrexone_50):
+    # Meyer et al. 1984 and prescribing information: ~4 h (naltrexone), ~13 h (6-beta-naltrexol)
+    h = naltrexone_50["hours"]
+    parent = (h >= 12.0) & (h <= 48.0)
+    metabolite = (h >= 24.0) & (h <= 96.0)
+    assert terminal_half_life(h[parent], naltrexone_50["plasma_ng_ml"][parent]) == pytest.approx(4.0, abs=0.4)
+    assert terminal_half_life(h[metabolite], naltrexone_50["metabolite_ng_ml"][metabolite]) == pytest.approx(
+        13.0, abs=1.0
+    )
+
+
+def test_naltrexone_peaks_near_one_hour():
+    # Cmax ~13 ng/mL (naltrexone) and ~108 ng/mL (6-beta-naltrexol) at about 1 h after 50 mg
+    hours = np.round(np.arange(0.0, 6.0, 0.05), 2)
+    d = single_dose("naltrexone", 50.0, hours)
+    i, j = int(np.argmax(d["plasma_ng_ml"])), int(np.argmax(d["metabolite_ng_ml"]))
+    assert d["plasma_ng_ml"][i] == pytest.approx(13.0, rel=0.05)
+    assert 0.5 <= hours[i] <= 1.5
+    assert d["metabolite_ng_ml"][j] == pytest.approx(108.0, rel=0.05)
+    assert 0.5 <= hours[j] <= 2.0
+
+
+def test_plasma_falls_long_before_the_blockade(naltrexone_50):
+    # hysteresis: at 48 h plasma naltrexone is below 0.1% of its peak, occupancy still >= 70%
+    h = naltrexone_50["hours"]
+    plasma = naltrexone_50["plasma_ng_ml"]
+    assert plasma[h == 48.0][0] < 1e-3 * plasma.max()
+    assert naltrexone_50["occupancy"][h == 48.0][0] >= 0.70
+
+
+def test_low_doses_are_ordered_as_in_rabiner_2011():
+    # Rabiner et al. 2011, occupancy within hours: 2 mg 27%, 5 mg 43-58%, 15 mg 61%, 50 mg 92-98%.
+    # The fit matches the ordering; the low-dose values themselves less well (docs/pharmacology.md).
+    hours = np.arange(0.0, 4.01, 0.25)
+    peaks = [single_dose("naltrexone", mg, hours)["occupancy"].max() for mg in (2.0, 5.0, 15.0, 50.0)]
+    assert peaks == sorted(peaks)
+    assert peaks[0] > 0.1
+    assert peaks[-1] >= 0.92
+
+
+def test_crossover_leaves_residual_blockade_after_a_10_day_washout():
+    # Inagaki et al. 2016: 25, 25, 50, 50 mg on days 1-4, then a 10-day washout. With a 72-108 h
+    # blockade half-time some blockade must remain (roughly 10-20% by extrapolation, science.md).
+    doses = [(0.0, 25.0), (24.0, 25.0), (48.0, 50.0), (72.0, 50.0)]
+    end_of_washout = 96.0 + 240.0
+    occ = simulate("naltrexone", doses, [96.0, end_of_washout])["occupancy"].to_numpy()
+    assert occ[0] >= 0.90
+    assert 0.02 < occ[1] < 0.30
+
+
+# ------------------------------------------------------- other drugs
+def test_morphine_half_life_is_2_to_3_hours():
+    # Stuart-Harris et al. 2000: 2.2 +- 1.0 h
+    hours = np.arange(4.0, 16.01, 0.5)
+    plasma = single_dose("morphine", 10.0, hours)["plasma_ng_ml"]
+    assert 2.0 <= terminal_half_life(hours, plasma) <= 3.0
+    assert PROFILES["morphine"].action == "agonist"
+
+
+def test_naloxone_is_short_acting():
+    hours = [0.5, 1.0, 2.0, 12.0, 24.0]
+    occ = single_dose("naloxone", 0.4, hours)["occupancy"]
+    assert occ[:3].max() > 0.3
+    assert occ[3] < 0.01 and occ[4] < 1e-4
+    naltrexone = single_dose("naltrexone", 50.0, [24.0])["occupancy"][0]
+    assert naltrexone > 100 * occ[4]
+
+
+# --------------------------------------------------- receptor competition
+def test_receptor_activation_competition():
+    e = 0.25  # endogenous opioid at 20% occupancy
+    assert receptor_activation(e, 0.0, 0.0) == pytest.approx(e / (1 + e))
+    blocked = receptor_activation(e, np.array([0.0, 0.5, 0.9, 0.99]), np.zeros(4))
+    assert np.all(np.diff(blocked) < 0)
+    assert blocked[-1] < 0.01
+    agonist = receptor_activation(e, np.zeros(4), np.array([0.0, 0.5, 0.9, 0.99]))
+    assert np.all(np.diff(agonist) > 0)
+    assert np.all((agonist >= 0) & (agonist <= 1))
+    # more endogenous opioid partly overcomes a competitive antagonist
+    assert receptor_activation(4 * e, 0.9, 0.0) > receptor_activation(e, 0.9, 0.0)
+
+
+def test_dose_times_schedules():
+    assert dose_times("once", 50.0, start_hours=6.0) == [(6.0, 50.0)]
+    assert dose_times("daily", 25.0, days=3) == [(0.0, 25.0), (24.0, 25.0), (48.0, 25.0)]
+    assert len(dose_times("daily", 25.0, horizon_hours=100.0)) == 5
+    assert dose_times("explicit", 50.0, hours=[24.0, 0.0], amounts_mg=[50.0, 25.0]) == [(0.0, 25.0), (24.0, 50.0)]
+    assert dose_times("explicit", 10.0, hours=[0.0, 12.0]) == [(0.0, 10.0), (12.0, 10.0)]
+

@@ -1,0 +1,397 @@
+"""Parameter sweeps: spec checks, designs, seeds, Dask execution, resume, failures, analysis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bondsim import sweep
+from bondsim.model import BondingModel
+from bondsim.params import ParameterError, Params
+from bondsim.sweep_analysis import analyze, summarize
+
+BONDSIM = [sys.executable, "-m", "bondsim.cli"]
+
+# 3 x 2 grid points x 4 replicates = 24 tiny runs (40 people, one day)
+GRID = """
+[sweep]
+design = "grid"
+replicates = 4
+days = 1
+seed = 42
+record = "every:8"
+
+[fixed]
+n_agents = 40
+drug = "naltrexone"
+
+[vary]
+rejection_rate = [0.1, 0.3, 0.6]
+dose_mg = [0, 50]
+"""
+
+FAILING = """
+[sweep]
+design = "grid"
+replicates = 2
+steps = 12
+seed = 7
+
+[fixed]
+n_agents = 30
+
+[vary]
+mean_degree = [4, 40]   # 40 >= n_agents: the model refuses these runs
+"""
+
+SOBOL = """
+[sweep]
+design = "sobol"
+samples = 8
+steps = 12
+seed = 3
+
+[fixed]
+n_agents = 30
+drug = "naltrexone"
+
+[vary]
+rejection_rate = { low = 0.0, high = 0.6 }
+dose_mg = { low = 0.0, high = 100.0 }
+"""
+
+
+def spec_of(text: str):
+    import tomllib
+
+    return sweep.parse_spec(tomllib.loads(text))
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*BONDSIM, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+# ------------------------------------------------------------------------ spec and designs
+def test_grid_design_is_the_product_in_spec_order():
+    spec = spec_of(GRID)
+    assert spec.n_points == 6 and spec.n_runs == 24
+    assert spec.varied == ("rejection_rate", "dose_mg")
+    assert [tuple(p.values()) for p in spec.points] == [
+        (0.1, 0.0),
+        (0.1, 50.0),
+        (0.3, 0.0),
+        (0.3, 50.0),
+        (0.6, 0.0),
+        (0.6, 50.0),
+    ]
+    assert spec.fixed["engine"] if "engine" in spec.fixed else spec.base.engine == "array"
+    assert spec.steps is None and spec.days == 1.0 and spec.record_every == 8
+
+
+def test_list_design_from_lists_and_from_points_tables():
+    a = spec_of(
+        '[sweep]\ndesign = "list"\nsteps = 5\nseed = 1\n[vary]\nn_agents = [30, 60]\ndrug = ["none", "morphine"]'
+    )
+    b = spec_of(
+        '[sweep]\ndesign = "list"\nsteps = 5\nseed = 1\n[[points]]\nn_agents = 30\ndrug = "none"\n'
+        '[[points]]\nn_agents = 60\ndrug = "morphine"'
+    )
+    assert a.points == b.points == ({"n_agents": 30, "drug": "none"}, {"n_agents": 60, "drug": "morphine"})
+
+
+def test_lhs_points_are_stratified_within_bounds_and_integers_stay_integers():
+    spec = spec_of(
+        '[sweep]\ndesign = "lhs"\nsamples = 20\nsteps = 5\nseed = 9\n[vary]\n'
+        "rejection_rate = { low = 0.2, high = 0.4 }\nn_agents = { low = 30, high = 90 }"
+    )
+    x = np.array([p["rejection_rate"] for p in spec.points])
+    assert spec.n_points == 20 and x.min() >= 0.2 and x.max() <= 0.4
+    # Latin hypercube: exactly one sample in each of the 20 equal strata
+    assert sorted(np.floor((x - 0.2) / 0.2 * 20).astype(int).clip(0, 19)) == list(range(20))
+    assert all(isinstance(p["n_agents"], int) and 30 <= p["n_agents"] <= 90 for p in spec.points)
+    assert (
+        spec_of(
+            '[sweep]\ndesign = "lhs"\nsamples = 20\nsteps = 5\nseed = 9\n[vary]\n'
+            "rejection_rate = { low = 0.2, high = 0.4 }\nn_agents = { low = 30, high = 90 }"
+        ).points
+        == spec.points
+    )
+
+
+def test_sobol_design_has_saltelli_size():
+    spec = spec_of(SOBOL)
+    assert spec.n_points == 8 * (2 + 2)  # N (D + 2) without second order
+    second = spec_of(SOBOL.replace("seed = 3", "seed = 3\nsecond_order = true"))
+    assert second.n_points == 8 * (2 * 2 + 2)
+
+
+def test_run_seeds_follow_seedsequence_spawn_and_do_not_depend_on_the_design_size():
+    spawned = np.random.SeedSequence(42).spawn(30)
+    for r in (0, 1, 29):
+        expected = int(spawned[r].generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        assert sweep.run_seed(42, r) == expected
+    seeds = sweep.plan(spec_of(GRID))["seed"]
+    assert seeds.is_unique and (seeds >= 0).all()
+    assert list(sweep.plan(spec_of(GRID.replace("replicates = 4", "replicates = 5")))["seed"][:24]) == list(seeds)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sweep]\ndesign = 'gird'\n[vary]\ndose_mg = [1]", "did you mean 'grid'"),
+        ("[sweep]\nrepeats = 3\n[vary]\ndose_mg = [1]", "unknown setting 'repeats' in [sweep]"),
+        ("[sweep]\n[vary]\ndose_mgg = [1]", "unknown parameter 'dose_mgg' (did you mean 'dose_mg'?)"),
+        ("[sweep]\n[fixed]\nn_agent = 5\n[vary]\ndose_mg = [1]", "unknown parameter 'n_agent'"),
+        ("[sweep]\n[vary]\nrejection_rate = [0.1, 1.5]", "rejection_rate = 1.5 is out of range"),
+        ("[sweep]\ndesign = 'lhs'\nsamples = 8\n[vary]\ndose_mg = { low = 50, high = 10 }", "low = 50 must be below"),
+        ("[sweep]\ndesign = 'lhs'\nsamples = 8\n[vary]\ndose_mg = { low = 0, high = 2000 }", "out of range"),
+        ("[sweep]\ndesign = 'lhs'\n[vary]\ndose_mg = { low = 0, high = 20 }", "samples is missing"),
+        ("[sweep]\ndesign = 'sobol'\nsamples = 10\n[vary]\ndose_mg = { low = 0, high = 20 }", "power of 2"),
+        ("[sweep]\ndesign = 'lhs'\nsamples = 8\n[vary]\ndrug = { low = 0, high = 1 }", "vary numbers"),
+        ("[sweep]\nreplicates = 3", "[vary] is missing or empty"),
+        ("[sweep]\ndays = 2\nsteps = 4\n[vary]\ndose_mg = [1]", "both steps and days"),
+        ("[sweep]\nrecord = 'sometimes'\n[vary]\ndose_mg = [1]", "record = 'sometimes' is not allowed"),
+        ("[sweep]\nreplicates = 0\n[vary]\ndose_mg = [1]", "replicates = 0 must be an integer >= 1"),
+        ("[sweep]\n[fixed]\ndose_mg = 1\n[vary]\ndose_mg = [1, 2]", "both in [fixed] and in [vary]"),
+        ("[sweep]\n[fixed]\nn_agents = 5\n[vary]\ndose_mg = [1]", "mean_degree = 8 must be below n_agents = 5"),
+        ("[sweeps]\n[vary]\ndose_mg = [1]", "unknown table [sweeps]"),
+        ("[sweep]\ndesign = 'list'\n[vary]\ndose_mg = [1, 2]\nn_agents = [30]", "same length"),
+    ],
+)
+def test_bad_specs_are_refused_with_one_line(text, message):
+    with pytest.raises(ParameterError) as info:
+        spec_of(text)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_specs_from_the_cli_exit_2_and_write_nothing(tmp_path):
+    bad = write(tmp_path / "bad.toml", "[sweep]\ndesign = 'lhs'\nsamples = 8\n[vary]\ndose_mg = { low = 5, high = 1 }")
+    r = cli("sweep", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == ["bondsim sweep: error: [vary] dose_mg: low = 5 must be below high = 1"]
+    all_bad = write(tmp_path / "all_bad.toml", FAILING.replace("[4, 40]", "[35, 40]"))
+    r = cli("sweep", str(all_bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "every design point is refused" in r.stderr
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "all_bad.toml",
+        "bad.toml",
+    ]
+
+
+# --------------------------------------------------------------------------- on Dask
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The grid sweep, uninterrupted, on a LocalCluster of two worker processes."""
+    out = tmp_path_factory.mktemp("sweeps") / "two_workers"
+    report = sweep.run_sweep(spec_of(GRID), out, workers=2)
+    assert (report.done, report.failed, report.resumed) == (24, 0, 0)
+    return out, report.results()
+
+
+def test_dataset_rows_columns_and_manifest(reference):
+    out, frame = reference
+    # every:8 over 24 steps records steps 0, 8, 16 and 24
+    assert len(frame) == 24 * 4 and sorted(frame["step"].unique()) == [0, 8, 16, 24]
+    assert list(frame.columns[:8]) == [
+        "run",
+        "point",
+        "replicate",
+        "seed",
+        "n_agents",
+        "drug",
+        "rejection_rate",
+        "dose_mg",
+    ]
+    assert (frame.groupby("run")["seed"].nunique() == 1).all() and frame["seed"].nunique() == 24
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [f"run-{r:06d}.parquet" for r in range(24)]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["counts"] == {"runs": 24, "done": 24, "failed": 0}
+    assert manifest["seeds"]["master"] == 42 and manifest["spec"]["vary"]["dose_mg"] == [0, 50]
+    assert {"dask", "distributed", "pyarrow", "SALib", "mesa"} <= set(manifest["versions"])
+    assert pd.read_csv(out / "failures.csv").empty
+    plan = pd.read_csv(out / "plan.csv")
+    assert list(plan["seed"]) == list(frame.groupby("run")["seed"].first())
+
+
+def test_each_run_equals_a_direct_model_run_with_its_seed(reference):
+    _, frame = reference
+    run = frame[frame["run"] == 9]
+    row = run.iloc[0]
+    params = Params(
+        engine="array", n_agents=40, drug="naltrexone", rejection_rate=row["rejection_rate"], dose_mg=row["dose_mg"]
+    )
+    direct = BondingModel(params, seed=int(row["seed"])).run(24)
+    expected = direct[direct["step"] % 8 == 0].reset_index(drop=True)
+    got = run[expected.columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_dtype=False)
+
+
+def test_one_worker_gives_the_same_dataset(reference, tmp_path):
+    report = sweep.run_sweep(spec_of(GRID), tmp_path / "one", workers=1, max_in_flight=3)
+    pd.testing.assert_frame_equal(report.results(), reference[1], check_exact=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_external_scheduler_and_workers_give_the_same_dataset(reference, tmp_path):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).with_name("dask"))
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
+    try:
+        for _ in range(2):
+            procs.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        r = cli(
+            "sweep",
+            str(write(tmp_path / "grid.toml", GRID)),
+            "--out",
+            str(tmp_path / "ext"),
+            "--scheduler",
+            address,
+            "--quiet",
+        )
+        assert r.returncode == 0, r.stderr
+        assert json.loads((tmp_path / "ext" / "manifest.json").read_text())["cluster"]["scheduler"] == address
+        pd.testing.assert_frame_equal(sweep.results(tmp_path / "ext"), reference[1], check_exact=True)
+    finally:
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_dataset(reference, tmp_path):
+    spec_file = write(tmp_path / "grid.toml", GRID)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*BONDSIM, "sweep", str(spec_file), "--out", str(out), "--workers", "1", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(sweep.finished_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its cluster, without warning
+        proc.wait(timeout=30)
+    done = sweep.finished_runs(out)
+    assert 3 <= len(done) < 24, "the sweep should be killed part-way"
+    for r in done:  # only complete files: every one reads
+        assert len(pd.read_parquet(sweep.run_path(out, r))) == 4
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+
+    r = cli("sweep", str(spec_file), "--out", str(out), "--workers", "2", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert f"({len(done)} already done)" in r.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["counts"]["done"] == 24
+    pd.testing.assert_frame_equal(sweep.results(out), reference[1], check_exact=True)
+    assert not list((out / "runs").glob(".*"))
+
+    # resuming a finished sweep does nothing; a changed spec or a fresh start over it is refused
+    assert cli("sweep", str(spec_file), "--out", str(out), "--resume", "--quiet").returncode == 0
+    changed = write(tmp_path / "changed.toml", GRID.replace("seed = 42", "seed = 43"))
+    r = cli("sweep", str(changed), "--out", str(out), "--resume")
+    assert r.returncode == 2 and "spec differs" in r.stderr
+    r = cli("sweep", str(spec_file), "--out", str(out))
+    assert r.returncode == 2 and "use --resume" in r.stderr
+
+
+def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
+    spec_file = write(tmp_path / "failing.toml", FAILING)
+    r = cli("sweep", str(spec_file), "--out", str(tmp_path / "out"), "--workers", "2")
+    assert r.returncode == 1
+    assert "warning: 1 of 2 design points break a rule" in r.stderr
+    assert "2 of 4 runs failed" in r.stderr and "failures.csv" in r.stderr
+    table = sweep.failures(tmp_path / "out")
+    assert list(table["run"]) == [2, 3] and list(table["mean_degree"]) == [40, 40]
+    assert (table["error"] == "ParameterError: mean_degree = 40 must be below n_agents = 30").all()
+    assert sorted(sweep.results(tmp_path / "out")["run"]) == [0, 1]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["counts"] == {"runs": 4, "done": 2, "failed": 2}
+
+    r = cli("analyze", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "2 of 4 runs" in r.stdout and (tmp_path / "out" / "analysis" / "summary.csv").is_file()
+
+
+def test_runs_that_raise_inside_a_worker_become_failures():
+    task = spec_of(FAILING).task(2)
+    run, rows, error = sweep.run_task(task)
+    assert (run, rows) == (2, None) and error.startswith("ParameterError: mean_degree = 40")
+    run, rows, error = sweep.run_task(spec_of(FAILING).task(0))
+    assert error is None and len(rows) == 1 and rows["step"].iloc[0] == 12
+
+
+# ----------------------------------------------------------------------------- analysis
+def test_grid_analysis_tables_and_figures(reference, tmp_path):
+    out, frame = reference
+    info = analyze(out, tmp_path / "analysis")
+    written = set(info["written"])
+    assert {
+        "summary.csv",
+        "final.csv",
+        "response_rejection_rate.png",
+        "response_dose_mg.png",
+        "heatmap_rejection_rate_dose_mg.png",
+    } <= written
+    for name in written:
+        assert (tmp_path / "analysis" / name).stat().st_size > 0
+    summary = summarize(out)
+    finals = frame[frame["step"] == 24]
+    tone = summary[summary["metric"] == "mean_tone"].set_index("point")
+    expected = finals.groupby("point")["mean_tone"].agg(["mean", "std", "count"])
+    np.testing.assert_allclose(tone["mean"], expected["mean"], rtol=1e-12)
+    assert (tone["n"] == 4).all()
+    # 95% t interval with 3 degrees of freedom: half-width = 3.1824 sd / 2
+    np.testing.assert_allclose(tone["ci_high"] - tone["mean"], 3.182446305 * expected["std"] / 2, rtol=1e-6)
+
+
+def test_sobol_indices_of_a_sobol_sweep(tmp_path):
+    out = tmp_path / "sobol"
+    report = sweep.run_sweep(spec_of(SOBOL), out, workers=2)
+    assert report.done == 32 and report.failed == 0
+    info = analyze(out)
+    assert {"sobol.csv", "sobol.png"} <= set(info["written"])
+    table = pd.read_csv(out / "analysis" / "sobol.csv")
+    occupancy = table[table["metric"] == "mean_occupancy"].set_index("parameter")
+    # occupancy by the drug depends on the dose only, not on rejections
+    assert occupancy.loc["dose_mg", "ST"] > 0.9
+    assert abs(occupancy.loc["rejection_rate", "ST"]) < 0.05
+    assert np.isfinite(table[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy()).all()
+    assert (table["S1_conf"] >= 0).all()
