@@ -21,8 +21,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $@
 
 run: $(STAMP)
-	$(BIN)/bondsim run --days 30 --set n_agents=500 --set drug=naltrexone --set dose_mg=50 \
-		--set treated_fraction=0.5 --seed 1 --out results/run --plot
+	$(BIN)/bondsim experiment inagaki2016 --out results/inagaki2016
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest

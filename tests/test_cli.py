@@ -17,8 +17,21 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def test_run_writes_timeseries_and_provenance(bondsim, tmp_path):
     out = tmp_path / "out"
-    args = ["run", "--set", "n_agents=60", "--set", "drug=naltrexone", "--set", "dose_mg=50", "--days", "2",
-            "--seed", "5", "--out", out]
+    args = [
+        "run",
+        "--set",
+        "n_agents=60",
+        "--set",
+        "drug=naltrexone",
+        "--set",
+        "dose_mg=50",
+        "--days",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        out,
+    ]
     result = bondsim(*args, "--plot")
     assert result.returncode == 0, result.stderr
     assert "60 people, 48 steps" in result.stdout and "seed 5" in result.stdout
@@ -42,8 +55,24 @@ def test_run_writes_timeseries_and_provenance(bondsim, tmp_path):
 def test_run_reads_a_toml_config_and_set_overrides_it(tmp_path):
     config = tmp_path / "study.toml"
     config.write_text('[params]\nn_agents = 40\nmean_degree = 4\ndrug = "placebo"\n')
-    status = main(["run", "--config", str(config), "--set", "n_agents=30", "--steps", "3", "--seed", "1",
-                   "--engine", "array", "--out", str(tmp_path / "out"), "--quiet"])
+    status = main(
+        [
+            "run",
+            "--config",
+            str(config),
+            "--set",
+            "n_agents=30",
+            "--steps",
+            "3",
+            "--seed",
+            "1",
+            "--engine",
+            "array",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ]
+    )
     assert status == 0
     params = json.loads((tmp_path / "out" / "run.json").read_text())["params"]
     assert (params["n_agents"], params["mean_degree"], params["drug"], params["engine"]) == (30, 4, "placebo", "array")
@@ -52,8 +81,9 @@ def test_run_reads_a_toml_config_and_set_overrides_it(tmp_path):
 
 def test_pk_prints_the_naltrexone_table_meeting_the_targets(bondsim, tmp_path):
     figure = tmp_path / "pk.png"
-    result = bondsim("pk", "naltrexone", "--dose", "50", "--hours", "1", "2", "48", "72", "120", "168",
-                     "--plot", figure)
+    result = bondsim(
+        "pk", "naltrexone", "--dose", "50", "--hours", "1", "2", "48", "72", "120", "168", "--plot", figure
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("hours,plasma_ng_ml,occupancy")
     table = pd.read_csv(io.StringIO(result.stdout)).set_index("hours")
@@ -111,8 +141,7 @@ def refused(tmp_path_factory, bondsim_argv):
         work = tmp_path_factory.mktemp(name.replace(" ", "_"))
         (work / "bad.toml").write_text("[params]\nn_agents = = 3\n")
         cmd = [*bondsim_argv, *args, "--out", "out"]
-        procs[name] = (work, subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                              text=True))
+        procs[name] = (work, subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = {}
     for name, (work, proc) in procs.items():
         stdout, stderr = proc.communicate(timeout=300)

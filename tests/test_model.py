@@ -33,8 +33,18 @@ def late_means(engine: str, steps: int = 120, skip: int = 24, seeds=(1, 2), **ov
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("drug", "dose"), [("naltrexone", 50.0), ("morphine", 10.0)])
 def test_state_stays_in_bounds_over_a_long_run(engine, drug, dose):
-    model = BondingModel(seed=7, engine=engine, n_agents=80, drug=drug, dose_mg=dose, treated_fraction=0.5,
-                         rejection_rate=0.4, separation="isolation", separation_day=10, isolation_days=3)
+    model = BondingModel(
+        seed=7,
+        engine=engine,
+        n_agents=80,
+        drug=drug,
+        dose_mg=dose,
+        treated_fraction=0.5,
+        rejection_rate=0.4,
+        separation="isolation",
+        separation_day=10,
+        isolation_days=3,
+    )
     for _day in range(30):
         model.run(24)
         s = model.state()
@@ -73,29 +83,67 @@ def test_model_is_a_mesa_model_with_one_agent_per_person():
 #     row = BondingModel(Params(**REGRESSION_PARAMS, engine=E), seed=20240611).run(48).iloc[-1]
 # and print {c: float(row[c]) for c in REGRESSION[E]} for E in ("agents", "array").
 REGRESSION_PARAMS = {
-    "n_agents": 60, "network": "small_world", "mean_degree": 6, "rewiring": 0.1, "step_hours": 1.0,
-    "set_point": 1.0, "set_point_sd": 0.1, "tone_relaxation_hours": 3.0, "endogenous_occupancy": 0.2,
-    "contact_release": 0.5, "base_contact_rate": 0.15, "seeking_gain": 1.0, "bond_floor": 0.05,
-    "partner_selectivity": 3.0, "rejection_rate": 0.2, "rejection_tone_drop": 0.3, "bond_learning_rate": 0.1,
-    "bond_half_life_days": 60.0, "initial_bond": 0.2, "separation_grief": 0.5, "opioid_share": 0.3,
-    "diary_window_hours": 24.0, "drug": "naltrexone", "dose_mg": 50.0, "schedule": "daily", "dose_hours": (),
-    "dose_amounts_mg": (), "dosing_start_day": 0.0, "dosing_days": 0, "treated_fraction": 0.5,
-    "separation": "none", "separation_day": 7.0, "separation_fraction": 0.1, "isolation_days": 2.0,
+    "n_agents": 60,
+    "network": "small_world",
+    "mean_degree": 6,
+    "rewiring": 0.1,
+    "step_hours": 1.0,
+    "set_point": 1.0,
+    "set_point_sd": 0.1,
+    "tone_relaxation_hours": 3.0,
+    "endogenous_occupancy": 0.2,
+    "contact_release": 0.5,
+    "base_contact_rate": 0.15,
+    "seeking_gain": 1.0,
+    "bond_floor": 0.05,
+    "partner_selectivity": 3.0,
+    "rejection_rate": 0.2,
+    "rejection_tone_drop": 0.3,
+    "bond_learning_rate": 0.1,
+    "bond_half_life_days": 60.0,
+    "initial_bond": 0.2,
+    "separation_grief": 0.5,
+    "opioid_share": 0.3,
+    "diary_window_hours": 24.0,
+    "drug": "naltrexone",
+    "dose_mg": 50.0,
+    "schedule": "daily",
+    "dose_hours": (),
+    "dose_amounts_mg": (),
+    "dosing_start_day": 0.0,
+    "dosing_days": 0,
+    "treated_fraction": 0.5,
+    "separation": "none",
+    "separation_day": 7.0,
+    "separation_fraction": 0.1,
+    "isolation_days": 2.0,
 }
 REGRESSION = {
     "agents": {
-        "mean_tone": 1.6444034429118397, "felt_connection": 0.4262613996618647,
-        "positive_affect": 0.4629765146332845, "distress": 0.4600509961144169,
-        "seeking_rate": 0.38333333333333336, "acceptance_rate": 0.8695652173913043,
-        "reward_per_contact": 0.4338016883874441, "mean_bond": 0.2919373145165877,
-        "strong_bonds": 0.7666666666666667, "isolated_fraction": 0.0, "mean_occupancy": 0.9652655696025014,
+        "mean_tone": 1.6444034429118397,
+        "felt_connection": 0.4262613996618647,
+        "positive_affect": 0.4629765146332845,
+        "distress": 0.4600509961144169,
+        "seeking_rate": 0.38333333333333336,
+        "acceptance_rate": 0.8695652173913043,
+        "reward_per_contact": 0.4338016883874441,
+        "mean_bond": 0.2919373145165877,
+        "strong_bonds": 0.7666666666666667,
+        "isolated_fraction": 0.0,
+        "mean_occupancy": 0.9652655696025014,
     },
     "array": {
-        "mean_tone": 1.564386346430137, "felt_connection": 0.4236425076153785,
-        "positive_affect": 0.46328493242691476, "distress": 0.4635689661360558,
-        "seeking_rate": 0.36666666666666664, "acceptance_rate": 0.7272727272727273,
-        "reward_per_contact": 0.35675960617222613, "mean_bond": 0.2949988372831804,
-        "strong_bonds": 0.75, "isolated_fraction": 0.0, "mean_occupancy": 0.9652655696025014,
+        "mean_tone": 1.564386346430137,
+        "felt_connection": 0.4236425076153785,
+        "positive_affect": 0.46328493242691476,
+        "distress": 0.4635689661360558,
+        "seeking_rate": 0.36666666666666664,
+        "acceptance_rate": 0.7272727272727273,
+        "reward_per_contact": 0.35675960617222613,
+        "mean_bond": 0.2949988372831804,
+        "strong_bonds": 0.75,
+        "isolated_fraction": 0.0,
+        "mean_occupancy": 0.9652655696025014,
     },
 }
 
@@ -121,8 +169,9 @@ def test_same_seed_same_timeseries_and_different_seeds_differ(engine):
 
 # ------------------------------------------------------------------ dosing
 def test_treated_fraction_and_occupancy_follow_the_pk_model():
-    model = BondingModel(seed=3, n_agents=40, mean_degree=4, drug="naltrexone", dose_mg=50, schedule="once",
-                         treated_fraction=0.25)
+    model = BondingModel(
+        seed=3, n_agents=40, mean_degree=4, drug="naltrexone", dose_mg=50, schedule="once", treated_fraction=0.25
+    )
     assert len(model.treated_index) == 10
     frame = model.run(72)
     s = model.state()
@@ -149,8 +198,12 @@ def test_a_dose_is_only_given_to_treated_people():
 
 
 def test_more_dose_more_occupancy_in_the_model():
-    occupancy = [BondingModel(seed=5, engine="array", n_agents=40, mean_degree=4, drug="naltrexone", dose_mg=mg)
-                 .run(48)["mean_occupancy"].iloc[-1] for mg in (2.0, 10.0, 50.0)]
+    occupancy = [
+        BondingModel(seed=5, engine="array", n_agents=40, mean_degree=4, drug="naltrexone", dose_mg=mg)
+        .run(48)["mean_occupancy"]
+        .iloc[-1]
+        for mg in (2.0, 10.0, 50.0)
+    ]
     assert occupancy == sorted(occupancy) and occupancy[0] > 0.0
 
 
@@ -239,8 +292,9 @@ def test_losing_a_bonded_partner_raises_distress(engine):
 
 
 def test_separation_parameter_schedules_an_isolation():
-    model = BondingModel(seed=3, n_agents=100, separation="isolation", separation_day=2, separation_fraction=0.2,
-                         isolation_days=1)
+    model = BondingModel(
+        seed=3, n_agents=100, separation="isolation", separation_day=2, separation_fraction=0.2, isolation_days=1
+    )
     frame = model.run(72)
     assert len(model.separated_index) == 20
     day = frame["hours"] / 24.0

@@ -31,8 +31,10 @@ def test_every_field_has_unit_range_and_meaning():
 
 
 def test_overrides_from_strings_are_coerced():
-    p = with_overrides(Params(), {"n_agents": "50", "dose_mg": "25.5", "drug": "naltrexone",
-                                  "dose_hours": "0, 24 48", "mean_degree": 4.0})
+    p = with_overrides(
+        Params(),
+        {"n_agents": "50", "dose_mg": "25.5", "drug": "naltrexone", "dose_hours": "0, 24 48", "mean_degree": 4.0},
+    )
     assert p.n_agents == 50 and isinstance(p.n_agents, int)
     assert p.dose_mg == 25.5
     assert p.drug == "naltrexone"
@@ -79,7 +81,7 @@ def test_toml_top_level_and_params_table(tmp_path):
     top = tmp_path / "top.toml"
     top.write_text('drug = "naltrexone"\ndose_mg = 50\ndose_hours = [0, 24]\n')
     table = tmp_path / "table.toml"
-    table.write_text('# a study\n[params]\nn_agents = 80\nrejection_rate = 0.4\n')
+    table.write_text("# a study\n[params]\nn_agents = 80\nrejection_rate = 0.4\n")
     p = load(top)
     assert (p.drug, p.dose_mg, p.dose_hours) == ("naltrexone", 50, (0.0, 24.0))
     q = load(table, {"rejection_rate": "0.1"})

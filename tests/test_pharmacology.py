@@ -206,4 +206,3 @@ def test_dose_times_schedules():
     assert len(dose_times("daily", 25.0, horizon_hours=100.0)) == 5
     assert dose_times("explicit", 50.0, hours=[24.0, 0.0], amounts_mg=[50.0, 25.0]) == [(0.0, 25.0), (24.0, 50.0)]
     assert dose_times("explicit", 10.0, hours=[0.0, 12.0]) == [(0.0, 10.0), (12.0, 10.0)]
-

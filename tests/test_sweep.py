@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from bondsim import sweep
+from bondsim.errors import UserError
 from bondsim.model import BondingModel
 from bondsim.params import ParameterError, Params
 from bondsim.sweep_analysis import analyze, summarize
@@ -324,12 +325,11 @@ def test_killed_sweep_resumes_to_the_uninterrupted_dataset(reference, tmp_path):
     assert not list((out / "runs").glob(".*"))
 
     # resuming a finished sweep does nothing; a changed spec or a fresh start over it is refused
-    assert cli("sweep", str(spec_file), "--out", str(out), "--resume", "--quiet").returncode == 0
-    changed = write(tmp_path / "changed.toml", GRID.replace("seed = 42", "seed = 43"))
-    r = cli("sweep", str(changed), "--out", str(out), "--resume")
-    assert r.returncode == 2 and "spec differs" in r.stderr
-    r = cli("sweep", str(spec_file), "--out", str(out))
-    assert r.returncode == 2 and "use --resume" in r.stderr
+    assert sweep.run_sweep(spec_of(GRID), out, resume=True).resumed == 24
+    with pytest.raises(UserError, match="spec differs"):
+        sweep.run_sweep(spec_of(GRID.replace("seed = 42", "seed = 43")), out, resume=True)
+    with pytest.raises(UserError, match="use --resume"):
+        sweep.run_sweep(spec_of(GRID), out)
 
 
 def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
@@ -345,9 +345,8 @@ def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["counts"] == {"runs": 4, "done": 2, "failed": 2}
 
-    r = cli("analyze", str(tmp_path / "out"))
-    assert r.returncode == 0, r.stderr
-    assert "2 of 4 runs" in r.stdout and (tmp_path / "out" / "analysis" / "summary.csv").is_file()
+    info = analyze(tmp_path / "out")
+    assert info["runs_analyzed"] == 2 and (tmp_path / "out" / "analysis" / "summary.csv").is_file()
 
 
 def test_runs_that_raise_inside_a_worker_become_failures():

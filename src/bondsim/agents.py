@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from .rules import STRONG_BOND, TIE_BOND, Rules, close_ties
 
@@ -112,8 +113,9 @@ class Person(mesa.Agent):
         for j in self.contacts:
             self.bonds[j] = rules.grow_bond(self.bonds[j], reward)
         keep = rules.bond_keep
-        for j in self.bonds:
-            self.bonds[j] *= keep
+        bonds = self.bonds
+        for j in bonds:
+            bonds[j] *= keep
         if self.treated:
             self.drug_state, self.occupancy = self.model.kinetics.advance_person(self.drug_state, self.occupancy)
         if self.contacts:
@@ -124,21 +126,20 @@ class Person(mesa.Agent):
         """Opioid signal through the receptors, the distress of its shortfall, and what a diary reports."""
         self.signal = rules.opioid_signal(self.tone, self.occupancy, self.set_point)
         self.distress = rules.distress(self.signal)
-        bond_sum = sum(self.bonds.values())
-        square_sum = sum(w * w for w in self.bonds.values())
-        self.felt_connection = float(rules.felt_connection(close_ties(bond_sum, square_sum), self.reward_memory))
-        self.positive_affect = float(rules.positive_affect(self.positive_affect, self.signal))
+        bond_sum = square_sum = 0.0
+        strong, tied = 0, False
+        for w in self.bonds.values():
+            bond_sum += w
+            square_sum += w * w
+            strong += w >= STRONG_BOND
+            tied = tied or w >= TIE_BOND
+        self.bond_sum, self.strong_bonds, self.has_tie = bond_sum, strong, tied
+        self.felt_connection = rules.felt_connection(close_ties(bond_sum, square_sum), self.reward_memory)
+        self.positive_affect = rules.positive_affect(self.positive_affect, self.signal)
 
     def end_step(self) -> None:
         """Forget this step's contacts."""
         self._reset_step()
-
-    # -------------------------------------------------------------- summaries
-    def bond_summary(self) -> tuple[float, int, bool]:
-        """Sum of bonds, number of strong bonds, and whether any tie is above the isolation threshold."""
-        values = self.bonds.values()
-        return sum(values), sum(w >= STRONG_BOND for w in values), any(w >= TIE_BOND for w in values)
-
 
 class AgentEngine:
     """Runs the model as Mesa agents, phase by phase, one person at a time."""
@@ -171,10 +172,7 @@ class AgentEngine:
 
     def arrays(self) -> dict:
         """Per-person state gathered into arrays (same keys as the array engine)."""
-        import numpy as np
-
         people = self.model.people
-        summary = [p.bond_summary() for p in people]
         return {
             "tone": np.array([p.tone for p in people]),
             "set_point": np.array([p.set_point for p in people]),
@@ -184,9 +182,9 @@ class AgentEngine:
             "positive_affect": np.array([p.positive_affect for p in people]),
             "seeking": np.array([p.seeking for p in people]),
             "treated": np.array([p.treated for p in people]),
-            "bond_sum": np.array([s[0] for s in summary]),
-            "strong_bonds": np.array([s[1] for s in summary]),
-            "has_tie": np.array([s[2] for s in summary]),
+            "bond_sum": np.array([p.bond_sum for p in people]),
+            "strong_bonds": np.array([p.strong_bonds for p in people]),
+            "has_tie": np.array([p.has_tie for p in people]),
         }
 
     def dose(self, indices, mg: float) -> None:

@@ -46,37 +46,80 @@ class Preset:
 
 
 DEFAULTS: dict[str, Any] = {
-    "drug": "placebo", "dose_mg": 50.0, "treated_fraction": 0.5, "rejection_rate": 0.2,
-    "n_agents": 200, "network": "small_world", "seed": 1,
+    "drug": "placebo",
+    "dose_mg": 50.0,
+    "treated_fraction": 0.5,
+    "rejection_rate": 0.2,
+    "n_agents": 200,
+    "network": "small_world",
+    "seed": 1,
 }
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("free play", dict(DEFAULTS), text=(
-        "Half the group takes a placebo pill, which does nothing pharmacologically. Change a control, "
-        "press Reset, then play. Bonds (the links) thicken where people meet often.")),
-    Preset("placebo vs naltrexone", {**DEFAULTS, "drug": "naltrexone", "dose_mg": 50.0}, text=(
-        "Two arms in one community: half take 50 mg naltrexone a day, the other half are the placebo arm. "
-        "Naltrexone blocks mu-opioid receptors, so contact rewards less. Look for lower felt connection "
-        "and more seeking in the naltrexone arm (Inagaki et al. 2016; 2019).")),
-    Preset("separation", {**DEFAULTS, "treated_fraction": 0.0},
-           extras={"separation": "loss", "separation_day": 2.0, "separation_fraction": 0.3}, text=(
-        "On day 2, three people in ten lose their closest partner for good. Watch their tone fall and "
-        "their distress rise compared with the others: separation distress (Panksepp 1978).")),
-    Preset("morphine and distress", {**DEFAULTS, "drug": "morphine", "dose_mg": 10.0},
-           extras={"separation": "isolation", "separation_day": 1.0, "separation_fraction": 1.0,
-                   "isolation_days": 2.0}, text=(
-        "From day 1 everyone is alone for 2 days. Half get 10 mg morphine a day. Morphine keeps the opioid "
-        "signal up, so the morphine arm shows little distress while the others grieve (Panksepp 1978).")),
-    Preset("rejection", {**DEFAULTS, "rejection_rate": 0.7}, text=(
-        "Seven approaches in ten are turned down. Each rejection lowers tone; watch tone sink towards the "
-        "set point, distress appear and bonds grow more slowly (Eisenberger 2012).")),
-)}
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "free play",
+            dict(DEFAULTS),
+            text=(
+                "Half the group takes a placebo pill, which does nothing pharmacologically. Change a control, "
+                "press Reset, then play. Bonds (the links) thicken where people meet often."
+            ),
+        ),
+        Preset(
+            "placebo vs naltrexone",
+            {**DEFAULTS, "drug": "naltrexone", "dose_mg": 50.0},
+            text=(
+                "Two arms in one community: half take 50 mg naltrexone a day, the other half are the placebo arm. "
+                "Naltrexone blocks mu-opioid receptors, so contact rewards less. Look for lower felt connection "
+                "and more seeking in the naltrexone arm (Inagaki et al. 2016; 2019)."
+            ),
+        ),
+        Preset(
+            "separation",
+            {**DEFAULTS, "treated_fraction": 0.0},
+            extras={"separation": "loss", "separation_day": 2.0, "separation_fraction": 0.3},
+            text=(
+                "On day 2, three people in ten lose their closest partner for good. Watch their tone fall and "
+                "their distress rise compared with the others: separation distress (Panksepp 1978)."
+            ),
+        ),
+        Preset(
+            "morphine and distress",
+            {**DEFAULTS, "drug": "morphine", "dose_mg": 10.0},
+            extras={
+                "separation": "isolation",
+                "separation_day": 1.0,
+                "separation_fraction": 1.0,
+                "isolation_days": 2.0,
+            },
+            text=(
+                "From day 1 everyone is alone for 2 days. Half get 10 mg morphine a day. Morphine keeps the opioid "
+                "signal up, so the morphine arm shows little distress while the others grieve, until each dose wears "
+                "off (Panksepp 1978)."
+            ),
+        ),
+        Preset(
+            "rejection",
+            {**DEFAULTS, "rejection_rate": 0.7},
+            text=(
+                "Seven approaches in ten are turned down. Each rejection lowers tone; watch tone sink towards the "
+                "set point, distress appear and bonds grow more slowly (Eisenberger et al. 2003; Hsu et al. 2013)."
+            ),
+        ),
+    )
+}
 
 CONTROLS: dict[str, dict[str, Any]] = {
     "drug": {"type": "Select", "label": "Drug", "values": list(APP_DRUGS)},
     "dose_mg": {"type": "SliderFloat", "label": "Dose (mg once a day)", "min": 0.0, "max": 100.0, "step": 5.0},
-    "treated_fraction": {"type": "SliderFloat", "label": "Share of people on the drug", "min": 0.0, "max": 1.0,
-                         "step": 0.05},
+    "treated_fraction": {
+        "type": "SliderFloat",
+        "label": "Share of people on the drug",
+        "min": 0.0,
+        "max": 1.0,
+        "step": 0.05,
+    },
     "rejection_rate": {"type": "SliderFloat", "label": "Rejection rate", "min": 0.0, "max": 0.9, "step": 0.05},
     "n_agents": {"type": "SliderInt", "label": "Group size (people)", "min": 20, "max": 500, "step": 10},
     "network": {"type": "Select", "label": "Network kind", "values": ["small_world", "random", "scale_free"]},
@@ -95,7 +138,7 @@ HELP = (
     "plays; <i>Play interval</i> sets the speed.</p>"
     "<p><b>The idea.</b> Contact releases endogenous opioids; the reward a contact brings grows bonds. When the "
     "opioid signal falls below a person's set point they feel distress and seek company (Panksepp 1978; "
-    "Machin and Dunbar 2011).</p>"
+    "Løseth, Ellingsen and Leknes 2014).</p>"
 )
 
 # -------------------------------------------------------------------- model
@@ -116,11 +159,27 @@ class ClassroomModel(BondingModel):
         **extras: any other parameter of :class:`bondsim.params.Params`.
     """
 
-    def __init__(self, *, drug: str = "placebo", dose_mg: float = 50.0, treated_fraction: float = 0.5,
-                 rejection_rate: float = 0.2, n_agents: int = 200, network: str = "small_world", seed: int = 1,
-                 scenario: Any = None, **extras: Any) -> None:
-        settings = {"drug": drug, "dose_mg": float(dose_mg), "treated_fraction": float(treated_fraction),
-                    "rejection_rate": float(rejection_rate), "n_agents": int(n_agents), "network": network}
+    def __init__(
+        self,
+        *,
+        drug: str = "placebo",
+        dose_mg: float = 50.0,
+        treated_fraction: float = 0.5,
+        rejection_rate: float = 0.2,
+        n_agents: int = 200,
+        network: str = "small_world",
+        seed: int = 1,
+        scenario: Any = None,
+        **extras: Any,
+    ) -> None:
+        settings = {
+            "drug": drug,
+            "dose_mg": float(dose_mg),
+            "treated_fraction": float(treated_fraction),
+            "rejection_rate": float(rejection_rate),
+            "n_agents": int(n_agents),
+            "network": network,
+        }
         extras.setdefault("engine", "array")
         super().__init__(load(overrides={**settings, **extras}), seed=int(seed))
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in TRACKED}
@@ -207,7 +266,7 @@ def network_figure(model: ClassroomModel, colour_by: str = "tone") -> Figure:
     pos = model.layout()
     net, engine = model.network, model.engine
     state = model.state()
-    fig = Figure(figsize=(5.6, 4.8), dpi=100)
+    fig = Figure(figsize=(6.4, 4.8), dpi=100)
     ax = fig.add_axes((0.02, 0.02, 0.78, 0.9))
     forward = (net.row < net.indices) & engine.tie_open
     edges = np.flatnonzero(forward)
@@ -226,8 +285,18 @@ def network_figure(model: ClassroomModel, colour_by: str = "tone") -> Figure:
         cmap, vmin, vmax, label = "Reds", 0.0, 1.0, "distress"
     treated = np.asarray(state["treated"], dtype=bool)
     edge_colours = np.where(treated[:, None], np.array([[0.0, 0.0, 0.0, 1.0]]), np.array([[0.5, 0.5, 0.5, 0.6]]))
-    dots = ax.scatter(pos[:, 0], pos[:, 1], c=values, cmap=cmap, vmin=vmin, vmax=vmax, s=36,
-                      edgecolors=edge_colours, linewidths=np.where(treated, 1.4, 0.4), zorder=2)
+    dots = ax.scatter(
+        pos[:, 0],
+        pos[:, 1],
+        c=values,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        s=36,
+        edgecolors=edge_colours,
+        linewidths=np.where(treated, 1.4, 0.4),
+        zorder=2,
+    )
     fig.colorbar(dots, cax=fig.add_axes((0.84, 0.15, 0.03, 0.65)), label=label)
     ax.set_title(f"{model.n} people, day {model.hours / 24:.1f}", fontsize=10)
     ax.set_aspect("equal")
@@ -242,8 +311,12 @@ def mood_figure(model: ClassroomModel) -> Figure:
     axes = fig.subplots(2, 2, sharex=True)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.94, wspace=0.22, hspace=0.25)
     window = max(1, round(SEEKING_WINDOW_HOURS / model.params.step_hours))
-    panels = (("felt_connection", "felt connection", (0, 1)), ("tone", "opioid tone", None),
-              ("distress", "distress", (0, 1)), ("seeking", f"seeking contact ({SEEKING_WINDOW_HOURS:g}-h mean)", (0, 1)))
+    panels = (
+        ("felt_connection", "felt connection", (0, 1)),
+        ("tone", "opioid tone", None),
+        ("distress", "distress", (0, 1)),
+        ("seeking", f"seeking contact ({SEEKING_WINDOW_HOURS:g}-h mean)", (0, 1)),
+    )
     for ax, (key, title, ylim) in zip(axes.flat, panels, strict=True):
         for colour, (label, series) in zip(GROUP_COLOURS, model.group_series(key).items(), strict=False):
             if key == "seeking":
@@ -268,15 +341,32 @@ def occupancy_figure(model: ClassroomModel) -> Figure:
     treated = np.asarray(model.state()["treated"], dtype=bool)
     occupancy = np.vstack(model.history["occupancy"])
     if treated.any() and model.rules.drug.active:
-        ax.plot(days, occupancy[:, treated].mean(axis=1), color=GROUP_COLOURS[0], lw=1.8,
-                label=f"{model.params.drug} arm, mean")
-        ax.fill_between(days, occupancy[:, treated].min(axis=1), occupancy[:, treated].max(axis=1),
-                        color=GROUP_COLOURS[0], alpha=0.15, label="range")
+        ax.plot(
+            days,
+            occupancy[:, treated].mean(axis=1),
+            color=GROUP_COLOURS[0],
+            lw=1.8,
+            label=f"{model.params.drug} arm, mean",
+        )
+        ax.fill_between(
+            days,
+            occupancy[:, treated].min(axis=1),
+            occupancy[:, treated].max(axis=1),
+            color=GROUP_COLOURS[0],
+            alpha=0.15,
+            label="range",
+        )
         ax.legend(fontsize=8, loc="upper right")
     else:
         ax.plot(days, np.zeros_like(days), color="grey", lw=1.2)
-        ax.text(0.5, 0.5, f"no active drug ({model.params.drug}): no receptor is occupied",
-                transform=ax.transAxes, ha="center", fontsize=9)
+        ax.text(
+            0.5,
+            0.5,
+            f"no active drug ({model.params.drug}): no receptor is occupied",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=9,
+        )
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("day")
     ax.set_ylabel("occupancy")
@@ -298,8 +388,11 @@ def _components(colour_by) -> list[tuple[Callable, int]]:
     @solara.component
     def NetworkView(model: ClassroomModel):
         update_counter.get()
-        solara.FigureMatplotlib(network_figure(model, colour_by.value), format="png",
-                                dependencies=[update_counter.value, id(model), colour_by.value])
+        solara.FigureMatplotlib(
+            network_figure(model, colour_by.value),
+            format="png",
+            dependencies=[update_counter.value, id(model), colour_by.value],
+        )
 
     @solara.component
     def MoodView(model: ClassroomModel):
@@ -309,8 +402,7 @@ def _components(colour_by) -> list[tuple[Callable, int]]:
     @solara.component
     def OccupancyView(model: ClassroomModel):
         update_counter.get()
-        solara.FigureMatplotlib(occupancy_figure(model), format="png",
-                                dependencies=[update_counter.value, id(model)])
+        solara.FigureMatplotlib(occupancy_figure(model), format="png", dependencies=[update_counter.value, id(model)])
 
     @solara.component
     def GuideView(model: ClassroomModel):
@@ -341,14 +433,23 @@ def _page():
         with solara.Sidebar(), solara.Card("Lessons: one click sets the scene"):
             with solara.Row(style={"flex-wrap": "wrap"}):
                 for name in PRESETS:
-                    solara.Button(name, on_click=lambda name=name: choose(name), small=True,
-                                  outlined=name != preset, color="primary")
-            solara.HTML(tag="p", unsafe_innerHTML=f"<b>{preset}.</b> {PRESETS[preset].text}",
-                        style="margin-top: 12px")
+                    solara.Button(
+                        name,
+                        on_click=lambda name=name: choose(name),
+                        small=True,
+                        outlined=name != preset,
+                        color="primary",
+                    )
+            solara.HTML(tag="p", unsafe_innerHTML=f"<b>{preset}.</b> {PRESETS[preset].text}", style="margin-top: 12px")
             solara.Text("Colour people by:")
             solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_MODES))
-        SolaraViz(model, components=components, model_params=model_params(preset), play_interval=150,
-                  name="bondsim classroom: opioids and social bonds").key(f"viz-{version}")
+        SolaraViz(
+            model,
+            components=components,
+            model_params=model_params(preset),
+            play_interval=150,
+            name="bondsim classroom: opioids and social bonds",
+        ).key(f"viz-{version}")
 
     return Page
 
@@ -409,7 +510,19 @@ def command(args: argparse.Namespace) -> int:
     # Solara warns about cookies on every page load over plain http, which is what localhost uses
     warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:Cookies with samesite"]))
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONWARNINGS": warnings}
-    cmd = [sys.executable, "-m", "solara", "run", "bondsim.app", "--host", args.host, "--port", str(args.port),
-           "--production", "--no-open", "--no-check-version"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "bondsim.app",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
     os.execve(sys.executable, cmd, env)  # Solara takes over this process: Ctrl+C and kill reach it directly
     return 0  # not reached

@@ -87,8 +87,9 @@ class ArrayEngine:
 
     name = "array"
 
-    def __init__(self, model: BondingModel, set_points: np.ndarray, bonds: np.ndarray,
-                 create_agents: bool = True) -> None:
+    def __init__(
+        self, model: BondingModel, set_points: np.ndarray, bonds: np.ndarray, create_agents: bool = True
+    ) -> None:
         self.model = model
         self.rules = model.rules
         net = model.network
@@ -198,8 +199,7 @@ class ArrayEngine:
         # everyone relaxes toward the set point; people with contacts, rejections or absent partners
         # get the full rule (the same formula: with no events it reduces to the relaxation)
         hit = np.flatnonzero((contacts > 0) | (rejections > 0) | (absent_bond > 0))
-        hit_tone = rules.new_tone(self.tone[hit], self.set_point[hit], contacts[hit], rejections[hit],
-                                  absent_bond[hit])
+        hit_tone = rules.new_tone(self.tone[hit], self.set_point[hit], contacts[hit], rejections[hit], absent_bond[hit])
         self.tone = rules.new_tone(self.tone, self.set_point, 0, 0, 0.0)
         self.tone[hit] = hit_tone
         # an edge met twice (both approached each other) grows twice, as in the per-agent engine
@@ -213,8 +213,13 @@ class ArrayEngine:
         self.reward_memory[met] = rules.remember_reward(self.reward_memory[met], reward[met], contacts[met])
         self.observe()
         n_accepted = len(ask)
-        return {"seekers": len(seekers), "approaches": len(approach), "accepted": n_accepted,
-                "reward_sum": float(np.dot(reward[met], contacts[met])), "rewarded": 2 * n_accepted}
+        return {
+            "seekers": len(seekers),
+            "approaches": len(approach),
+            "accepted": n_accepted,
+            "reward_sum": float(np.dot(reward[met], contacts[met])),
+            "rewarded": 2 * n_accepted,
+        }
 
     def _grow_bonds(self, edges: np.ndarray, reward: np.ndarray, owners_distinct: bool) -> None:
         """Grow each listed bond (edges distinct) by one contact felt with its owner's reward, and its owner's sums."""
@@ -262,11 +267,15 @@ class ArrayEngine:
 
     def arrays(self) -> dict:
         """Per-person state as arrays (same keys as the per-agent engine)."""
-        net = self.net
         return {
-            "tone": self.tone, "set_point": self.set_point, "occupancy": self.occupancy,
-            "distress": self.distress, "felt_connection": self.felt_connection,
-            "positive_affect": self.positive_affect, "seeking": self.seeking, "treated": self.treated,
+            "tone": self.tone,
+            "set_point": self.set_point,
+            "occupancy": self.occupancy,
+            "distress": self.distress,
+            "felt_connection": self.felt_connection,
+            "positive_affect": self.positive_affect,
+            "seeking": self.seeking,
+            "treated": self.treated,
             "bond_sum": self.bond_sum.copy(),
             "strong_bonds": self.strong_count.copy(),
             "has_tie": self.bond_max >= TIE_BOND,

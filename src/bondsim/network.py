@@ -45,7 +45,7 @@ class SocialNetwork:
 
     def neighbours(self, i: int) -> np.ndarray:
         """Neighbours of person ``i``."""
-        return self.indices[self.indptr[i]:self.indptr[i + 1]]
+        return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     def edge(self, i: int, j: int) -> int:
         """Index of the directed edge i -> j (raises KeyError if absent)."""
@@ -64,24 +64,36 @@ class SocialNetwork:
         return g
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (by one sort: faster than ``np.unique`` on large integer arrays)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def from_edges(n: int, src: np.ndarray, dst: np.ndarray) -> SocialNetwork:
     """CSR network from undirected edge endpoints; drops self-loops and duplicates."""
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
     keep = src != dst
-    a, b = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
-    key = np.unique(a * n + b)
+    key = sorted_unique(np.minimum(src[keep], dst[keep]) * n + np.maximum(src[keep], dst[keep]))
     a, b = key // n, key % n
-    rows = np.concatenate([a, b])
-    cols = np.concatenate([b, a])
-    order = np.lexsort((cols, rows))
+    del key
+    m = len(a)
+    # directed edges: k -> (a[k], b[k]) and m + k -> (b[k], a[k]), sorted by (row, column)
+    rows, cols = np.concatenate([a, b]), np.concatenate([b, a])
+    del a, b
+    order = np.argsort(rows * n + cols)
     rows, cols = rows[order], cols[order]
+    position = np.empty(2 * m, dtype=np.int64)
+    position[order] = np.arange(2 * m)
+    # the reverse of directed edge k is m + k and back: look both up in the sorted order
+    reverse = position[(order + m) % (2 * m)]
+    del position, order
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    # the reverse of edge (r, c) is the position of (c, r) in the same sorted order
-    reverse = np.searchsorted(rows * n + cols, cols * n + rows)
-    return SocialNetwork(indptr=indptr, indices=cols.astype(np.int32), row=rows.astype(np.int32),
-                         reverse=reverse.astype(np.int64))
+    return SocialNetwork(indptr=indptr, indices=cols.astype(np.int32), row=rows.astype(np.int32), reverse=reverse)
 
 
 def from_networkx(g: nx.Graph) -> SocialNetwork:
@@ -113,8 +125,7 @@ def build(kind: str, n: int, mean_degree: int, rng: np.random.Generator, rewirin
     if kind == "small_world":
         return _small_world_arrays(n, half, rewiring, arr_rng)
     if kind == "random":
-        m = n * mean_degree // 2
-        return from_edges(n, arr_rng.integers(n, size=m), arr_rng.integers(n, size=m))
+        return _random_arrays(n, n * mean_degree // 2, arr_rng)
     if kind == "scale_free":
         return _scale_free_arrays(n, half, arr_rng)
     raise ValueError(f"unknown network '{kind}'")
@@ -129,27 +140,58 @@ def _small_world_arrays(n: int, half: int, p: float, rng: np.random.Generator) -
     return from_edges(n, src, dst)
 
 
+def _random_arrays(n: int, m: int, rng: np.random.Generator) -> SocialNetwork:
+    """G(n, m) on arrays: ``m`` distinct ties drawn uniformly among all pairs (self-pairs and repeats redrawn)."""
+    keys = np.zeros(0, dtype=np.int64)
+    while keys.size < m:
+        a, b = rng.integers(n, size=(2, m - keys.size))
+        keep = a != b
+        lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+        keys = sorted_unique(np.concatenate([keys, lo * n + hi]))
+    return from_edges(n, keys // n, keys % n)
+
+
 def _scale_free_arrays(n: int, m: int, rng: np.random.Generator) -> SocialNetwork:
     """Barabasi-Albert on arrays, by the 'repeated endpoints' formulation.
 
-    New node t (t >= m) links to m targets, each drawn uniformly from the list of all
-    endpoints of earlier edges, which is preferential attachment. An endpoint slot is
-    either a source (known: its node) or an earlier target, resolved by pointer jumping.
+    As in NetworkX, node m starts as the centre of a star over nodes 0..m-1, and
+    each later node t links to m distinct targets, each drawn uniformly from the
+    list of all endpoints of earlier edges (which is preferential attachment). An
+    endpoint is either the source of an earlier edge (known: its node) or the
+    target of an earlier edge, which is copied, so every target is found by
+    following copies back to a known node. A target that repeats one of the same
+    node's earlier targets is drawn again, as NetworkX does, until all are distinct.
     """
-    first = m  # nodes 0..m-1 start as the seed; node m links to all of them
-    n_new = n - first
-    src = np.repeat(np.arange(first, n, dtype=np.int64), m)
-    slots = 2 * m * np.arange(n_new, dtype=np.int64)  # endpoint slots before each newcomer
-    target = np.empty(n_new * m, dtype=np.int64)
-    target[:m] = np.arange(m)
-    pos = (rng.random(n_new * m - m) * np.repeat(slots[1:], m)).astype(np.int64)
-    # even slot 2k is source of edge k, odd slot 2k + 1 is target of edge k
-    edge = pos // 2
-    is_source = pos % 2 == 0
-    target[m:] = np.where(is_source, src[edge], -1 - edge)
-    pending = target < 0
-    while pending.any():
-        ref = -1 - target[pending]
-        target[pending] = target[ref]
-        pending = target < 0
+    n_new = n - m
+    src = np.repeat(np.arange(m, n, dtype=np.int64), m)
+    slots = np.repeat(2 * m * np.arange(n_new, dtype=np.int64), m)  # endpoints before each newcomer's edges
+    # link >= 0 is a node; link < 0 copies the target of edge -1 - link (always an earlier edge)
+    link = np.empty(n_new * m, dtype=np.int64)
+    link[:m] = np.arange(m)
+    redraw = np.arange(m, n_new * m)
+    while redraw.size:
+        pos = (rng.random(redraw.size) * slots[redraw]).astype(np.int64)
+        edge = pos // 2  # endpoint 2k is the source of edge k, 2k + 1 its target
+        link[redraw] = np.where(pos % 2 == 0, src[edge], -1 - edge)
+        target = _follow_copies(link)
+        redraw = _repeats(target.reshape(n_new, m))
     return from_edges(n, src, target)
+
+
+def _follow_copies(link: np.ndarray) -> np.ndarray:
+    """Resolve each copied target to a node (copies point to earlier edges, so this ends)."""
+    target = link.copy()
+    pending = np.flatnonzero(target < 0)
+    while pending.size:
+        target[pending] = target[-1 - target[pending]]
+        pending = pending[target[pending] < 0]
+    return target
+
+
+def _repeats(targets: np.ndarray) -> np.ndarray:
+    """Flat positions of entries that repeat an earlier entry of the same row."""
+    order = np.argsort(targets, axis=1, kind="stable")
+    ranked = np.take_along_axis(targets, order, axis=1)
+    repeat = ranked[:, 1:] == ranked[:, :-1]
+    rows, cols = np.nonzero(repeat)
+    return rows * targets.shape[1] + order[rows, cols + 1]

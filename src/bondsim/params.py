@@ -74,7 +74,7 @@ class Params:
     separation_grief: float = _p(0.5, "1/h", "tone loss rate per unit of bond to absent partners", 0.0, 10.0)
 
     # observables (what a diary or a lab rating reports)
-    opioid_share: float = _p(0.3, "fraction", "share of felt connection and affect carried by opioid reward", 0.0, 1.0)
+    opioid_share: float = _p(0.025, "fraction", "share of felt connection and affect carried by opioid reward", 0.0, 1.0)
     diary_window_hours: float = _p(24.0, "h", "time constant of the felt-connection and affect averages", 1.0, 720.0)
 
     # drug and dosing
@@ -190,6 +190,14 @@ def _number(name: str, value: Any) -> Any:
     except ValueError:
         raise ParameterError(
             f"{name} = {value!r} is not a number: {name} must be {_allowed(FIELDS[name])}") from None
+
+
+def check_value(name: str, value: Any) -> Any:
+    """Validate one parameter value on its own (no cross-parameter rules); returns it converted."""
+    check_name(name)
+    value = _coerce(name, value)
+    _check_value(FIELDS[name], value)
+    return value
 
 
 def check_name(name: str) -> None:

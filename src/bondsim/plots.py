@@ -5,25 +5,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 
-def _save(fig, path: str | Path) -> None:
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure not tied to any GUI backend (no pyplot state, safe in threads and servers)."""
+    return Figure(figsize=figsize)
+
+
+def save_figure(fig: Figure, path: str | Path) -> None:
+    """Write a figure to PNG atomically."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=130, bbox_inches="tight")
-    plt.close(fig)
     os.replace(tmp, path)
 
 
 def plot_timeseries(frame: pd.DataFrame, path: str | Path, title: str = "") -> None:
     """Four panels: opioid tone, felt connection and affect, distress and seeking, bonds and occupancy."""
     days = frame["hours"] / 24.0
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    fig = new_figure((10, 6.5))
+    axes = fig.subplots(2, 2, sharex=True)
     ax = axes[0, 0]
     ax.plot(days, frame["mean_tone"], color="tab:purple")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
@@ -48,12 +51,13 @@ def plot_timeseries(frame: pd.DataFrame, path: str | Path, title: str = "") -> N
     ax.set_xlabel("day")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_pk(curve: pd.DataFrame, path: str | Path, title: str = "") -> None:
     """Plasma concentrations (log scale) and receptor occupancy over time."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    fig = new_figure((8, 6))
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
     ax1.semilogy(curve["hours"], curve["plasma_ng_ml"].clip(lower=1e-4), label="parent drug")
     if curve["metabolite_ng_ml"].max() > 0:
         ax1.semilogy(curve["hours"], curve["metabolite_ng_ml"].clip(lower=1e-4), label="6-beta-naltrexol")
@@ -66,4 +70,4 @@ def plot_pk(curve: pd.DataFrame, path: str | Path, title: str = "") -> None:
     ax2.set_xlabel("hours after first dose")
     ax1.set_title(title)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

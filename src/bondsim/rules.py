@@ -22,6 +22,10 @@ def _exp(x):
     return math.exp(x) if isinstance(x, float) else np.exp(x)
 
 
+def _at_most(x, cap: float):
+    return min(x, cap) if isinstance(x, float) else np.minimum(x, cap)
+
+
 class Rules:
     """Constants derived once from the parameters, and the rules that use them."""
 
@@ -102,12 +106,12 @@ class Rules:
     def felt_connection(self, close_ties, reward_memory):
         """Felt connection in [0, 1]: strength of close ties, and how rewarding contact feels."""
         share = self.params.opioid_share
-        return (1.0 - share) * close_ties + share * np.minimum(reward_memory, 1.0)
+        return (1.0 - share) * close_ties + share * _at_most(reward_memory, 1.0)
 
     def positive_affect(self, previous, signal):
         """Positive affect in [0, 1]: 0.5 at the set point, moved by the opioid signal, averaged over a diary window."""
         share = self.params.opioid_share
-        now = (1.0 - share) * 0.5 + share * 0.5 * np.minimum(signal, 2.0)
+        now = (1.0 - share) * 0.5 + share * 0.5 * _at_most(signal, 2.0)
         return now + (previous - now) * self.diary_keep
 
 

@@ -78,9 +78,19 @@ def paired_effect(treatment, control) -> PairedEffect:
         p = float(2.0 * sps.t.sf(abs(t), n - 1))
     else:
         t, p = (0.0, 1.0) if diff.mean() == 0 else (math.copysign(math.inf, diff.mean()), 0.0)
-    return PairedEffect(n=n, mean_treatment=float(x.mean()), mean_control=float(y.mean()),
-                        mean_difference=float(diff.mean()), hedges_g=g, variance=var_g,
-                        ci_low=g - half, ci_high=g + half, t=t, p=p, correlation=r)
+    return PairedEffect(
+        n=n,
+        mean_treatment=float(x.mean()),
+        mean_control=float(y.mean()),
+        mean_difference=float(diff.mean()),
+        hedges_g=g,
+        variance=var_g,
+        ci_low=g - half,
+        ci_high=g + half,
+        t=t,
+        p=p,
+        correlation=r,
+    )
 
 
 def pooled(effects, variances) -> dict[str, float]:

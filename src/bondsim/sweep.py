@@ -36,7 +36,7 @@ import pandas as pd
 
 from .errors import UserError
 from .io import now, versions, write_json
-from .params import FIELDS, ParameterError, Params, _check_value, _coerce, check_name, read_toml, with_overrides
+from .params import FIELDS, ParameterError, Params, check_name, check_value, read_toml, with_overrides
 
 DESIGNS = ("grid", "lhs", "sobol", "list")
 SWEEP_KEYS = ("design", "replicates", "days", "steps", "seed", "record", "samples", "second_order", "description")
@@ -148,8 +148,7 @@ def _check_single(name: str, value: Any, where: str) -> Any:
         _fail(f"{where}: {name} holds a list of times; vary it with separate specs or set it in [fixed]")
     if isinstance(value, (dict, list)):
         _fail(f"{where}: {name} = {value!r} must be a single value")
-    value = _coerce(name, value)
-    _check_value(f, value)
+    value = check_value(name, value)
     if f.metadata["integer"]:
         value = int(value)
     elif not f.metadata["choices"]:
@@ -536,7 +535,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         return
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
     )
     client = Client(cluster)
     try:

@@ -172,7 +172,7 @@ def plot_response(finals: pd.DataFrame, name: str, design: str, path: Path, conf
     from scipy import stats
 
     fig, axes = _figure(1, len(PLOT_METRICS), (3.2 * len(PLOT_METRICS), 3.2))
-    categorical = finals[name].dtype == object
+    categorical = not pd.api.types.is_numeric_dtype(finals[name])
     for ax, metric in zip(axes, PLOT_METRICS, strict=True):
         if design in ("lhs", "sobol"):
             ax.scatter(finals[name], finals[metric], s=6, alpha=0.35, color="tab:blue")

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..model import BondingModel
-from ..params import Params, ParameterError, read_toml, with_overrides
+from ..params import ParameterError, Params, read_toml, with_overrides
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ class Context:
         return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(self.seed).spawn(n)]
 
 
-def resolve(experiment: Experiment, config: str | Path | None = None, trials: int | None = None,
-            engine: str | None = None) -> tuple[dict[str, Any], Params]:
+def resolve(
+    experiment: Experiment, config: str | Path | None = None, trials: int | None = None, engine: str | None = None
+) -> tuple[dict[str, Any], Params]:
     """The design and parameters of a run: defaults, then a config file, then command-line flags."""
     design = dict(experiment.design)
     overrides = dict(experiment.params)
@@ -68,10 +69,12 @@ def resolve(experiment: Experiment, config: str | Path | None = None, trials: in
                 raise ParameterError(f"unexpected table [{key}] in {config}: use [design] and [params]")
         for key, value in data.get("design", {}).items():
             if key not in design:
-                raise ParameterError(f"unknown design key '{key}' for {experiment.name}: "
-                                     f"use one of {', '.join(design)}")
+                raise ParameterError(
+                    f"unknown design key '{key}' for {experiment.name}: use one of {', '.join(design)}"
+                )
             if type(value) is not type(design[key]) and not (
-                    isinstance(design[key], float) and isinstance(value, int) and not isinstance(value, bool)):
+                isinstance(design[key], float) and isinstance(value, int) and not isinstance(value, bool)
+            ):
                 raise ParameterError(f"design key '{key}' = {value!r} must be like {design[key]!r}")
             design[key] = type(design[key])(value) if not isinstance(value, list) else value
         overrides.update(data.get("params", {}))
@@ -84,8 +87,7 @@ def resolve(experiment: Experiment, config: str | Path | None = None, trials: in
     return design, with_overrides(Params(), overrides)
 
 
-def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool,
-                 desc: str) -> list[Any]:
+def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool, desc: str) -> list[Any]:
     """``[fn(*t) for t in tasks]``, in worker processes if ``workers > 1``, in task order."""
     from tqdm.auto import tqdm
 
@@ -167,7 +169,7 @@ def elapsed_since(t0: float) -> float:
 
 
 def pyplot():
-    """matplotlib's pyplot on the Agg backend (figures are only written to files)."""
+    """Matplotlib's pyplot on the Agg backend (figures are only written to files)."""
     import matplotlib
 
     matplotlib.use("Agg")

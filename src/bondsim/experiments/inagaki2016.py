@@ -39,8 +39,8 @@ DESIGN: dict[str, Any] = {
     "dose_hour": 8.0,  # hour of the day of each dose
     "diary_hour": 22.0,  # hour of the day of the diary entry
     "lab_hours_after_dose": 2.0,  # the lab task on day 4, this long after the last dose
-    "rating_person_sd": 0.75,  # a person's response bias on the 1-7 scale (calibrated)
-    "rating_occasion_sd": 0.45,  # noise of one rating occasion on the 1-7 scale (calibrated)
+    "rating_person_sd": 0.70,  # a person's response bias on the 1-7 scale (calibrated)
+    "rating_occasion_sd": 0.46,  # noise of one rating occasion on the 1-7 scale (calibrated)
 }
 PARAMS: dict[str, Any] = {"engine": "array", "drug": "naltrexone", "dose_mg": 0.0}
 
@@ -105,8 +105,13 @@ def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, An
         occ = model.state()["occupancy"]
         occupancy.append((occ[first].mean(), occ[second].mean()))
         model.step()
-    return {"person": people, "naltrexone_first": order, "raw": {k: np.array(v) for k, v in raw.items()},
-            "occupancy": np.asarray(occupancy), "residual_occupancy": residual}
+    return {
+        "person": people,
+        "naltrexone_first": order,
+        "raw": {k: np.array(v) for k, v in raw.items()},
+        "occupancy": np.asarray(occupancy),
+        "residual_occupancy": residual,
+    }
 
 
 def _noise_rng(seed: int, stream: int) -> np.random.Generator:
@@ -158,8 +163,9 @@ def run(ctx: Context) -> dict[str, Any]:
     d = ctx.design
     t0 = time.perf_counter()
     seeds = ctx.child_seeds(d["trials"])
-    results = parallel_map(run_trial, [(ctx.params, d, s) for s in seeds], ctx.workers, ctx.progress,
-                           "inagaki2016 trials")
+    results = parallel_map(
+        run_trial, [(ctx.params, d, s) for s in seeds], ctx.workers, ctx.progress, "inagaki2016 trials"
+    )
     values = [ratings(r, d, s) for r, s in zip(results, seeds, strict=True)]
     analyses = [analyse_trial(v, r["naltrexone_first"]) for v, r in zip(values, results, strict=True)]
 
@@ -167,33 +173,61 @@ def run(ctx: Context) -> dict[str, Any]:
     for t, (r, a) in enumerate(zip(results, analyses, strict=True)):
         for m in MEASURES:
             e = a[m]
-            rows.append({"trial": t, "seed": seeds[t], "measure": m, "n": e.n, "mean_naltrexone": e.mean_treatment,
-                         "mean_placebo": e.mean_control, "hedges_g": e.hedges_g, "variance": e.variance,
-                         "ci_low": e.ci_low, "ci_high": e.ci_high, "t": e.t, "p": e.p,
-                         "carryover_p": a[m, "carryover_p"], "period_p": a[m, "period_p"],
-                         "placebo_order_difference": a[m, "placebo_order_difference"],
-                         "residual_occupancy_end_of_washout": r["residual_occupancy"]})
+            rows.append(
+                {
+                    "trial": t,
+                    "seed": seeds[t],
+                    "measure": m,
+                    "n": e.n,
+                    "mean_naltrexone": e.mean_treatment,
+                    "mean_placebo": e.mean_control,
+                    "hedges_g": e.hedges_g,
+                    "variance": e.variance,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                    "t": e.t,
+                    "p": e.p,
+                    "carryover_p": a[m, "carryover_p"],
+                    "period_p": a[m, "period_p"],
+                    "placebo_order_difference": a[m, "placebo_order_difference"],
+                    "residual_occupancy_end_of_washout": r["residual_occupancy"],
+                }
+            )
     trials = pd.DataFrame(rows)
     people_rows = []
     first = results[0]
     for m in MEASURES:
         for c in ("naltrexone", "placebo"):
             for i, person in enumerate(first["person"]):
-                people_rows.append({"trial": 0, "person": int(person), "order": "naltrexone_first"
-                                    if first["naltrexone_first"][i] else "placebo_first",
-                                    "measure": m, "condition": c, "rating": values[0][m, c][i]})
+                people_rows.append(
+                    {
+                        "trial": 0,
+                        "person": int(person),
+                        "order": "naltrexone_first" if first["naltrexone_first"][i] else "placebo_first",
+                        "measure": m,
+                        "condition": c,
+                        "rating": values[0][m, c][i],
+                    }
+                )
     people = pd.DataFrame(people_rows)
     occ = np.mean([r["occupancy"] for r in results], axis=0)
     hours = np.arange(occ.shape[0]) * ctx.params.step_hours
-    occupancy = pd.DataFrame({"day": hours / 24.0 - d["baseline_days"],
-                              "occupancy_naltrexone_first": occ[:, 0], "occupancy_placebo_first": occ[:, 1]})
+    occupancy = pd.DataFrame(
+        {
+            "day": hours / 24.0 - d["baseline_days"],
+            "occupancy_naltrexone_first": occ[:, 0],
+            "occupancy_placebo_first": occ[:, 1],
+        }
+    )
 
     summary: dict[str, Any] = {}
     for m in MEASURES:
         sub = trials[trials["measure"] == m]
         pool = pooled(sub["hedges_g"], sub["variance"])
         summary[m] = {
-            "hedges_g": pool["estimate"], "ci_low": pool["ci_low"], "ci_high": pool["ci_high"],
+            "hedges_g": pool["estimate"],
+            "ci_low": pool["ci_low"],
+            "ci_high": pool["ci_high"],
             "fraction_significant": float(np.mean((sub["p"] < 0.05) & (sub["hedges_g"] < 0))),
             "fraction_p_below_05": float(np.mean(sub["p"] < 0.05)),
             "trial_g_median": float(sub["hedges_g"].median()),
@@ -207,8 +241,12 @@ def run(ctx: Context) -> dict[str, Any]:
     residual = np.array([r["residual_occupancy"] for r in results])
     summary["residual_occupancy_end_of_washout"] = float(residual.mean())
     summary["peak_occupancy"] = float(occ.max())
-    summary["meta_analysis"] = {"hedges_g": META_G, "ci_low": META_LOW, "ci_high": META_HIGH,
-                                "source": "Løseth, Trøstheim & Leknes 2024"}
+    summary["meta_analysis"] = {
+        "hedges_g": META_G,
+        "ci_low": META_LOW,
+        "ci_high": META_HIGH,
+        "source": "Løseth, Trøstheim & Leknes 2024",
+    }
     summary["trials"] = d["trials"]
 
     write_table(trials, ctx.out / "trials.csv")
@@ -219,8 +257,7 @@ def run(ctx: Context) -> dict[str, Any]:
     return summary
 
 
-def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: pd.DataFrame,
-             d: dict[str, Any]) -> None:
+def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: pd.DataFrame, d: dict[str, Any]) -> None:
     plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 4), sharey=True)
@@ -270,25 +307,36 @@ def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: p
 
 def _report(s: dict[str, Any], d: dict[str, Any], elapsed: float) -> str:
     lines = [
-        "# Virtual Inagaki et al. 2016 crossover trial", "",
+        "# Virtual Inagaki et al. 2016 crossover trial",
+        "",
         f"{d['trials']} virtual trials, each with {d['participants']} participants ({d['naltrexone_first']} "
         f"naltrexone first) in a community of {d['community']} people; naltrexone "
         f"{', '.join(f'{x:g}' for x in d['doses_mg'])} mg on days 1-{len(d['doses_mg'])}, "
-        f"{d['washout_days']}-day washout. Run time {elapsed:.0f} s.", "",
+        f"{d['washout_days']}-day washout. Run time {elapsed:.0f} s.",
+        "",
         "| measure | pooled g | 95% CI | median trial g | trials with p < .05, g < 0 | carry-over p < .05 |",
         "|---|---|---|---|---|---|",
     ]
     for m in MEASURES:
         r = s[m]
-        lines.append(f"| {m} | {r['hedges_g']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | "
-                     f"{r['trial_g_median']:.3f} | {100 * r['fraction_significant']:.0f}% | "
-                     f"{100 * r['fraction_carryover_p_below_05']:.0f}% |")
+        lines.append(
+            f"| {m} | {r['hedges_g']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | "
+            f"{r['trial_g_median']:.3f} | {100 * r['fraction_significant']:.0f}% | "
+            f"{100 * r['fraction_carryover_p_below_05']:.0f}% |"
+        )
     lines += [
-        "", f"Meta-analysis (Løseth, Trøstheim & Leknes 2024): g = {META_G} [{META_LOW}, {META_HIGH}].", "",
+        "",
+        f"Meta-analysis (Løseth, Trøstheim & Leknes 2024): g = {META_G} [{META_LOW}, {META_HIGH}].",
+        "",
         f"Residual receptor occupancy at the end of the washout (naltrexone-first group): "
-        f"{100 * s['residual_occupancy_end_of_washout']:.1f}% (peak {100 * s['peak_occupancy']:.1f}%).", "",
-        "![paired ratings](paired.png)", "", "![g distribution](g_distribution.png)", "",
-        "![occupancy](occupancy.png)", "",
+        f"{100 * s['residual_occupancy_end_of_washout']:.1f}% (peak {100 * s['peak_occupancy']:.1f}%).",
+        "",
+        "![paired ratings](paired.png)",
+        "",
+        "![g distribution](g_distribution.png)",
+        "",
+        "![occupancy](occupancy.png)",
+        "",
     ]
     return "\n".join(lines)
 
@@ -296,4 +344,8 @@ def _report(s: dict[str, Any], d: dict[str, Any], elapsed: float) -> str:
 EXPERIMENT = Experiment(
     name="inagaki2016",
     summary="crossover trial of naltrexone vs placebo on felt connection (Inagaki et al. 2016), T virtual trials",
-    design=DESIGN, params=PARAMS, run=run, trials_key="trials")
+    design=DESIGN,
+    params=PARAMS,
+    run=run,
+    trials_key="trials",
+)

@@ -1,0 +1,36 @@
+"""Run every benchmark script in this folder (except this one), one after the other.
+
+Usage: ``python benchmarks/run_all.py`` (or ``make bench``). Exits non-zero if any script failed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    here = Path(__file__).resolve().parent
+    scripts = sorted(p for p in here.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
+    failed = []
+    for script in scripts:
+        print(f"\n=== {script.name} ===", flush=True)
+        started = time.perf_counter()
+        status = subprocess.call([sys.executable, str(script)], cwd=here.parent)
+        print(
+            f"=== {script.name}: {'ok' if status == 0 else f'FAILED ({status})'} "
+            f"in {time.perf_counter() - started:.0f} s ===",
+            flush=True,
+        )
+        if status != 0:
+            failed.append(script.name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

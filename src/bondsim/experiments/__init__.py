@@ -1,0 +1,142 @@
+"""Named experiments: ``bondsim experiment NAME`` reproduces a study and writes its results.
+
+Each experiment is one module here (design, simulation, analysis, figures) and one
+folder ``experiments/NAME/`` at the top of the project (config.toml with the
+design, README.md on the original study and how the results compare). Every run
+writes tidy CSV tables, PNG figures, ``report.md`` and ``summary.json`` (with the
+parameters, seed, versions and run time) into ``--out``, all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..io import now, output_directory, versions, write_json
+from ..model import make_seed
+from .common import Context, Experiment, default_workers, resolve
+from .grooming import EXPERIMENT as GROOMING
+from .inagaki2016 import EXPERIMENT as INAGAKI2016
+from .maintenance import EXPERIMENT as MAINTENANCE
+from .separation_distress import EXPERIMENT as SEPARATION_DISTRESS
+
+REGISTRY: dict[str, Experiment] = {e.name: e for e in (INAGAKI2016, SEPARATION_DISTRESS, GROOMING, MAINTENANCE)}
+DEFAULT_SEED = 2016
+
+
+def get(name: str) -> Experiment:
+    """The experiment called ``name`` (UserError naming the known ones otherwise)."""
+    if name not in REGISTRY:
+        hint = difflib.get_close_matches(name, REGISTRY, n=1)
+        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise UserError(f"unknown experiment '{name}'{extra}: use one of {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def run_experiment(
+    name: str,
+    out: str | Path,
+    seed: int = DEFAULT_SEED,
+    trials: int | None = None,
+    engine: str | None = None,
+    config: str | Path | None = None,
+    progress: bool = False,
+    workers: int | None = None,
+    **design: Any,
+) -> dict[str, Any]:
+    """Run a named experiment and write its outputs into ``out``; returns summary.json's content.
+
+    Args:
+        name: experiment name (see ``REGISTRY``).
+        out: output directory (replaced file by file, atomically).
+        seed: master seed; every trial's seed derives from it.
+        trials: number of virtual trials or replicates (experiments that repeat).
+        engine: ``array`` (default of every experiment) or ``agents``.
+        config: TOML file with ``[design]`` and ``[params]`` tables overriding the defaults.
+        progress: show progress bars.
+        workers: processes for independent trials (default: the usable cores).
+        **design: design values to override (for scripts and tests), e.g. ``community=80``.
+    """
+    experiment = get(name)
+    resolved, params = resolve(experiment, config, trials, engine)
+    for key, value in design.items():
+        if key not in resolved:
+            raise UserError(f"unknown design key '{key}' for {name}: use one of {', '.join(resolved)}")
+        resolved[key] = value
+    seed = make_seed(seed)
+    started, t0 = now(), time.perf_counter()
+    with output_directory(out) as tmp:
+        ctx = Context(
+            experiment=experiment,
+            design=resolved,
+            params=params,
+            seed=seed,
+            out=tmp,
+            progress=progress,
+            workers=default_workers() if workers is None else workers,
+        )
+        results = experiment.run(ctx)
+        summary = {
+            "experiment": name,
+            **results,
+            "design": resolved,
+            "params": params.to_dict(),
+            "seed": seed,
+            "engine": params.engine,
+            "started": started,
+            "elapsed_seconds": round(time.perf_counter() - t0, 2),
+            "versions": versions(),
+        }
+        write_json(tmp / "summary.json", summary)
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``bondsim experiment``."""
+    from ..runner import positive_int, seed_value
+
+    parser.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--out", help="output directory (default results/NAME)")
+    parser.add_argument("--seed", type=seed_value, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
+    parser.add_argument("--trials", type=positive_int, help="number of virtual trials (inagaki2016, maintenance)")
+    parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: array)")
+    parser.add_argument("--config", metavar="FILE", help="TOML file with [design] and [params] overrides")
+    parser.add_argument("--workers", type=positive_int, help="worker processes (default: usable cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def command(args: argparse.Namespace) -> int:
+    """List the experiments, or run one."""
+    if args.list:
+        width = max(map(len, REGISTRY))
+        for name, exp in REGISTRY.items():
+            print(f"{name:<{width}}  {exp.summary}")
+        return 0
+    if not args.name:
+        raise UserError("name an experiment (bondsim experiment --list shows them)")
+    get(args.name)
+    out = Path(args.out or f"results/{args.name}")
+    summary = run_experiment(
+        args.name,
+        out,
+        seed=args.seed,
+        trials=args.trials,
+        engine=args.engine,
+        config=args.config,
+        progress=not args.quiet,
+        workers=args.workers,
+    )
+    if not args.quiet:
+        print(
+            f"bondsim experiment {args.name}: seed {summary['seed']}, {summary['elapsed_seconds']:.0f} s; "
+            f"wrote {out}/summary.json, report.md, tables and figures"
+        )
+    return 0
+
+
+__all__ = ["REGISTRY", "Experiment", "add_arguments", "command", "get", "run_experiment"]

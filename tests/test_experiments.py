@@ -1,0 +1,195 @@
+"""Named experiments on reduced sizes: science.md section 5 directions, summary schema, CLI."""
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bondsim.experiments import REGISTRY, run_experiment
+from bondsim.experiments.inagaki2016 import DESIGN as INAGAKI_DESIGN
+from bondsim.experiments.inagaki2016 import PARAMS as INAGAKI_PARAMS
+from bondsim.experiments.inagaki2016 import run_trial
+from bondsim.params import Params, with_overrides
+from bondsim.rules import Rules
+from bondsim.stats import paired_effect, pooled
+
+ROOT = Path(__file__).resolve().parents[1]
+MEASURES = ("daily_connection", "lab_connection", "positive_affect")
+
+
+def run_small(tmp_path_factory, name, **design):
+    out = tmp_path_factory.mktemp(name) / "out"
+    summary = run_experiment(name, out, seed=7, workers=1, **design)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def inagaki(tmp_path_factory):
+    return run_small(tmp_path_factory, "inagaki2016", trials=4, community=70, warmup_days=10)
+
+
+@pytest.fixture(scope="module")
+def separation(tmp_path_factory):
+    return run_small(
+        tmp_path_factory,
+        "separation_distress",
+        groups=3,
+        group_size=30,
+        warmup_days=7,
+        morphine_mg=[2.5, 10.0, 40.0],
+        naloxone_mg=[0.1, 0.4, 1.6],
+    )
+
+
+@pytest.fixture(scope="module")
+def grooming(tmp_path_factory):
+    return run_small(tmp_path_factory, "grooming", groups=4, warmup_days=7)
+
+
+@pytest.fixture(scope="module")
+def maintenance(tmp_path_factory):
+    return run_small(tmp_path_factory, "maintenance", replicates=1, community=80, treated=20, weeks=4, warmup_days=7)
+
+
+# ------------------------------------------------------------------ statistics
+def test_paired_effect_known_values():
+    x = np.array([4.0, 5.0, 6.0, 5.5, 4.5])
+    y = x + np.array([0.5, 0.7, 0.3, 0.6, 0.4])  # control higher by 0.5 on average
+    e = paired_effect(x, y)
+    s_av = np.sqrt(0.5 * (x.std(ddof=1) ** 2 + y.std(ddof=1) ** 2))
+    j = 1 - 3 / (4 * 4 - 1)
+    assert e.hedges_g == pytest.approx(j * -0.5 / s_av, rel=1e-12)
+    assert e.ci_low < e.hedges_g < e.ci_high
+    assert e.p < 0.01 and e.t < 0  # every difference is negative
+
+
+def test_pooled_effect_is_inverse_variance_mean():
+    res = pooled([-0.2, -0.4], [0.01, 0.04])
+    assert res["estimate"] == pytest.approx((-0.2 / 0.01 - 0.4 / 0.04) / (1 / 0.01 + 1 / 0.04))
+    assert res["ci_low"] < res["estimate"] < res["ci_high"]
+
+
+# ------------------------------------------------------------- inagaki2016
+def test_inagaki_naltrexone_lowers_every_measure(inagaki):
+    _, s = inagaki
+    for m in MEASURES:
+        assert s[m]["hedges_g"] < 0, m
+        assert s[m]["mean_naltrexone"] < s[m]["mean_placebo"], m
+
+
+def test_inagaki_occupancy_and_carryover(inagaki):
+    _, s = inagaki
+    assert s["peak_occupancy"] >= 0.90  # science.md 5.2: >= 90% after 50 mg
+    assert 0.02 < s["residual_occupancy_end_of_washout"] < 0.30  # 5.3: reported and not zero
+
+
+def test_inagaki_outputs_and_schema(inagaki):
+    out, _ = inagaki
+    summary = json.loads((out / "summary.json").read_text())
+    for m in MEASURES:
+        assert {"hedges_g", "ci_low", "ci_high", "fraction_significant"} <= set(summary[m])
+        assert summary[m]["ci_low"] <= summary[m]["hedges_g"] <= summary[m]["ci_high"]
+        assert 0.0 <= summary[m]["fraction_significant"] <= 1.0
+    assert summary["residual_occupancy_end_of_washout"] > 0
+    assert {"params", "seed", "versions", "elapsed_seconds", "design"} <= set(summary)
+    assert summary["params"]["engine"] == "array"
+    for f in ("trials.csv", "occupancy.csv", "paired.png", "g_distribution.png", "occupancy.png", "report.md"):
+        assert (out / f).stat().st_size > 0, f
+
+
+def test_inagaki_trial_reproducible_and_counterbalanced():
+    params = with_overrides(Params(), INAGAKI_PARAMS)
+    design = {**INAGAKI_DESIGN, "community": 50, "warmup_days": 2}
+    a, b = run_trial(params, design, 11), run_trial(params, design, 11)
+    assert a["naltrexone_first"].sum() == 16 and a["naltrexone_first"].size == 31
+    for key in a["raw"]:
+        np.testing.assert_array_equal(a["raw"][key], b["raw"][key])
+    assert a["residual_occupancy"] == b["residual_occupancy"]
+
+
+# -------------------------------------------------- animal paradigms (section 3)
+def test_separation_distress_directions(separation):
+    _, s = separation
+    c = s["conditions"]
+    assert c["morphine"]["distress"] < c["saline"]["distress"] < c["naloxone"]["distress"]
+    assert c["saline"]["internal_distress"] > 0.05  # isolation lowers tone and raises distress (5.5)
+    table = {(r["drug"], r["dose_mg"]): r["distress"] for r in s["dose_response"]}
+    morphine = [table["morphine", mg] for mg in (2.5, 10.0, 40.0)]
+    naloxone = [table["naloxone", mg] for mg in (0.1, 0.4, 1.6)]
+    assert morphine == sorted(morphine, reverse=True)  # dose-dependent relief
+    assert naloxone == sorted(naloxone)  # dose-dependent rise
+
+
+def test_grooming_directions_and_tone_rise(grooming):
+    out, s = grooming
+    c = s["conditions"]
+    assert c["naloxone"]["contact_seeking"] > c["saline"]["contact_seeking"] > c["morphine"]["contact_seeking"]
+    assert 17 <= s["tone_rise_after_grooming_percent"] <= 186  # contact raises tone (Keverne 1989)
+    assert (out / "solicitation.png").exists()
+
+
+def test_antagonist_less_reward_per_contact():
+    rules = Rules(Params(drug="naltrexone"))
+    assert rules.reward(1.0, 0.95, 1.0) < 0.2 * rules.reward(1.0, 0.0, 1.0)
+
+
+def test_maintenance_bonds_weaken_and_support_helps(maintenance):
+    out, s = maintenance
+    usual = s["scenarios"]["usual"]
+    assert usual["treated"]["bond_sum"] < usual["untreated"]["bond_sum"]
+    assert usual["felt_connection_gap"] > 0
+    assert s["treated_bond_gain_from_support"]["more_ties"] > 0
+    assert (out / "weekly.csv").exists() and (out / "bonds_over_weeks.png").exists()
+
+
+# ------------------------------------------------------------ definitions, CLI
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_config_matches_builtin_design(name):
+    config = tomllib.loads((ROOT / "experiments" / name / "config.toml").read_text())
+    assert config["design"] == REGISTRY[name].design
+    assert config["params"] == REGISTRY[name].params
+    assert (ROOT / "experiments" / name / "README.md").exists()
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bondsim.cli", "experiment", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_cli_list():
+    res = cli("--list")
+    assert res.returncode == 0
+    for name in REGISTRY:
+        assert name in res.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("nosuch",),
+        ("inagaki2016", "--trials", "0"),
+        ("grooming", "--trials", "x"),
+        ("grooming", "--config", "missing.toml"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args, tmp_path):
+    res = cli(*args, "--out", str(tmp_path / "out"))
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_runs_experiment_from_config(tmp_path):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text("[design]\ngroups = 2\ngroup_size = 12\ninjected = 4\nwarmup_days = 3\n")
+    out = tmp_path / "grooming"
+    res = cli("grooming", "--config", str(cfg), "--out", str(out), "--seed", "3", "--quiet")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["conditions"]) == {"saline", "morphine", "naloxone"}
+    assert summary["seed"] == 3 and summary["design"]["groups"] == 2
