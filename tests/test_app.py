@@ -222,6 +222,7 @@ def page():
         rc.close()
 
 
+@pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")  # inside Solara
 def test_page_steps_switches_presets_and_resets(page):
     import ipyvuetify as v
     import ipywidgets

@@ -11,6 +11,7 @@ access (Solara's own scripts come from the ``solara-assets`` package).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import socket
 import sys
@@ -499,11 +500,9 @@ def _check_free(host: str, port: int) -> None:
 def command(args: argparse.Namespace) -> int:
     """Serve the app with Solara in production mode until interrupted (replaces this process)."""
     _check_free(args.host, args.port)
-    for module in ("solara", "solara_assets", "mesa.visualization"):
-        try:
-            __import__(module)
-        except ImportError as exc:
-            raise UserError(f"the app needs {exc.name}: reinstall bondsim (pip install -e .)") from None
+    for module in ("solara", "solara_assets", "ipyvuetify", "altair"):  # altair: mesa.visualization imports it
+        if importlib.util.find_spec(module) is None:
+            raise UserError(f"the app needs the package {module}: reinstall bondsim (pip install -e .)")
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"bondsim app: serving the classroom app at http://{shown}:{args.port} (Ctrl+C to stop)", flush=True)
     # no telemetry and no version check: the app must not call out (classrooms are often offline);

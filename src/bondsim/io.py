@@ -58,7 +58,7 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, np.floating):
         return None if not np.isfinite(obj) else float(obj)
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return _finite(obj.tolist())
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
@@ -78,7 +78,7 @@ def write_json(path: str | Path, data: Any) -> None:
     """Write JSON (NaN as null) atomically."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, default=_default) + "\n")
+    tmp.write_text(json.dumps(_finite(data), indent=2, default=_default, allow_nan=False) + "\n")
     os.replace(tmp, path)
 
 

@@ -35,21 +35,22 @@ class BondingModel(mesa.Model):
     Args:
         params: the parameters (defaults if None); keyword overrides are applied on top.
         seed: master seed of the model's single NumPy Generator (drawn and recorded if None).
-        network: a prebuilt network to use instead of generating one.
+        social_network: a prebuilt network to use instead of generating one.
         create_agents: whether the array engine creates its Mesa agent views
             (skip for very large populations; the per-agent engine always has agents).
         **overrides: parameter values, e.g. ``n_agents=500, drug="naltrexone"``.
     """
 
     def __init__(self, params: Params | None = None, seed: int | None = None, *,
-                 network: SocialNetwork | None = None, create_agents: bool = True, **overrides: Any) -> None:
+                 social_network: SocialNetwork | None = None, create_agents: bool = True, **overrides: Any) -> None:
         self.params = load(overrides=overrides, base=params) if overrides else (params or Params())
         self.seed = make_seed(seed)
         super().__init__(rng=self.seed)
+        self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
         self.rules = Rules(p)
         self.kinetics = Kinetics(self.rules.drug, p.step_hours)
-        self.network = network if network is not None else build(p.network, p.n_agents, p.mean_degree,
+        self.network = social_network if social_network is not None else build(p.network, p.n_agents, p.mean_degree,
                                                                   self.rng, p.rewiring)
         n = self.network.n
         z = self.rng.standard_normal(n)
@@ -79,8 +80,8 @@ class BondingModel(mesa.Model):
     # ------------------------------------------------------------- time
     @property
     def hours(self) -> float:
-        """Simulated time at the start of the next step (h)."""
-        return self.steps * self.params.step_hours
+        """Simulated time (h): the start of the step while it runs, its end once it is done."""
+        return self.steps_done * self.params.step_hours
 
     @property
     def n(self) -> int:
@@ -172,10 +173,11 @@ class BondingModel(mesa.Model):
         """Advance one step of ``step_hours``: events, then the phases of the engine."""
         self._apply_events()
         self.last_contacts = self.engine.step()
+        self.steps_done += 1
         self._record()
 
     def _record(self) -> None:
-        self.current = metrics.summarize(self.engine.arrays(), self.last_contacts, self.steps, self.hours,
+        self.current = metrics.summarize(self.engine.arrays(), self.last_contacts, self.steps_done, self.hours,
                                          self.network.n_edges)
         self.datacollector.collect(self)
 
