@@ -36,15 +36,22 @@ def summary(profile):
 
 
 def candidate(potency, kd, diss_hl):
-    return dataclasses.replace(ph.NALTREXONE, name="_fit", metabolite_potency=potency,
-                               kd_ng_ml=kd, dissociation_half_life_h=diss_hl)
+    return dataclasses.replace(
+        ph.NALTREXONE, name="_fit", metabolite_potency=potency, kd_ng_ml=kd, dissociation_half_life_h=diss_hl
+    )
 
 
 def residuals(q):
     p = candidate(*np.exp(q))
     s = summary(p)
-    return [10 * (s["occ_2h"] - 0.94), 10 * (s["occ_48h"] - 0.75), (s["half_time_h"] - 90) / 10,
-            2 * (s["low_doses"][0] - 0.27), 2 * (s["low_doses"][1] - 0.50), 2 * (s["low_doses"][2] - 0.61)]
+    return [
+        10 * (s["occ_2h"] - 0.94),
+        10 * (s["occ_48h"] - 0.75),
+        (s["half_time_h"] - 90) / 10,
+        2 * (s["low_doses"][0] - 0.27),
+        2 * (s["low_doses"][1] - 0.50),
+        2 * (s["low_doses"][2] - 0.61),
+    ]
 
 
 if __name__ == "__main__":

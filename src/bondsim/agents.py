@@ -141,6 +141,7 @@ class Person(mesa.Agent):
         """Forget this step's contacts."""
         self._reset_step()
 
+
 class AgentEngine:
     """Runs the model as Mesa agents, phase by phase, one person at a time."""
 
@@ -167,8 +168,13 @@ class AgentEngine:
         accepted = sum(1 for p in seekers if p.accepted)
         reward_sum = sum(p.last_reward * len(p.contacts) for p in agents)
         agents.do("end_step")
-        return {"seekers": len(seekers), "approaches": approaches, "accepted": accepted,
-                "reward_sum": reward_sum, "rewarded": 2 * accepted}
+        return {
+            "seekers": len(seekers),
+            "approaches": approaches,
+            "accepted": accepted,
+            "reward_sum": reward_sum,
+            "rewarded": 2 * accepted,
+        }
 
     def arrays(self) -> dict:
         """Per-person state gathered into arrays (same keys as the array engine)."""

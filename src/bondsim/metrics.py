@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 COLUMNS = (
-    "step", "hours", "mean_tone", "felt_connection", "positive_affect", "distress", "seeking_rate",
-    "acceptance_rate", "reward_per_contact", "mean_bond", "strong_bonds", "isolated_fraction",
+    "step",
+    "hours",
+    "mean_tone",
+    "felt_connection",
+    "positive_affect",
+    "distress",
+    "seeking_rate",
+    "acceptance_rate",
+    "reward_per_contact",
+    "mean_bond",
+    "strong_bonds",
+    "isolated_fraction",
     "mean_occupancy",
 )
 

@@ -41,8 +41,15 @@ class BondingModel(mesa.Model):
         **overrides: parameter values, e.g. ``n_agents=500, drug="naltrexone"``.
     """
 
-    def __init__(self, params: Params | None = None, seed: int | None = None, *,
-                 social_network: SocialNetwork | None = None, create_agents: bool = True, **overrides: Any) -> None:
+    def __init__(
+        self,
+        params: Params | None = None,
+        seed: int | None = None,
+        *,
+        social_network: SocialNetwork | None = None,
+        create_agents: bool = True,
+        **overrides: Any,
+    ) -> None:
         self.params = load(overrides=overrides, base=params) if overrides else (params or Params())
         self.seed = make_seed(seed)
         super().__init__(rng=self.seed)
@@ -50,8 +57,11 @@ class BondingModel(mesa.Model):
         p = self.params
         self.rules = Rules(p)
         self.kinetics = Kinetics(self.rules.drug, p.step_hours)
-        self.network = social_network if social_network is not None else build(p.network, p.n_agents, p.mean_degree,
-                                                                  self.rng, p.rewiring)
+        self.network = (
+            social_network
+            if social_network is not None
+            else build(p.network, p.n_agents, p.mean_degree, self.rng, p.rewiring)
+        )
         n = self.network.n
         z = self.rng.standard_normal(n)
         set_points = p.set_point * np.exp(p.set_point_sd * z - 0.5 * p.set_point_sd**2)
@@ -74,7 +84,8 @@ class BondingModel(mesa.Model):
         self._schedule_parameter_events()
         self.last_contacts = {"seekers": 0, "approaches": 0, "accepted": 0, "reward_sum": 0.0, "rewarded": 0}
         self.datacollector = mesa.DataCollector(
-            model_reporters={c: (lambda m, c=c: m.current[c]) for c in metrics.COLUMNS})
+            model_reporters={c: (lambda m, c=c: m.current[c]) for c in metrics.COLUMNS}
+        )
         self._record()
 
     # ------------------------------------------------------------- time
@@ -130,16 +141,25 @@ class BondingModel(mesa.Model):
             return {j: w for j, w in agent.bonds.items() if j not in agent.absent}
         net, eng = self.network, self.engine
         lo, hi = net.indptr[person], net.indptr[person + 1]
-        return {int(j): float(w) for j, w, ok in zip(net.indices[lo:hi], eng.bond[lo:hi], eng.tie_open[lo:hi],
-                                                     strict=True) if ok}
+        return {
+            int(j): float(w)
+            for j, w, ok in zip(net.indices[lo:hi], eng.bond[lo:hi], eng.tie_open[lo:hi], strict=True)
+            if ok
+        }
 
     def _schedule_parameter_events(self) -> None:
         p = self.params
         if p.drug != "none" and self.rules.drug.active and (p.dose_mg > 0 or p.schedule == "explicit"):
             horizon = 10_000 * 24.0 if p.dosing_days == 0 else 0.0
-            events = dose_times(p.schedule, p.dose_mg, start_hours=24.0 * p.dosing_start_day,
-                                days=p.dosing_days, horizon_hours=horizon, hours=p.dose_hours,
-                                amounts_mg=p.dose_amounts_mg)
+            events = dose_times(
+                p.schedule,
+                p.dose_mg,
+                start_hours=24.0 * p.dosing_start_day,
+                days=p.dosing_days,
+                horizon_hours=horizon,
+                hours=p.dose_hours,
+                amounts_mg=p.dose_amounts_mg,
+            )
             self._daily_open_ended = p.schedule == "daily" and p.dosing_days == 0
             if self._daily_open_ended:
                 events = events[:1]  # later daily doses are scheduled one at a time
@@ -177,8 +197,9 @@ class BondingModel(mesa.Model):
         self._record()
 
     def _record(self) -> None:
-        self.current = metrics.summarize(self.engine.arrays(), self.last_contacts, self.steps_done, self.hours,
-                                         self.network.n_edges)
+        self.current = metrics.summarize(
+            self.engine.arrays(), self.last_contacts, self.steps_done, self.hours, self.network.n_edges
+        )
         self.datacollector.collect(self)
 
     def state(self) -> dict[str, np.ndarray]:
@@ -205,8 +226,14 @@ def steps_for(params: Params, steps: int | None = None, days: float | None = Non
     return max(1, math.ceil((7.0 if days is None else days) * params.steps_per_day - 1e-9))
 
 
-def run(params: Params | None = None, steps: int | None = None, days: float | None = None,
-        seed: int | None = None, progress: bool = False, **overrides: Any) -> tuple[pd.DataFrame, dict]:
+def run(
+    params: Params | None = None,
+    steps: int | None = None,
+    days: float | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> tuple[pd.DataFrame, dict]:
     """Run one simulation; returns the timeseries and its provenance (seed, timing)."""
     model_params = load(overrides=overrides, base=params) if overrides else (params or Params())
     n_steps = steps_for(model_params, steps, days)

@@ -30,11 +30,16 @@ class ParameterError(UserError):
     """A user-facing problem with a parameter: the message is one clear line."""
 
 
-def _p(default: Any, unit: str, doc: str, low: float | None = None,
-       high: float | None = None, choices: tuple[str, ...] | None = None,
-       integer: bool = False) -> Any:
-    meta = {"unit": unit, "doc": doc, "low": low, "high": high,
-            "choices": choices, "integer": integer}
+def _p(
+    default: Any,
+    unit: str,
+    doc: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    integer: bool = False,
+) -> Any:
+    meta = {"unit": unit, "doc": doc, "low": low, "high": high, "choices": choices, "integer": integer}
     return field(default=default, metadata=meta)
 
 
@@ -74,7 +79,9 @@ class Params:
     separation_grief: float = _p(0.5, "1/h", "tone loss rate per unit of bond to absent partners", 0.0, 10.0)
 
     # observables (what a diary or a lab rating reports)
-    opioid_share: float = _p(0.025, "fraction", "share of felt connection and affect carried by opioid reward", 0.0, 1.0)
+    opioid_share: float = _p(
+        0.025, "fraction", "share of felt connection and affect carried by opioid reward", 0.0, 1.0
+    )
     diary_window_hours: float = _p(24.0, "h", "time constant of the felt-connection and affect averages", 1.0, 720.0)
 
     # drug and dosing
@@ -99,10 +106,10 @@ class Params:
         if self.schedule == "explicit" and self.dose_amounts_mg and len(self.dose_amounts_mg) != len(self.dose_hours):
             raise ParameterError(
                 f"dose_amounts_mg has {len(self.dose_amounts_mg)} values but dose_hours has "
-                f"{len(self.dose_hours)}: give one amount per dose time, or none to use dose_mg")
+                f"{len(self.dose_hours)}: give one amount per dose time, or none to use dose_mg"
+            )
         if self.mean_degree >= self.n_agents:
-            raise ParameterError(
-                f"mean_degree = {self.mean_degree} must be below n_agents = {self.n_agents}")
+            raise ParameterError(f"mean_degree = {self.mean_degree} must be below n_agents = {self.n_agents}")
 
     # ----------------------------------------------------------------- derived
     @property
@@ -128,8 +135,7 @@ def describe() -> list[dict[str, Any]]:
     for name, f in FIELDS.items():
         m = f.metadata
         allowed = ", ".join(m["choices"]) if m["choices"] else f"[{m['low']:g}, {m['high']:g}]"
-        rows.append({"name": name, "default": f.default, "unit": m["unit"],
-                     "allowed": allowed, "meaning": m["doc"]})
+        rows.append({"name": name, "default": f.default, "unit": m["unit"], "allowed": allowed, "meaning": m["doc"]})
     return rows
 
 
@@ -188,8 +194,7 @@ def _number(name: str, value: Any) -> Any:
         text = str(value).strip()
         return int(text) if text.lstrip("+-").isdigit() else float(text)
     except ValueError:
-        raise ParameterError(
-            f"{name} = {value!r} is not a number: {name} must be {_allowed(FIELDS[name])}") from None
+        raise ParameterError(f"{name} = {value!r} is not a number: {name} must be {_allowed(FIELDS[name])}") from None
 
 
 def check_value(name: str, value: Any) -> Any:
@@ -243,8 +248,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"cannot read {path}: {exc}") from None
 
 
-def load(config: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
-         base: Params | None = None) -> Params:
+def load(
+    config: str | Path | None = None, overrides: Mapping[str, Any] | None = None, base: Params | None = None
+) -> Params:
     """Parameters from defaults (or ``base``), an optional TOML file, then overrides.
 
     The TOML file holds ``name = value`` pairs at top level or in a ``[params]`` table.

@@ -56,26 +56,42 @@ class DrugProfile:
 
 # Calibrated constants; see docs/pharmacology.md and experiments/calibration/fit_naltrexone_pk.py.
 NALTREXONE = DrugProfile(
-    name="naltrexone", action="antagonist",
+    name="naltrexone",
+    action="antagonist",
     absorption_half_life_h=0.28,  # gives t_max ~1 h (Meyer et al. 1984)
-    half_life_h=4.0, metabolite_half_life_h=13.0,  # prescribing information; Meyer 1984
-    reference_dose_mg=50.0, cmax_ng_ml=13.0, metabolite_cmax_ng_ml=108.0,
+    half_life_h=4.0,
+    metabolite_half_life_h=13.0,  # prescribing information; Meyer 1984
+    reference_dose_mg=50.0,
+    cmax_ng_ml=13.0,
+    metabolite_cmax_ng_ml=108.0,
     effect_half_life_h=0.25,  # lipophilic, enters the brain within minutes (assumption)
     # fitted to Lee 1988, Rabiner 2011 and the prescribing information's occupancy:
-    metabolite_potency=1.4e-4, kd_ng_ml=0.0646, dissociation_half_life_h=68.9,
+    metabolite_potency=1.4e-4,
+    kd_ng_ml=0.0646,
+    dissociation_half_life_h=68.9,
 )
 NALOXONE = DrugProfile(
-    name="naloxone", action="antagonist",
+    name="naloxone",
+    action="antagonist",
     absorption_half_life_h=0.1,  # injection
-    half_life_h=1.1, reference_dose_mg=0.4, cmax_ng_ml=2.0,  # ~200 L volume
-    effect_half_life_h=0.1, kd_ng_ml=1.0, dissociation_half_life_h=0.5,
+    half_life_h=1.1,
+    reference_dose_mg=0.4,
+    cmax_ng_ml=2.0,  # ~200 L volume
+    effect_half_life_h=0.1,
+    kd_ng_ml=1.0,
+    dissociation_half_life_h=0.5,
 )
 MORPHINE = DrugProfile(
-    name="morphine", action="agonist",
+    name="morphine",
+    action="agonist",
     absorption_half_life_h=0.25,  # subcutaneous/intramuscular injection
     half_life_h=2.2,  # Stuart-Harris et al. 2000
-    reference_dose_mg=10.0, cmax_ng_ml=30.0,  # 10 mg into ~276 L, less distribution
-    effect_half_life_h=2.8, kd_ng_ml=20.0, dissociation_half_life_h=0.1, efficacy=1.0,
+    reference_dose_mg=10.0,
+    cmax_ng_ml=30.0,  # 10 mg into ~276 L, less distribution
+    effect_half_life_h=2.8,
+    kd_ng_ml=20.0,
+    dissociation_half_life_h=0.1,
+    efficacy=1.0,
 )
 PLACEBO = DrugProfile(name="placebo", action="none")
 NONE = DrugProfile(name="none", action="none")
@@ -97,14 +113,20 @@ def _rate(half_life_h: float) -> float:
 
 def _linear_matrix(p: DrugProfile, parent_scale: float, metabolite_scale: float) -> np.ndarray:
     """Rate matrix of the linear chain [depot, parent, metabolite, effect] (per hour)."""
-    ka, ke, km, ke0 = (_rate(p.absorption_half_life_h), _rate(p.half_life_h),
-                       _rate(p.metabolite_half_life_h), _rate(p.effect_half_life_h))
-    return np.array([
-        [-ka, 0.0, 0.0, 0.0],
-        [ka * parent_scale, -ke, 0.0, 0.0],
-        [ka * metabolite_scale, 0.0, -km, 0.0],
-        [0.0, ke0, ke0 * p.metabolite_potency, -ke0],
-    ])
+    ka, ke, km, ke0 = (
+        _rate(p.absorption_half_life_h),
+        _rate(p.half_life_h),
+        _rate(p.metabolite_half_life_h),
+        _rate(p.effect_half_life_h),
+    )
+    return np.array(
+        [
+            [-ka, 0.0, 0.0, 0.0],
+            [ka * parent_scale, -ke, 0.0, 0.0],
+            [ka * metabolite_scale, 0.0, -km, 0.0],
+            [0.0, ke0, ke0 * p.metabolite_potency, -ke0],
+        ]
+    )
 
 
 @cache
@@ -171,8 +193,11 @@ class Kinetics:
 
 def binding_ratio(occupancy):
     """Occupied over free receptors, O / (1 - O): the drug's weight in competition."""
-    return occupancy / np.maximum(1.0 - occupancy, 1e-12) if isinstance(occupancy, np.ndarray) \
+    return (
+        occupancy / np.maximum(1.0 - occupancy, 1e-12)
+        if isinstance(occupancy, np.ndarray)
         else occupancy / max(1.0 - occupancy, 1e-12)
+    )
 
 
 def receptor_activation(endogenous, antagonist_occupancy, agonist_occupancy, efficacy=1.0):
@@ -187,9 +212,16 @@ def receptor_activation(endogenous, antagonist_occupancy, agonist_occupancy, eff
     return (endogenous + efficacy * x_ag) / (1.0 + endogenous + x_ant + x_ag)
 
 
-def dose_times(schedule: str, dose_mg: float, *, start_hours: float = 0.0, days: int = 0,
-               horizon_hours: float = 0.0, hours: Sequence[float] = (),
-               amounts_mg: Sequence[float] = ()) -> list[tuple[float, float]]:
+def dose_times(
+    schedule: str,
+    dose_mg: float,
+    *,
+    start_hours: float = 0.0,
+    days: int = 0,
+    horizon_hours: float = 0.0,
+    hours: Sequence[float] = (),
+    amounts_mg: Sequence[float] = (),
+) -> list[tuple[float, float]]:
     """Dosing events (hour, mg) of a schedule: once, daily or explicit."""
     if schedule == "once":
         return [(start_hours, dose_mg)]
@@ -202,8 +234,9 @@ def dose_times(schedule: str, dose_mg: float, *, start_hours: float = 0.0, days:
     raise ValueError(f"unknown schedule '{schedule}': use once, daily or explicit")
 
 
-def simulate(drug: str, doses: Iterable[tuple[float, float]], hours: Sequence[float],
-             dt_hours: float = 0.05) -> pd.DataFrame:
+def simulate(
+    drug: str, doses: Iterable[tuple[float, float]], hours: Sequence[float], dt_hours: float = 0.05
+) -> pd.DataFrame:
     """Concentrations and occupancy of one person at the given hours after time 0.
 
     ``doses`` are (hour, mg) events. Returns columns hours, plasma_ng_ml,

@@ -27,8 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim pk``."""
     parser.add_argument("drug", help="naltrexone, naloxone or morphine")
     parser.add_argument("--dose", type=_nonnegative, required=True, metavar="MG", help="dose in mg")
-    parser.add_argument("--hours", type=_nonnegative, nargs="+", metavar="H",
-                        help="hours after the first dose to report (default: 0 to 336)")
+    parser.add_argument(
+        "--hours",
+        type=_nonnegative,
+        nargs="+",
+        metavar="H",
+        help="hours after the first dose to report (default: 0 to 336)",
+    )
     parser.add_argument("--schedule", choices=("once", "daily"), default="once", help="one dose or daily doses")
     parser.add_argument("--days", type=int, default=1, help="days of daily dosing (with --schedule daily)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw plasma levels and occupancy over time")

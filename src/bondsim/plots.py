@@ -38,8 +38,9 @@ def plot_timeseries(frame: pd.DataFrame, path: str | Path, title: str = "") -> N
     ax.legend(frameon=False)
     ax = axes[1, 0]
     ax.plot(days, frame["distress"], color="tab:red", label="distress")
-    ax.plot(days, frame["seeking_rate"].rolling(6, min_periods=1).mean(), color="tab:orange",
-            label="seeking (per step)")
+    ax.plot(
+        days, frame["seeking_rate"].rolling(6, min_periods=1).mean(), color="tab:orange", label="seeking (per step)"
+    )
     ax.set_ylim(0, 1)
     ax.legend(frameon=False)
     ax.set_xlabel("day")

@@ -94,7 +94,7 @@ class Rules:
     def new_tone(self, tone, set_point, contacts, rejections, absent_bond):
         """Tone after a step: release from contacts, loss from rejection and from absent partners, relaxation."""
         tone = tone + self.release * contacts
-        tone = tone * self.rejection_keep ** rejections
+        tone = tone * self.rejection_keep**rejections
         tone = tone * _exp(-self.dt * self.params.separation_grief * absent_bond)
         return set_point + (tone - set_point) * self.tone_keep
 

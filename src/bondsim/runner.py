@@ -11,15 +11,29 @@ from .io import now, output_directory, versions, write_json
 from .model import BondingModel, make_seed, steps_for
 from .params import Params, load, parse_assignments
 
-SUMMARY_COLUMNS = ("mean_tone", "felt_connection", "positive_affect", "distress", "seeking_rate",
-                   "mean_bond", "strong_bonds", "mean_occupancy")
+SUMMARY_COLUMNS = (
+    "mean_tone",
+    "felt_connection",
+    "positive_affect",
+    "distress",
+    "seeking_rate",
+    "mean_bond",
+    "strong_bonds",
+    "mean_occupancy",
+)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config``, ``--set`` and ``--engine``, shared by commands that build a model."""
     parser.add_argument("--config", metavar="FILE", help="TOML file of name = value parameters")
-    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="assignments",
-                        help="override one parameter (repeatable), e.g. --set drug=naltrexone")
+    parser.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="assignments",
+        help="override one parameter (repeatable), e.g. --set drug=naltrexone",
+    )
     parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: agents)")
 
 
@@ -86,19 +100,30 @@ def command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with output_directory(out) as tmp:
         frame.to_csv(tmp / "timeseries.csv", index=False)
-        write_json(tmp / "run.json", {
-            "command": "run", "params": params.to_dict(), "seed": seed, "steps": n_steps,
-            "hours": n_steps * params.step_hours, "engine": params.engine, "started": started_at,
-            "elapsed_seconds": round(elapsed, 3), "versions": versions(),
-        })
+        write_json(
+            tmp / "run.json",
+            {
+                "command": "run",
+                "params": params.to_dict(),
+                "seed": seed,
+                "steps": n_steps,
+                "hours": n_steps * params.step_hours,
+                "engine": params.engine,
+                "started": started_at,
+                "elapsed_seconds": round(elapsed, 3),
+                "versions": versions(),
+            },
+        )
         if args.plot:
             from .plots import plot_timeseries
 
             plot_timeseries(frame, tmp / "timeseries.png", title=_title(params))
     if not args.quiet:
         last = frame.iloc[-1]
-        print(f"bondsim run: {params.n_agents} people, {n_steps} steps ({n_steps * params.step_hours / 24:g} days), "
-              f"drug {params.drug}, seed {seed}, {elapsed:.1f} s")
+        print(
+            f"bondsim run: {params.n_agents} people, {n_steps} steps ({n_steps * params.step_hours / 24:g} days), "
+            f"drug {params.drug}, seed {seed}, {elapsed:.1f} s"
+        )
         print("  final: " + ", ".join(f"{c} {last[c]:.3f}" for c in SUMMARY_COLUMNS))
         print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}" + (" and timeseries.png" if args.plot else ""))
     return 0
