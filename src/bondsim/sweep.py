@@ -446,8 +446,18 @@ def execute(task: RunTask) -> pd.DataFrame:
     return out
 
 
+def run_tasks(tasks: list[RunTask]) -> list[tuple[int, pd.DataFrame | None, str | None]]:
+    """Worker entry point for a batch of runs: one :func:`run_task` result per run."""
+    return [run_task(task) for task in tasks]
+
+
+def batch_size(runs: int, threads: int, largest: int = 16) -> int:
+    """Runs per Dask task: enough to keep scheduling cheap, few enough to keep every worker busy."""
+    return max(1, min(largest, runs // (8 * max(threads, 1))))
+
+
 def run_task(task: RunTask) -> tuple[int, pd.DataFrame | None, str | None]:
-    """Worker entry point: ``(run, rows, None)``, or ``(run, None, error)`` if the run raised."""
+    """Run one task: ``(run, rows, None)``, or ``(run, None, error)`` if the run raised."""
     try:
         return task.run, execute(task), None
     except Exception as exc:  # a failing run is recorded; the sweep goes on
@@ -678,7 +688,8 @@ def run_sweep(
         scheduler: address of an existing Dask scheduler (``tcp://host:port``) instead.
         resume: continue the sweep in ``out``, running only runs without a result file.
         progress: show a progress bar (runs done, failures, ETA) on stderr.
-        max_in_flight: runs submitted at once (default: 4 per worker thread, at least 8).
+        max_in_flight: tasks submitted at once (default: 4 per worker thread, at least 8); a task
+            holds a small batch of runs (:func:`batch_size`) so that scheduling stays cheap.
         spec_file: the spec's file name, recorded in the manifest.
 
     Returns:
@@ -722,37 +733,40 @@ def run_sweep(
                 }
                 threads = sum(client.nthreads().values()) or 1
                 limit = max_in_flight or max(8, 4 * threads)
-                queue = iter(todo)
+                size = batch_size(len(todo), threads)
+                batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
                 pending = as_completed()
+                batch_of = {}
 
                 def submit_next() -> None:
-                    run = next(queue, None)
-                    if run is not None:
-                        pending.add(
-                            client.submit(
-                                run_task, spec.task(run), key=f"bondsim-run-{token}-{run}", pure=False, retries=0
-                            )
-                        )
+                    runs = next(batches, None)
+                    if runs is not None:
+                        key = f"bondsim-runs-{token}-{runs[0]}"
+                        batch_of[key] = runs
+                        tasks = [spec.task(run) for run in runs]
+                        pending.add(client.submit(run_tasks, tasks, key=key, pure=False, retries=0))
 
                 for _ in range(limit):
                     submit_next()
                 for future in pending:
+                    runs = batch_of.pop(future.key)
                     if future.status == "error":  # the task itself was lost, e.g. its workers kept dying
-                        run = int(future.key.rsplit("-", 1)[1])
                         exc = future.exception()
-                        rows, error = None, " ".join(f"{type(exc).__name__}: {exc}".split())
+                        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+                        outcomes = [(run, None, message) for run in runs]
                     else:
-                        run, rows, error = future.result()
+                        outcomes = future.result()
                     future.release()
-                    fail_file = out / "failures" / f"run-{run:06d}.json"
-                    if error is None:
-                        _atomic_parquet(rows, run_path(out, run))
-                        fail_file.unlink(missing_ok=True)
-                    else:
-                        write_json(fail_file, _failure_row(spec, run, error))
-                        failed += 1
-                    del rows
-                    bar.update(1)
+                    for run, rows, error in outcomes:
+                        fail_file = out / "failures" / f"run-{run:06d}.json"
+                        if error is None:
+                            _atomic_parquet(rows, run_path(out, run))
+                            fail_file.unlink(missing_ok=True)
+                        else:
+                            write_json(fail_file, _failure_row(spec, run, error))
+                            failed += 1
+                    del outcomes
+                    bar.update(len(runs))
                     bar.set_postfix(failed=failed, refresh=False)
                     submit_next()
         status = "failed" if failed else "complete"
