@@ -217,7 +217,7 @@ class ArrayEngine:
             "seekers": len(seekers),
             "approaches": len(approach),
             "accepted": n_accepted,
-            "reward_sum": float(np.dot(reward[met], contacts[met])),
+            "reward_sum": float((reward[met] * contacts[met]).sum()),
             "rewarded": 2 * n_accepted,
         }
 
