@@ -294,6 +294,53 @@ def test_external_scheduler_and_workers_give_the_same_dataset(reference, tmp_pat
             p.wait(timeout=30)
 
 
+SLOW_GRID = GRID.replace("n_agents = 40", "n_agents = 1500").replace("days = 1", "days = 4")
+
+
+def test_a_worker_that_dies_mid_sweep_loses_no_runs(tmp_path):
+    """Two workers without nannies on an external scheduler; one is killed while runs are in flight."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).with_name("dask"))
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    worker_cmd = [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"]
+    workers = [subprocess.Popen(worker_cmd, **quiet) for _ in range(2)]
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.Popen(
+            [*BONDSIM, "sweep", str(write(tmp_path / "slow.toml", SLOW_GRID)), "--out", str(out)]
+            + ["--scheduler", address, "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 180
+        while len(list((out / "runs").glob("run-*.parquet"))) < 2 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the sweep made no progress"
+            time.sleep(0.05)
+        done_at_kill = len(list((out / "runs").glob("run-*.parquet")))
+        os.killpg(workers[0].pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=240)
+        assert proc.returncode == 0, stderr
+        assert done_at_kill < 24, "the worker was killed after the sweep had finished"
+    finally:
+        for p in [*workers, scheduler]:  # a worker without a nanny may linger on SIGTERM: stop it outright
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=30)
+    spec = spec_of(SLOW_GRID)
+    got = sweep.results(out)
+    assert sorted(got["run"].unique()) == list(range(24)) and pd.read_csv(out / "failures.csv").empty
+    for run in (0, 23):  # spot-check runs against a direct, in-process run with the same seed
+        expected = sweep.execute(spec.task(run))
+        pd.testing.assert_frame_equal(
+            got[got["run"] == run].reset_index(drop=True), expected, check_exact=True, check_dtype=False
+        )
+
+
 def test_killed_sweep_resumes_to_the_uninterrupted_dataset(reference, tmp_path):
     spec_file = write(tmp_path / "grid.toml", GRID)
     out = tmp_path / "killed"
