@@ -310,9 +310,9 @@ def test_a_worker_that_dies_mid_sweep_loses_no_runs(tmp_path):
     workers = [subprocess.Popen(worker_cmd, **quiet) for _ in range(2)]
     out = tmp_path / "out"
     try:
+        spec_file = write(tmp_path / "slow.toml", SLOW_GRID)
         proc = subprocess.Popen(
-            [*BONDSIM, "sweep", str(write(tmp_path / "slow.toml", SLOW_GRID)), "--out", str(out)]
-            + ["--scheduler", address, "--quiet"],
+            [*BONDSIM, "sweep", str(spec_file), "--out", str(out), "--scheduler", address, "--quiet"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

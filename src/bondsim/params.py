@@ -9,7 +9,6 @@ then ``--set name=value`` overrides, and are checked where they enter.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, did_you_mean
 
 DRUGS = ("none", "placebo", "naltrexone", "naloxone", "morphine")
 NETWORKS = ("small_world", "random", "scale_free")
@@ -152,9 +151,9 @@ def _check_value(f: dataclasses.Field, value: Any) -> None:
     name = f.name
     if m["choices"]:
         if not isinstance(value, str) or value not in m["choices"]:
-            hint = difflib.get_close_matches(str(value), m["choices"], n=1)
-            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ParameterError(f"{name} = {value!r} is not allowed: use {_allowed(f)}{extra}")
+            raise ParameterError(
+                f"{name} = {value!r} is not allowed: use {_allowed(f)}{did_you_mean(value, m['choices'])}"
+            )
         return
     values = value if isinstance(f.default, tuple) else (value,)
     if isinstance(f.default, tuple) and not isinstance(value, tuple):
@@ -208,9 +207,7 @@ def check_value(name: str, value: Any) -> Any:
 def check_name(name: str) -> None:
     """Refuse an unknown parameter name, suggesting the closest known one."""
     if name not in FIELDS:
-        hint = difflib.get_close_matches(name, FIELDS, n=1)
-        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ParameterError(f"unknown parameter '{name}'{extra}")
+        raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, FIELDS)}")
 
 
 def with_overrides(base: Params, changes: Mapping[str, Any]) -> Params:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -12,6 +13,12 @@ from matplotlib.figure import Figure
 def new_figure(figsize: tuple[float, float]) -> Figure:
     """A figure not tied to any GUI backend (no pyplot state, safe in threads and servers)."""
     return Figure(figsize=figsize)
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (6.4, 4.8), **kwargs: Any):
+    """Like ``pyplot.subplots``, on a figure of :func:`new_figure`: returns ``(figure, axes)``."""
+    fig = new_figure(figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def save_figure(fig: Figure, path: str | Path) -> None:

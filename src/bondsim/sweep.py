@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import itertools
 import json
 import logging
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import UserError
+from .errors import UserError, did_you_mean
 from .io import now, versions, write_json
 from .params import FIELDS, ParameterError, Params, check_name, check_value, read_toml, with_overrides
 
@@ -135,11 +134,6 @@ def _fail(message: str) -> None:
     raise ParameterError(message)
 
 
-def _hint(word: str, options: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _check_single(name: str, value: Any, where: str) -> Any:
     """Coerce and check one value of one parameter, without cross-parameter rules."""
     check_name(name)
@@ -181,7 +175,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         if key not in TABLES:
             _fail(
                 f"unknown table [{key}] in the sweep spec: use {', '.join('[' + t + ']' for t in TABLES)}"
-                f"{_hint(key, TABLES)}"
+                f"{did_you_mean(key, TABLES)}"
             )
     sweep = data.get("sweep", {})
     fixed_in = data.get("fixed", {})
@@ -191,13 +185,12 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
             _fail(f"[{name}] must be a table")
     for key in sweep:
         if key not in SWEEP_KEYS:
-            _fail(f"unknown setting '{key}' in [sweep]{_hint(key, SWEEP_KEYS)}: use {', '.join(SWEEP_KEYS)}")
+            _fail(f"unknown setting '{key}' in [sweep]{did_you_mean(key, SWEEP_KEYS)}: use {', '.join(SWEEP_KEYS)}")
 
     design = sweep.get("design", "grid")
     if design not in DESIGNS:
-        _fail(
-            f"[sweep] design = {design!r} is not allowed: use one of {', '.join(DESIGNS)}{_hint(str(design), DESIGNS)}"
-        )
+        hint = did_you_mean(str(design), DESIGNS)
+        _fail(f"[sweep] design = {design!r} is not allowed: use one of {', '.join(DESIGNS)}{hint}")
     replicates = _int_setting(sweep, "replicates", 1, 1)
     steps = _int_setting(sweep, "steps", None, 1)
     days = sweep.get("days")

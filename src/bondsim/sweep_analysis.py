@@ -21,21 +21,10 @@ import pandas as pd
 
 from .errors import UserError
 from .io import now, output_directory, write_json
+from .metrics import COLUMNS
 from .sweep import read_manifest, results
 
-METRICS = (
-    "mean_tone",
-    "felt_connection",
-    "positive_affect",
-    "distress",
-    "seeking_rate",
-    "acceptance_rate",
-    "reward_per_contact",
-    "mean_bond",
-    "strong_bonds",
-    "isolated_fraction",
-    "mean_occupancy",
-)
+METRICS = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a run
 PLOT_METRICS = ("felt_connection", "positive_affect", "distress", "mean_bond")
 
 

@@ -10,12 +10,11 @@ parameters, seed, versions and run time) into ``--out``, all at once or not at a
 from __future__ import annotations
 
 import argparse
-import difflib
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, did_you_mean
 from ..io import now, output_directory, versions, write_json
 from ..model import make_seed
 from .common import Context, Experiment, default_workers, resolve
@@ -31,9 +30,7 @@ DEFAULT_SEED = 2016
 def get(name: str) -> Experiment:
     """The experiment called ``name`` (UserError naming the known ones otherwise)."""
     if name not in REGISTRY:
-        hint = difflib.get_close_matches(name, REGISTRY, n=1)
-        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise UserError(f"unknown experiment '{name}'{extra}: use one of {', '.join(REGISTRY)}")
+        raise UserError(f"unknown experiment '{name}'{did_you_mean(name, REGISTRY)}: use one of {', '.join(REGISTRY)}")
     return REGISTRY[name]
 
 

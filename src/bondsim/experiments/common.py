@@ -166,19 +166,3 @@ def write_table(frame, path: Path) -> None:
 def elapsed_since(t0: float) -> float:
     """Seconds since ``t0`` (perf_counter), rounded."""
     return round(time.perf_counter() - t0, 2)
-
-
-def pyplot():
-    """Matplotlib's pyplot on the Agg backend (figures are only written to files)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path: Path) -> None:
-    """Write a figure as PNG and close it."""
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    pyplot().close(fig)

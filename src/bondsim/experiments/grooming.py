@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..params import Params
-from .common import Context, Experiment, build, edge_bonds, parallel_map, pyplot, run_until, save, write_table
+from ..plots import save_figure, subplots
+from .common import Context, Experiment, build, edge_bonds, parallel_map, run_until, write_table
 
 DESIGN: dict[str, Any] = {
     "groups": 16,  # replicate groups per condition
@@ -100,13 +101,12 @@ def run(ctx: Context) -> dict[str, Any]:
         "tone_rise_after_grooming_percent": rise,
         "keverne_1989_rise_percent": list(KEVERNE_RISE),
     }
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = subplots(figsize=(5, 4))
     ax.bar(table["drug"], table["contact_seeking"], yerr=table["sem"], capsize=4, color=["grey", "tab:blue", "tab:red"])
     ax.set_ylabel("solicitations per hour")
     ax.set_title("Grooming solicitation after injection")
     fig.tight_layout()
-    save(fig, ctx.out / "solicitation.png")
+    save_figure(fig, ctx.out / "solicitation.png")
     lines = [
         "# Grooming (Keverne et al. 1989; Martel et al. 1995)",
         "",

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..params import Params
+from ..plots import save_figure, subplots
 from ..stats import paired_effect, pooled, two_sample_t
-from .common import Context, Experiment, build, close_ties_now, parallel_map, pyplot, run_until, save, write_table
+from .common import Context, Experiment, build, close_ties_now, parallel_map, run_until, write_table
 
 MEASURES = ("daily_connection", "lab_connection", "positive_affect")
 META_G, META_LOW, META_HIGH = -0.20, -0.32, -0.07  # Løseth, Trøstheim & Leknes 2024
@@ -258,9 +259,8 @@ def run(ctx: Context) -> dict[str, Any]:
 
 
 def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: pd.DataFrame, d: dict[str, Any]) -> None:
-    plt = pyplot()
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 4), sharey=True)
+    fig, axes = subplots(1, 3, figsize=(11, 4), sharey=True)
     for ax, m in zip(axes, MEASURES, strict=True):
         sub = people[people["measure"] == m]
         ntx = sub[sub["condition"] == "naltrexone"]["rating"].to_numpy()
@@ -274,9 +274,9 @@ def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: p
     axes[0].set_ylabel("rating (1-7)")
     fig.suptitle("Virtual trial 0: each line is one participant")
     fig.tight_layout()
-    save(fig, out / "paired.png")
+    save_figure(fig, out / "paired.png")
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), sharex=True)
+    fig, axes = subplots(1, 3, figsize=(11, 3.8), sharex=True)
     for ax, m in zip(axes, MEASURES, strict=True):
         g = trials[trials["measure"] == m]["hedges_g"]
         ax.hist(g, bins=25, color="tab:blue", alpha=0.7)
@@ -289,9 +289,9 @@ def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: p
     axes[0].set_ylabel("virtual trials")
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    save(fig, out / "g_distribution.png")
+    save_figure(fig, out / "g_distribution.png")
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = subplots(figsize=(9, 3.8))
     ax.plot(occupancy["day"], 100 * occupancy["occupancy_naltrexone_first"], label="naltrexone first")
     ax.plot(occupancy["day"], 100 * occupancy["occupancy_placebo_first"], label="placebo first")
     n_days = len(d["doses_mg"])
@@ -302,7 +302,7 @@ def _figures(out: Path, trials: pd.DataFrame, people: pd.DataFrame, occupancy: p
     ax.set_ylim(0, 100)
     ax.legend(frameon=False)
     fig.tight_layout()
-    save(fig, out / "occupancy.png")
+    save_figure(fig, out / "occupancy.png")
 
 
 def _report(s: dict[str, Any], d: dict[str, Any], elapsed: float) -> str:

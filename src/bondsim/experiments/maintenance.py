@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..params import Params
-from .common import Context, Experiment, build, parallel_map, pyplot, run_until, save, write_table
+from ..plots import save_figure, subplots
+from .common import Context, Experiment, build, parallel_map, run_until, write_table
 
 DESIGN: dict[str, Any] = {
     "replicates": 4,  # communities per scenario
@@ -112,8 +113,7 @@ def run(ctx: Context) -> dict[str, Any]:
         sc: float(summary["scenarios"][sc]["treated"]["bond_sum"] - usual) for sc in SCENARIOS[1:]
     }
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     for sc, ls in zip(SCENARIOS, ("-", "--", ":"), strict=True):
         for g, color in (("treated", "tab:red"), ("untreated", "tab:blue")):
             sub = weekly[(weekly["scenario"] == sc) & (weekly["group"] == g)]
@@ -125,7 +125,7 @@ def run(ctx: Context) -> dict[str, Any]:
         ax.set_xlabel("week of daily naltrexone 50 mg")
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    save(fig, ctx.out / "bonds_over_weeks.png")
+    save_figure(fig, ctx.out / "bonds_over_weeks.png")
     lines = [
         "# Maintenance naltrexone: 12 weeks of 50 mg daily",
         "",

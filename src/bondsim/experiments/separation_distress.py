@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..params import Params
-from .common import Context, Experiment, build, parallel_map, pyplot, run_until, save, write_table
+from ..plots import save_figure, subplots
+from .common import Context, Experiment, build, parallel_map, run_until, write_table
 
 DESIGN: dict[str, Any] = {
     "groups": 12,  # independent groups (replicates) per condition
@@ -109,8 +110,7 @@ def run(ctx: Context) -> dict[str, Any]:
         },
         "dose_response": table.to_dict(orient="records"),
     }
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = subplots(figsize=(6.5, 4))
     saline = summary["conditions"]["saline"]["distress"]
     ax.axhline(saline, color="grey", ls="--", label="saline")
     for drug, color in (("morphine", "tab:blue"), ("naloxone", "tab:red")):
@@ -130,7 +130,7 @@ def run(ctx: Context) -> dict[str, Any]:
     ax.legend(frameon=False)
     ax.set_title("Isolated young animals: opioid dose-response")
     fig.tight_layout()
-    save(fig, ctx.out / "dose_response.png")
+    save_figure(fig, ctx.out / "dose_response.png")
     lines = [
         "# Separation distress (Panksepp, Meeker & Bean 1980)",
         "",
