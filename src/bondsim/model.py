@@ -101,7 +101,12 @@ class BondingModel(mesa.Model):
 
     # ----------------------------------------------------------- events
     def schedule(self, hour: float, kind: str, payload: Any) -> None:
-        """Schedule an event (``dose``, ``separate`` or ``isolate``) at ``hour``."""
+        """Schedule an event at ``hour`` (h).
+
+        Kinds: ``dose`` and ``daily dose`` (which repeats every 24 h) with payload (people, mg);
+        ``loss`` or ``isolation`` of ``separation_fraction`` of the people; or any kind whose
+        payload is a callable, called with the model.
+        """
         self._events.append((float(hour), self._event_counter, kind, payload))
         self._event_counter += 1
         self._events.sort()
@@ -150,20 +155,20 @@ class BondingModel(mesa.Model):
     def _schedule_parameter_events(self) -> None:
         p = self.params
         if p.drug != "none" and self.rules.drug.active and (p.dose_mg > 0 or p.schedule == "explicit"):
-            horizon = 10_000 * 24.0 if p.dosing_days == 0 else 0.0
-            events = dose_times(
-                p.schedule,
-                p.dose_mg,
-                start_hours=24.0 * p.dosing_start_day,
-                days=p.dosing_days,
-                horizon_hours=horizon,
-                hours=p.dose_hours,
-                amounts_mg=p.dose_amounts_mg,
-            )
-            self._daily_open_ended = p.schedule == "daily" and p.dosing_days == 0
-            if self._daily_open_ended:
-                events = events[:1]  # later daily doses are scheduled one at a time
-            self.schedule_doses(events)
+            start = 24.0 * p.dosing_start_day
+            if p.schedule == "daily" and p.dosing_days == 0:  # until the end: each dose schedules the next
+                self.schedule(start, "daily dose", (self.treated_index, float(p.dose_mg)))
+            else:
+                self.schedule_doses(
+                    dose_times(
+                        p.schedule,
+                        p.dose_mg,
+                        start_hours=start,
+                        days=p.dosing_days,
+                        hours=p.dose_hours,
+                        amounts_mg=p.dose_amounts_mg,
+                    )
+                )
         if p.separation != "none" and p.separation_fraction > 0:
             self.schedule(24.0 * p.separation_day, p.separation, None)
 
@@ -171,11 +176,11 @@ class BondingModel(mesa.Model):
         end = self.hours + self.params.step_hours
         while self._events and self._events[0][0] < end - 1e-9:
             hour, _, kind, payload = self._events.pop(0)
-            if kind == "dose":
+            if kind in ("dose", "daily dose"):
                 who, mg = payload
                 self.give_dose(who, mg)
-                if getattr(self, "_daily_open_ended", False) and payload[0] is self.treated_index:
-                    self.schedule(hour + 24.0, "dose", payload)
+                if kind == "daily dose":
+                    self.schedule(hour + 24.0, kind, payload)
             elif kind in ("loss", "isolation"):
                 k = max(1, round(self.params.separation_fraction * self.n))
                 chosen = np.sort(self.rng.choice(self.n, size=k, replace=False))
