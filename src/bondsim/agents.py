@@ -193,6 +193,11 @@ class AgentEngine:
             "has_tie": np.array([p.has_tie for p in people]),
         }
 
+    def bonds_of(self, person: int) -> dict[int, float]:
+        """Bonds of a person to neighbours who have not left."""
+        agent = self.model.people[person]
+        return {j: w for j, w in agent.bonds.items() if j not in agent.absent}
+
     def dose(self, indices, mg: float) -> None:
         """Put ``mg`` into the depot of each listed person."""
         for i in indices:

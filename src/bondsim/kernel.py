@@ -281,6 +281,12 @@ class ArrayEngine:
             "has_tie": self.bond_max >= TIE_BOND,
         }
 
+    def bonds_of(self, person: int) -> dict[int, float]:
+        """Bonds of a person to neighbours who have not left."""
+        lo, hi = self.net.indptr[person], self.net.indptr[person + 1]
+        open_ = self.tie_open[lo:hi]
+        return dict(zip(self.net.indices[lo:hi][open_].tolist(), self.bond[lo:hi][open_].tolist(), strict=True))
+
     # --------------------------------------------------------------- events
     def dose(self, indices, mg: float) -> None:
         """Put ``mg`` into the depot of each listed (treated) person."""

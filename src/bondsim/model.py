@@ -140,17 +140,8 @@ class BondingModel(mesa.Model):
         self.engine.isolate(np.asarray(list(people), dtype=np.int64), self.hours + hours)
 
     def bonds_of(self, person: int) -> dict[int, float]:
-        """Bonds of a person to reachable neighbours."""
-        agent = self.people[person] if self.people else None
-        if agent is not None and hasattr(agent, "absent"):
-            return {j: w for j, w in agent.bonds.items() if j not in agent.absent}
-        net, eng = self.network, self.engine
-        lo, hi = net.indptr[person], net.indptr[person + 1]
-        return {
-            int(j): float(w)
-            for j, w, ok in zip(net.indices[lo:hi], eng.bond[lo:hi], eng.tie_open[lo:hi], strict=True)
-            if ok
-        }
+        """Bonds of a person to reachable neighbours (partners who left are not listed)."""
+        return self.engine.bonds_of(person)
 
     def _schedule_parameter_events(self) -> None:
         p = self.params
