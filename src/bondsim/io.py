@@ -82,10 +82,10 @@ def write_json(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages a result depends on."""
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and the packages a result depends on (plus ``extra`` packages)."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for pkg in ("bondsim", "mesa", "numpy", "pandas", "scipy", "networkx"):
+    for pkg in ("bondsim", "mesa", "numpy", "pandas", "scipy", "networkx", *extra):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

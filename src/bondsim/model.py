@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import mesa
@@ -231,15 +231,9 @@ def run(
     **overrides: Any,
 ) -> tuple[pd.DataFrame, dict]:
     """Run one simulation; returns the timeseries and its provenance (seed, timing)."""
-    model_params = load(overrides=overrides, base=params) if overrides else (params or Params())
-    n_steps = steps_for(model_params, steps, days)
     started = time.perf_counter()
-    model = BondingModel(model_params, seed=seed)
+    model = BondingModel(params, seed=seed, **overrides)
+    n_steps = steps_for(model.params, steps, days)
     frame = model.run(n_steps, progress=progress)
     info = {"seed": model.seed, "steps": n_steps, "elapsed_seconds": time.perf_counter() - started}
     return frame, info
-
-
-def as_mapping(params: Params) -> Mapping[str, Any]:
-    """Parameters as a plain mapping."""
-    return params.to_dict()

@@ -6,7 +6,6 @@ import argparse
 import time
 from pathlib import Path
 
-from .errors import UserError
 from .io import now, output_directory, versions, write_json
 from .model import BondingModel, make_seed, steps_for
 from .params import Params, load, parse_assignments
@@ -132,6 +131,3 @@ def command(args: argparse.Namespace) -> int:
 def _title(params: Params) -> str:
     drug = params.drug if params.drug in ("none", "placebo") else f"{params.drug} {params.dose_mg:g} mg"
     return f"{params.n_agents} people, {params.network.replace('_', '-')} network, {drug}"
-
-
-__all__ = ["UserError", "add_arguments", "command"]

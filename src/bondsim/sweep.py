@@ -627,7 +627,7 @@ def _prepare(spec: SweepSpec, out: Path, resume: bool, spec_file: str | None) ->
             "rule": "run r: SeedSequence(master, spawn_key=(r,)).generate_state(1, "
             "uint64)[0] >> 1; listed per run in plan.csv",
         },
-        "versions": _versions(),
+        "versions": versions(extra=("dask", "distributed", "pyarrow", "SALib")),
         "started": now(),
         "finished": None,
         "status": "running",
@@ -635,18 +635,6 @@ def _prepare(spec: SweepSpec, out: Path, resume: bool, spec_file: str | None) ->
     }
     write_json(manifest_path, manifest)
     return manifest, set()
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = versions()
-    for pkg in ("dask", "distributed", "pyarrow", "SALib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 def _failure_row(spec: SweepSpec, run: int, error: str) -> dict[str, Any]:
