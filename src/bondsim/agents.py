@@ -134,7 +134,8 @@ class Person(mesa.Agent):
             strong += w >= STRONG_BOND
             tied = tied or w >= TIE_BOND
         self.bond_sum, self.strong_bonds, self.has_tie = bond_sum, strong, tied
-        self.felt_connection = rules.felt_connection(close_ties(bond_sum, square_sum), self.reward_memory)
+        self.close_ties = close_ties(bond_sum, square_sum)
+        self.felt_connection = rules.felt_connection(self.close_ties, self.reward_memory)
         self.positive_affect = rules.positive_affect(self.positive_affect, self.signal)
 
     def end_step(self) -> None:
@@ -191,7 +192,13 @@ class AgentEngine:
             "bond_sum": np.array([p.bond_sum for p in people]),
             "strong_bonds": np.array([p.strong_bonds for p in people]),
             "has_tie": np.array([p.has_tie for p in people]),
+            "close_ties": np.array([p.close_ties for p in people]),
         }
+
+    def edge_bonds(self) -> np.ndarray:
+        """Bonds on the network's CSR edges, as the array engine keeps them."""
+        net, people = self.model.network, self.model.people
+        return np.array([people[i].bonds[j] for i, j in zip(net.row.tolist(), net.indices.tolist(), strict=True)])
 
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to neighbours who have not left."""

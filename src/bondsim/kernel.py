@@ -261,8 +261,8 @@ class ArrayEngine:
         rules = self.rules
         self.signal = rules.opioid_signal(self.tone, self.occupancy, self.set_point)
         self.distress = rules.distress(self.signal)
-        ties = close_ties(self.bond_sum, self.bond_square_sum)
-        self.felt_connection = rules.felt_connection(ties, self.reward_memory)
+        self.close_ties = close_ties(self.bond_sum, self.bond_square_sum)
+        self.felt_connection = rules.felt_connection(self.close_ties, self.reward_memory)
         self.positive_affect = rules.positive_affect(self.positive_affect, self.signal)
 
     def arrays(self) -> dict:
@@ -279,7 +279,12 @@ class ArrayEngine:
             "bond_sum": self.bond_sum.copy(),
             "strong_bonds": self.strong_count.copy(),
             "has_tie": self.bond_max >= TIE_BOND,
+            "close_ties": self.close_ties,
         }
+
+    def edge_bonds(self) -> np.ndarray:
+        """Bonds on the network's CSR edges (a copy)."""
+        return self.bond.copy()
 
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to neighbours who have not left."""

@@ -10,14 +10,21 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def new_figure(figsize: tuple[float, float]) -> Figure:
+def new_figure(figsize: tuple[float, float], layout: str | None = None) -> Figure:
     """A figure not tied to any GUI backend (no pyplot state, safe in threads and servers)."""
-    return Figure(figsize=figsize)
+    return Figure(figsize=figsize, layout=layout)
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (6.4, 4.8), **kwargs: Any):
+def subplots(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    figsize: tuple[float, float] = (6.4, 4.8),
+    layout: str | None = None,
+    **kwargs: Any,
+):
     """Like ``pyplot.subplots``, on a figure of :func:`new_figure`: returns ``(figure, axes)``."""
-    fig = new_figure(figsize)
+    fig = new_figure(figsize, layout)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 

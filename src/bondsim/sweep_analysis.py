@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 from .errors import UserError
 from .io import now, output_directory, write_json
 from .metrics import COLUMNS
+from .plots import save_figure, subplots
 from .sweep import read_manifest, results
 
 METRICS = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a run
@@ -139,17 +139,8 @@ def sobol_indices(
 
 # --------------------------------------------------------------------------- figures
 def _figure(nrows: int, ncols: int, size: tuple[float, float]) -> tuple[Any, np.ndarray]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    return fig, axes
-
-
-def _save(fig: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    fig, axes = subplots(nrows, ncols, figsize=size, layout="constrained", squeeze=False)
+    return fig, axes.ravel()
 
 
 def _label(metric: str) -> str:
@@ -191,7 +182,7 @@ def plot_response(finals: pd.DataFrame, name: str, design: str, path: Path, conf
         else f"{_label(name)}: end-of-run values",
         fontsize=10,
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_heatmap(finals: pd.DataFrame, a: str, b: str, path: Path) -> None:
@@ -208,7 +199,7 @@ def plot_heatmap(finals: pd.DataFrame, a: str, b: str, path: Path) -> None:
         ax.set_ylabel(_label(b))
         ax.set_title(_label(metric), fontsize=9)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_sobol(indices: pd.DataFrame, path: Path) -> None:
@@ -225,7 +216,7 @@ def plot_sobol(indices: pd.DataFrame, path: Path) -> None:
         ax.axhline(0, color="grey", lw=0.8)
     axes[0].set_ylabel("Sobol index")
     axes[0].legend(frameon=False, fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------ the whole

@@ -135,29 +135,6 @@ def build(params: Params, seed: int, n_treated: int = 0, **changes: Any) -> Bond
     return model
 
 
-def close_ties_now(model: BondingModel) -> np.ndarray:
-    """Strength of each person's close ties now (bond-weighted mean bond)."""
-    from ..kernel import row_sums
-    from ..rules import close_ties
-
-    if model.params.engine == "array":
-        bond, indptr = model.engine.bond, model.network.indptr
-        return close_ties(row_sums(bond, indptr), row_sums(bond * bond, indptr))
-    out = np.zeros(model.n)
-    for i, person in enumerate(model.people):
-        w = np.fromiter(person.bonds.values(), dtype=np.float64)
-        out[i] = close_ties(float(w.sum()), float((w * w).sum()))
-    return out
-
-
-def edge_bonds(model: BondingModel) -> np.ndarray:
-    """Bonds on the network's CSR edges (either engine)."""
-    if model.params.engine == "array":
-        return model.engine.bond.copy()
-    net = model.network
-    return np.array([model.people[i].bonds[int(j)] for i, j in zip(net.row, net.indices, strict=True)])
-
-
 def write_table(frame, path: Path) -> None:
     """A tidy CSV table with floats rounded for reading."""
     frame.to_csv(path, index=False, float_format="%.6g")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..params import Params
 from ..plots import save_figure, subplots
-from .common import Context, Experiment, build, edge_bonds, parallel_map, run_until, write_table
+from .common import Context, Experiment, build, parallel_map, run_until, write_table
 
 DESIGN: dict[str, Any] = {
     "groups": 16,  # replicate groups per condition
@@ -52,11 +52,11 @@ def run_group(params: Params, design: dict[str, Any], drug: str, seed: int) -> d
     row = model.network.row
     while model.hours < back + d["observation_hours"] - 1e-9:
         tone0 = model.state()["tone"].copy()
-        bond0 = edge_bonds(model)
+        bond0 = model.engine.edge_bonds()
         model.step()
         s = model.state()
         seeking.append(s["seeking"][injected].mean())
-        grew = edge_bonds(model) > bond0 * keep + 1e-12  # an edge used for a bout this step
+        grew = model.engine.edge_bonds() > bond0 * keep + 1e-12  # an edge used for a bout this step
         groomed = np.zeros(model.n, dtype=bool)
         groomed[row[grew]] = True
         before.extend(tone0[groomed])

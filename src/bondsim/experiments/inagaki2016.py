@@ -22,7 +22,7 @@ import pandas as pd
 from ..params import Params
 from ..plots import save_figure, subplots
 from ..stats import paired_effect, pooled, two_sample_t
-from .common import Context, Experiment, build, close_ties_now, parallel_map, run_until, write_table
+from .common import Context, Experiment, build, parallel_map, run_until, write_table
 
 MEASURES = ("daily_connection", "lab_connection", "positive_affect")
 META_G, META_LOW, META_HIGH = -0.20, -0.32, -0.07  # Løseth, Trøstheim & Leknes 2024
@@ -60,7 +60,7 @@ def lab_connection(model) -> np.ndarray:
     """
     s = model.state()
     reward_now = model.rules.reward(s["tone"], s["occupancy"], s["set_point"])
-    return model.rules.felt_connection(close_ties_now(model), reward_now)
+    return model.rules.felt_connection(model.state()["close_ties"], reward_now)
 
 
 def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, Any]:
