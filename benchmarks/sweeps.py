@@ -163,6 +163,34 @@ def memory_sweep(runs: int, root: Path) -> dict[str, float]:
     }
 
 
+def _spin(_: int) -> float:
+    """A fixed amount of pure-Python work; returns its wall time (s)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(6_000_000):
+        total += i * i
+    return time.perf_counter() - t0
+
+
+def cpu_ceiling(repeats: int = 2) -> float:
+    """Throughput of two CPU-bound processes over one on this machine (best of ``repeats``).
+
+    The ceiling any 2-worker sweep can reach here: on shared virtual machines two vCPUs
+    often deliver well under 2x.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [0, 1])  # start both processes before timing
+        one = min(pool.apply(_spin, (0,)) for _ in range(repeats))
+        two = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            pool.map(_spin, [0, 1], chunksize=1)
+            two.append(time.perf_counter() - t0)
+    return 2 * one / min(two)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs everywhere (a smoke test)")
@@ -173,9 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     spec = standard_spec(1 if args.quick else REPLICATES)
     root = Path(tempfile.mkdtemp(prefix="bondsim-bench-"))
     try:
-        print(f"standard sweep: {spec.n_runs} runs of {N_AGENTS} people x {STEPS} steps", flush=True)
-        one, start1 = dask_sweep(spec, 1, root)
-        two, start2 = dask_sweep(spec, 2, root)
+        print(
+            f"standard sweep: {spec.n_runs} runs of {N_AGENTS} people x {STEPS} steps (best of interleaved repeats)",
+            flush=True,
+        )
+        repeats = 1 if args.quick else 2  # best of interleaved repeats: the machine is noisy
+        ones, twos = [], []
+        for _ in range(repeats):
+            ones.append(dask_sweep(spec, 1, root))
+            twos.append(dask_sweep(spec, 2, root))
+        (one, start1), (two, start2) = max(ones), max(twos)
+        ceiling = cpu_ceiling()
         b1 = batch_run_rate(batch_runs, 1)
         b2 = batch_run_rate(batch_runs, 2)
         rows = [
@@ -190,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio bondsim 1 worker / batch_run 1 process:   {one / b1:6.1f}x  (target >= 10x)")
         print(f"ratio bondsim 2 workers / batch_run 2 processes: {two / b2:6.1f}x  (target >= 10x)")
         print(f"ratio bondsim 2 workers / 1 worker:              {two / one:6.2f}x  (target >= 1.7x)")
+        print(
+            f"  this machine's ceiling, two CPU-bound processes / one, same run: {ceiling:.2f}x "
+            f"(the sweep reaches {two / one / ceiling:.0%} of it)"
+        )
         direct, extra = overhead_ms(100 if args.quick else 400, root)
         print(
             f"per-run overhead: trivial run {direct:.1f} ms in-process, +{extra:.1f} ms through a 1-worker sweep "
