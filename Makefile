@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench clean
+.PHONY: run test browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "bondsim needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
@@ -23,8 +23,12 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/bondsim experiment inagaki2016 --out results/inagaki2016
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest
+
+# Debian's chromium for the browser tests: installed if this user may, else the tests say they skip
+browser:
+	@tools/ensure-browser
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks experiments

@@ -1,12 +1,15 @@
 """The classroom app end to end: ``bondsim app`` served, driven in headless Chromium through Playwright.
 
-The browser is Debian's ``chromium`` package (CI installs it); Playwright's own browser
-download is never used. With no chromium these tests fail rather than skip.
+The browser is Debian's ``chromium`` package (``make test`` installs it where it may, through
+``tools/ensure-browser``); Playwright's own browser download is never used. With no chromium these
+tests are skipped with a line naming the command to install it, except under CI (``CI`` set),
+where they fail.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import subprocess
@@ -64,7 +67,10 @@ def browser():
 
     chromium = shutil.which("chromium")
     if chromium is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium (the browser tests need it)")
+        message = "chromium not found: install Debian's chromium with `sudo apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (under CI the browser tests are never skipped)")
+        pytest.skip(message + " (browser tests SKIPPED)")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
