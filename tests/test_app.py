@@ -165,7 +165,7 @@ def test_trailing_mean_known_values():
 def test_network_figure_draws_every_open_tie_and_every_person():
     model = ClassroomModel(**preset_kwargs("separation"))
     _run(model, 49)
-    closed = int((~model.engine.tie_open).sum()) // 2
+    closed = int((~model.open_edges()).sum()) // 2
     fig = app.network_figure(model)
     ax = fig.axes[0]
     lines = [c for c in ax.collections if isinstance(c, LineCollection)]
@@ -174,7 +174,7 @@ def test_network_figure_draws_every_open_tie_and_every_person():
     assert len(lines[0].get_segments()) == model.network.n_edges // 2 - closed
     assert len(dots[0].get_offsets()) == model.n
     # colours follow tone by default, distress when asked
-    np.testing.assert_allclose(dots[0].get_array(), model.state()["tone"] / model.state()["set_point"])
+    np.testing.assert_allclose(dots[0].get_array(), model.state()["tone"] / model.state()["tone_set_point"])
     dots_d = [c for c in app.network_figure(model, "distress").axes[0].collections if isinstance(c, PathCollection)]
     np.testing.assert_allclose(dots_d[0].get_array(), model.state()["distress"])
     with pytest.raises(ValueError, match="colour_by"):

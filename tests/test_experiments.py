@@ -13,8 +13,9 @@ from bondsim.experiments import REGISTRY, run_experiment
 from bondsim.experiments.inagaki2016 import DESIGN as INAGAKI_DESIGN
 from bondsim.experiments.inagaki2016 import PARAMS as INAGAKI_PARAMS
 from bondsim.experiments.inagaki2016 import run_trial
+from bondsim.mechanisms.receptor import contact_reward
+from bondsim.model import BondingModel
 from bondsim.params import Params, with_overrides
-from bondsim.rules import Rules
 from bondsim.stats import paired_effect, pooled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,8 +134,10 @@ def test_grooming_directions_and_tone_rise(grooming):
 
 
 def test_antagonist_less_reward_per_contact():
-    rules = Rules(Params(drug="naltrexone"))
-    assert rules.reward(1.0, 0.95, 1.0) < 0.2 * rules.reward(1.0, 0.0, 1.0)
+    model = BondingModel(seed=1, n_agents=10, mean_degree=4, drug="naltrexone")
+    free = model.evaluate(contact_reward, tone=1.0, tone_set_point=1.0, occupancy=0.0)[0]
+    blocked = model.evaluate(contact_reward, tone=1.0, tone_set_point=1.0, occupancy=0.95)[0]
+    assert free == pytest.approx(1.0) and blocked < 0.2 * free
 
 
 def test_maintenance_bonds_weaken_and_support_helps(maintenance):

@@ -7,13 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from bondsim.pharmacology import (
-    PROFILES,
-    Kinetics,
-    dose_times,
-    receptor_activation,
-    simulate,
-)
+from bondsim.drugs import BUILTIN as PROFILES
+from bondsim.pharmacology import advance_drug_state, dose_times, kinetic_constants, receptor_activation, simulate
 
 LN2 = math.log(2.0)
 
@@ -76,17 +71,18 @@ def test_placebo_and_none_do_nothing():
         assert (frame[["plasma_ng_ml", "occupancy"]].to_numpy() == 0.0).all()
 
 
-def test_person_and_array_kinetics_agree():
-    kin = Kinetics("naltrexone", 1.0)
-    x = np.array([[50.0, 0.0, 0.0, 0.0], [25.0, 3.0, 40.0, 1.0]])
-    occ = np.array([0.0, 0.5])
-    people = [(list(x[i]), float(occ[i])) for i in range(2)]
+def test_one_step_rule_compiled_and_plain_agree():
+    """The per-person drug rule gives the same numbers run as Python and compiled by numba."""
+    import numba
+
+    c = kinetic_constants(PROFILES["naltrexone"], 1.0)
+    args = (c["drug_matrix"], c["drug_substeps"], c["drug_substep_hours"], c["drug_kon"], c["drug_koff"])
+    compiled = numba.njit(lambda *a: advance_drug_state(*a))
+    plain = fast = (50.0, 3.0, 40.0, 1.0, 0.5)
     for _ in range(30):
-        x, occ = kin.advance(x, occ)
-        people = [kin.advance_person(s, o) for s, o in people]
-    for i, (state, o) in enumerate(people):
-        np.testing.assert_allclose(state, x[i], rtol=1e-12, atol=1e-15)
-        assert o == pytest.approx(occ[i], rel=1e-12, abs=1e-15)
+        plain = advance_drug_state(*plain, *args)
+        fast = compiled(*fast, *args)
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-15)
 
 
 def test_step_length_barely_changes_the_curve():
@@ -190,14 +186,32 @@ def test_naloxone_is_short_acting():
 def test_receptor_activation_competition():
     e = 0.25  # endogenous opioid at 20% occupancy
     assert receptor_activation(e, 0.0, 0.0) == pytest.approx(e / (1 + e))
-    blocked = receptor_activation(e, np.array([0.0, 0.5, 0.9, 0.99]), np.zeros(4))
+    occupancies = [0.0, 0.5, 0.9, 0.99]
+    blocked = np.array([receptor_activation(e, o, 0.0) for o in occupancies])
     assert np.all(np.diff(blocked) < 0)
     assert blocked[-1] < 0.01
-    agonist = receptor_activation(e, np.zeros(4), np.array([0.0, 0.5, 0.9, 0.99]))
+    agonist = np.array([receptor_activation(e, o, 1.0) for o in occupancies])
     assert np.all(np.diff(agonist) > 0)
     assert np.all((agonist >= 0) & (agonist <= 1))
+    # a partial agonist at full occupancy settles at its efficacy, between antagonist and full agonist
+    partial = np.array([receptor_activation(e, o, 0.3) for o in occupancies])
+    assert partial[-1] == pytest.approx(0.3, abs=0.01)
+    assert np.all(blocked <= partial + 1e-12) and np.all(partial <= agonist + 1e-12)
     # more endogenous opioid partly overcomes a competitive antagonist
     assert receptor_activation(4 * e, 0.9, 0.0) > receptor_activation(e, 0.9, 0.0)
+
+
+def test_buprenorphine_occupancy_under_daily_dosing_matches_pet():
+    # Greenwald et al. 2003 (maintenance, PET 4 h after the dose): 41% at 2 mg, 80% at 16 mg, 84% at 32 mg;
+    # Greenwald et al. 2007 (16 mg/day, after the last dose): 70, 46, 33 and 18% at 4, 28, 52 and 76 h.
+    def occupancy(mg, after):
+        doses = dose_times("daily", mg, days=14)
+        return simulate("buprenorphine", doses, [13 * 24 + a for a in after], dt_hours=0.25)["occupancy"].to_numpy()
+
+    assert occupancy(16.0, [4.0, 28.0, 52.0, 76.0]) == pytest.approx([0.75, 0.46, 0.33, 0.18], abs=0.12)
+    assert occupancy(32.0, [4.0])[0] == pytest.approx(0.84, abs=0.07)
+    assert 0.2 <= occupancy(2.0, [4.0])[0] < occupancy(16.0, [4.0])[0]  # 27% against 41%: see pharmacology.md
+    assert PROFILES["buprenorphine"].action == "partial agonist"
 
 
 def test_dose_times_schedules():

@@ -223,7 +223,7 @@ class ClassroomModel(BondingModel):
             mask[separated] = True
             return {"lost a partner": mask, "others": ~mask}
         treated = np.asarray(self.state()["treated"], dtype=bool)
-        if self.rules.drug.active and 0 < treated.sum() < self.n:
+        if self.drug.active and 0 < treated.sum() < self.n:
             return {f"{self.params.drug} arm": treated, "placebo arm": ~treated}
         return {"everyone": everyone}
 
@@ -265,13 +265,13 @@ def network_figure(model: ClassroomModel, colour_by: str = "tone") -> Figure:
     if colour_by not in COLOUR_MODES:
         raise ValueError(f"colour_by = {colour_by!r}: use one of {', '.join(COLOUR_MODES)}")
     pos = model.layout()
-    net, engine = model.network, model.engine
+    net, bond = model.network, model.edge_bonds()
     state = model.state()
     fig = Figure(figsize=(6.4, 4.8), dpi=100)
     ax = fig.add_axes((0.02, 0.02, 0.78, 0.9))
-    forward = (net.row < net.indices) & engine.tie_open
+    forward = (net.row < net.indices) & model.open_edges()
     edges = np.flatnonzero(forward)
-    strength = 0.5 * (engine.bond[edges] + engine.bond[net.reverse[edges]])
+    strength = 0.5 * (bond[edges] + bond[net.reverse[edges]])
     order = np.argsort(strength)
     edges, strength = edges[order], strength[order]
     segments = np.stack([pos[net.row[edges]], pos[net.indices[edges]]], axis=1)
@@ -279,7 +279,7 @@ def network_figure(model: ClassroomModel, colour_by: str = "tone") -> Figure:
     colours[:, 3] = 0.08 + 0.8 * np.clip(strength, 0.0, 1.0)
     ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.3 + 3.5 * strength, zorder=1))
     if colour_by == "tone":
-        values = state["tone"] / state["set_point"]
+        values = state["tone"] / state["tone_set_point"]
         cmap, vmin, vmax, label = "RdYlBu", 0.0, 2.0, "opioid tone / set point"
     else:
         values = state["distress"]
@@ -341,7 +341,7 @@ def occupancy_figure(model: ClassroomModel) -> Figure:
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.9)
     treated = np.asarray(model.state()["treated"], dtype=bool)
     occupancy = np.vstack(model.history["occupancy"])
-    if treated.any() and model.rules.drug.active:
+    if treated.any() and model.drug.active:
         ax.plot(
             days,
             occupancy[:, treated].mean(axis=1),

@@ -36,14 +36,31 @@ DESCRIPTIONS = {
     "mean_occupancy": "mean mu-receptor occupancy by the drug among treated people (0 if none)",
 }
 
+# the per-person variables a row is computed from
+NEEDS = (
+    "tone",
+    "felt_connection",
+    "positive_affect",
+    "distress",
+    "seeking",
+    "treated",
+    "occupancy",
+    "bond_sum",
+    "strong_bonds",
+    "has_tie",
+    "reward",
+    "contacts",
+)
+
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def summarize(state: dict, contacts: dict, step: int, hours: float, n_edges: int) -> dict[str, float]:
-    """One row of the timeseries from per-person arrays and the step's contact counts."""
+def summarize(state: dict, contacts, step: int, hours: float, n_edges: int) -> dict[str, float]:
+    """One row of the timeseries from per-person arrays and the step's approaches (``Contacts``)."""
     treated = state["treated"]
+    met = state["contacts"]
     return {
         "step": step,
         "hours": hours,
@@ -51,9 +68,9 @@ def summarize(state: dict, contacts: dict, step: int, hours: float, n_edges: int
         "felt_connection": float(np.mean(state["felt_connection"])),
         "positive_affect": float(np.mean(state["positive_affect"])),
         "distress": float(np.mean(state["distress"])),
-        "seeking_rate": float(np.mean(state["seeking"])),
-        "acceptance_rate": _ratio(contacts["accepted"], contacts["approaches"]),
-        "reward_per_contact": _ratio(contacts["reward_sum"], contacts["rewarded"]),
+        "seeking_rate": float(np.mean(state["seeking"])) if step else 0.0,
+        "acceptance_rate": _ratio(float(np.count_nonzero(contacts.accepted)), float(len(contacts))),
+        "reward_per_contact": _ratio(float(np.dot(state["reward"], met)), float(np.sum(met))),
         "mean_bond": float(np.sum(state["bond_sum"]) / max(n_edges, 1)),
         "strong_bonds": float(np.mean(state["strong_bonds"])),
         "isolated_fraction": float(1.0 - np.mean(state["has_tie"])),

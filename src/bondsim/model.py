@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import mesa
@@ -13,11 +14,17 @@ import pandas as pd
 
 from . import metrics
 from .agents import AgentEngine
+from .drugs import DrugProfile, profile
+from .engine import Contacts
+from .errors import UserError
 from .kernel import ArrayEngine
+from .mechanism import check_arguments, model_spec
 from .network import SocialNetwork, build
 from .params import Params, load
-from .pharmacology import Kinetics, dose_times
-from .rules import Rules
+
+
+class ModelError(UserError):
+    """A request the model cannot carry out (an event in the past, of an unknown kind): one line."""
 
 
 def make_seed(seed: int | None) -> int:
@@ -29,15 +36,27 @@ def make_seed(seed: int | None) -> int:
     return int(seed)
 
 
+def model_constants(params: Params, spec) -> dict[str, Any]:
+    """Every number the rules may read: the numeric parameters, then each mechanism's derived constants."""
+    out = {k: v for k, v in params.values().items() if isinstance(v, (int, float)) and not isinstance(v, str)}
+    for m in spec.mechanisms:
+        out.update(m.constants(params))
+    return out
+
+
 class BondingModel(mesa.Model):
     """People whose endogenous opioid tone drives, and is driven by, social contact.
+
+    The model is the ordered list of mechanisms in ``params.mechanisms``; the engine
+    (``params.engine``) executes their rules, one Mesa agent at a time (``agents``) or compiled
+    over arrays (``array``). People are named by their index 0..n-1 everywhere.
 
     Args:
         params: the parameters (defaults if None); keyword overrides are applied on top.
         seed: master seed of the model's single NumPy Generator (drawn and recorded if None).
         social_network: a prebuilt network to use instead of generating one.
         create_agents: whether the array engine creates its Mesa agent views
-            (skip for very large populations; the per-agent engine always has agents).
+            (skip for very large populations; the agents engine always has agents).
         **overrides: parameter values, e.g. ``n_agents=500, drug="naltrexone"``.
     """
 
@@ -55,37 +74,35 @@ class BondingModel(mesa.Model):
         super().__init__(rng=self.seed)
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
-        self.rules = Rules(p)
-        self.kinetics = Kinetics(self.rules.drug, p.step_hours)
+        self.spec = model_spec(p.mechanisms)
+        self.constants = model_constants(p, self.spec)
+        check_arguments(self.spec, self.constants)
+        self.drug: DrugProfile = profile(p.drug, p.drugs)
         self.network = (
             social_network
             if social_network is not None
             else build(p.network, p.n_agents, p.mean_degree, self.rng, p.rewiring)
         )
-        n = self.network.n
-        z = self.rng.standard_normal(n)
-        set_points = p.set_point * np.exp(p.set_point_sd * z - 0.5 * p.set_point_sd**2)
-        bonds = self.rng.uniform(0.0, 2.0 * p.initial_bond, self.network.n_edges)
-        treated = np.zeros(0, dtype=np.int64)
-        if p.drug != "none":
-            k = round(p.treated_fraction * n)
-            treated = np.sort(self.rng.choice(n, size=k, replace=False))
-        self.people: list = []
-        if p.engine == "array":
-            self.engine = ArrayEngine(self, set_points, bonds, create_agents=create_agents)
-            self.engine.set_treated(treated)
-        else:
-            self.engine = AgentEngine(self, set_points, bonds)
-            for i in treated:
-                self.people[i].treated = True
-        self.treated_index = treated
+        state: dict[str, np.ndarray] = {}
+        for m in self.spec.mechanisms:
+            state.update(m.initialize(p, self.network.n, self.network, self.rng))
+        engine = ArrayEngine if p.engine == "array" else AgentEngine
+        kwargs = {"create_agents": create_agents} if p.engine == "array" else {}
+        self.engine = engine(self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs)
+        self.treated_index = np.flatnonzero(self.engine.get("treated")) if "treated" in state else np.zeros(0, int)
+        self.separated_index = np.zeros(0, dtype=np.int64)
+        self.event_hour = 0.0
         self._events: list[tuple[float, int, str, Any]] = []
         self._event_counter = 0
-        self._schedule_parameter_events()
-        self.last_contacts = {"seekers": 0, "approaches": 0, "accepted": 0, "reward_sum": 0.0, "rewarded": 0}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: (lambda m, c=c: m.current[c]) for c in metrics.COLUMNS}
-        )
+        self._handlers = {"reopen ties": _reopen_ties}
+        for m in self.spec.mechanisms:
+            self._handlers.update(m.events())
+        for m in self.spec.mechanisms:
+            m.schedule(self)
+        self.last_contacts = Contacts.none()
+        self.extra_metrics = {k: v for m in self.spec.mechanisms for k, v in m.metrics().items()}
+        columns = (*metrics.COLUMNS, *self.extra_metrics)
+        self.datacollector = mesa.DataCollector(model_reporters={c: (lambda m, c=c: m.current[c]) for c in columns})
         self._record()
 
     # ------------------------------------------------------------- time
@@ -99,17 +116,29 @@ class BondingModel(mesa.Model):
         """Number of people."""
         return self.network.n
 
-    # ----------------------------------------------------------- events
-    def schedule(self, hour: float, kind: str, payload: Any) -> None:
-        """Schedule an event at ``hour`` (h).
+    @property
+    def people(self) -> list:
+        """The Mesa agents, one per person, in index order."""
+        return list(self.agents)
 
-        Kinds: ``dose`` and ``daily dose`` (which repeats every 24 h) with payload (people, mg);
-        ``loss`` or ``isolation`` of ``separation_fraction`` of the people; or any kind whose
+    # ----------------------------------------------------------- events
+    def schedule(self, hour: float, kind: str, payload: Any = None) -> None:
+        """Schedule an event at ``hour`` (h, not before now).
+
+        Kinds: those of the mechanisms (``dose`` and ``daily dose`` with payload (people, mg);
+        ``loss`` and ``isolation`` of ``separation_fraction`` of the people), or any kind whose
         payload is a callable, called with the model.
         """
-        self._events.append((float(hour), self._event_counter, kind, payload))
+        hour = float(hour)
+        if not math.isfinite(hour) or hour < self.hours - 1e-9:
+            raise ModelError(f"cannot schedule '{kind}' at hour {hour:g}: the model is already at hour {self.hours:g}")
+        if kind not in self._handlers and not callable(payload):
+            raise ModelError(
+                f"unknown event kind '{kind}': use one of {', '.join(self._handlers)}, or pass a callable payload"
+            )
+        self._events.append((hour, self._event_counter, kind, payload))
         self._event_counter += 1
-        self._events.sort()
+        self._events.sort(key=lambda e: (e[0], e[1]))
 
     def schedule_doses(self, events: Iterable[tuple[float, float]], people: Iterable[int] | None = None) -> None:
         """Schedule (hour, mg) doses for the given people (default: everyone treated)."""
@@ -121,9 +150,9 @@ class BondingModel(mesa.Model):
         """Give a dose now to people who are on the drug."""
         people = np.asarray(list(people), dtype=np.int64)
         if people.size and not np.isin(people, self.treated_index).all():
-            raise ValueError("a dose can only be given to treated people (see treated_fraction)")
-        if self.rules.drug.active and people.size:
-            self.engine.dose(people, mg)
+            raise ModelError("a dose can only be given to treated people (see treated_fraction)")
+        if self.drug.active and people.size:
+            self.engine.add("drug_depot", people, mg)
 
     def separate(self, person: int, partner: int | None = None) -> int | None:
         """Person loses a partner for good (default: the strongest reachable bond); returns who."""
@@ -132,75 +161,88 @@ class BondingModel(mesa.Model):
             if not bonds:
                 return None
             partner = max(bonds, key=bonds.get)
-        self.engine.close_tie(person, partner)
+        e = self.network.edge(person, partner)
+        self.engine.add("closed", [e, self.network.reverse[e]], 1)
         return partner
 
     def isolate(self, people: Iterable[int], hours: float) -> None:
-        """Cut people off from everyone for ``hours`` from now."""
-        self.engine.isolate(np.asarray(list(people), dtype=np.int64), self.hours + hours)
+        """Cut people off from everyone for ``hours`` from now (their ties close, then reopen)."""
+        people = np.asarray(list(people), dtype=np.int64)
+        net = self.network
+        own = np.concatenate([np.arange(net.indptr[i], net.indptr[i + 1]) for i in people]) if people.size else []
+        ties = np.concatenate([own, net.reverse[np.asarray(own, dtype=np.int64)]]).astype(np.int64)
+        self.engine.add("closed", ties, 1)
+        self.schedule(self.hours + hours, "reopen ties", ties)
 
     def bonds_of(self, person: int) -> dict[int, float]:
-        """Bonds of a person to reachable neighbours (partners who left are not listed)."""
+        """Bonds of a person to reachable neighbours (partners who left or are away are not listed)."""
         return self.engine.bonds_of(person)
-
-    def _schedule_parameter_events(self) -> None:
-        p = self.params
-        if p.drug != "none" and self.rules.drug.active and (p.dose_mg > 0 or p.schedule == "explicit"):
-            start = 24.0 * p.dosing_start_day
-            if p.schedule == "daily" and p.dosing_days == 0:  # until the end: each dose schedules the next
-                self.schedule(start, "daily dose", (self.treated_index, float(p.dose_mg)))
-            else:
-                self.schedule_doses(
-                    dose_times(
-                        p.schedule,
-                        p.dose_mg,
-                        start_hours=start,
-                        days=p.dosing_days,
-                        hours=p.dose_hours,
-                        amounts_mg=p.dose_amounts_mg,
-                    )
-                )
-        if p.separation != "none" and p.separation_fraction > 0:
-            self.schedule(24.0 * p.separation_day, p.separation, None)
 
     def _apply_events(self) -> None:
         end = self.hours + self.params.step_hours
         while self._events and self._events[0][0] < end - 1e-9:
             hour, _, kind, payload = self._events.pop(0)
-            if kind in ("dose", "daily dose"):
-                who, mg = payload
-                self.give_dose(who, mg)
-                if kind == "daily dose":
-                    self.schedule(hour + 24.0, kind, payload)
-            elif kind in ("loss", "isolation"):
-                k = max(1, round(self.params.separation_fraction * self.n))
-                chosen = np.sort(self.rng.choice(self.n, size=k, replace=False))
-                if kind == "loss":
-                    for i in chosen:
-                        self.separate(int(i))
-                else:
-                    self.isolate(chosen, 24.0 * self.params.isolation_days)
-                self.separated_index = chosen
-            elif callable(payload):
+            self.event_hour = hour
+            if kind in self._handlers:
+                self._handlers[kind](self, payload)
+            else:
                 payload(self)
 
     # -------------------------------------------------------------- step
     def step(self) -> None:
         """Advance one step of ``step_hours``: events, then the phases of the engine."""
         self._apply_events()
-        self.last_contacts = self.engine.step()
+        draws = {name[5:]: self.rng.random(self.n) for name in self.spec.draws()}
+        self.last_contacts = self.engine.step(draws, self.hours)
         self.steps_done += 1
         self._record()
 
     def _record(self) -> None:
-        self.current = metrics.summarize(
-            self.engine.arrays(), self.last_contacts, self.steps_done, self.hours, self.network.n_edges
-        )
+        view = {name: self.engine.view(name) for name in metrics.NEEDS}
+        self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self.network.n_edges)
+        if self.extra_metrics:
+            state = self.state()
+            self.current.update({k: float(fn(state)) for k, (_, fn) in self.extra_metrics.items()})
         self.datacollector.collect(self)
 
     def state(self) -> dict[str, np.ndarray]:
-        """Per-person state and observables as arrays (either engine)."""
-        return self.engine.arrays()
+        """Copies of every per-person variable (either engine)."""
+        return self.engine.state()
+
+    def evaluate(self, function: Callable[..., Any], **given: Any) -> np.ndarray:
+        """What a rule (or helper) function gives for everyone now, without changing the model.
+
+        Arguments are found by name, as for the rules: in ``given`` (a number, or one value per
+        person), then the state, then the constants. For example the reward a contact would
+        give each person now: ``model.evaluate(contact_reward)``.
+        """
+        net = self.network
+        columns = []
+        for name in inspect.signature(function).parameters:
+            if name in given:
+                columns.append(np.broadcast_to(np.asarray(given[name]), (self.n,)).tolist())
+            elif name.startswith("edge_"):
+                values = self.engine.view(name[5:]).tolist()
+                columns.append([values[net.indptr[i] : net.indptr[i + 1]] for i in range(self.n)])
+            elif name in self.spec.variables:
+                columns.append(self.engine.view(name).tolist())
+            elif name == "dt":
+                columns.append([self.params.step_hours] * self.n)
+            elif name == "hours":
+                columns.append([self.hours] * self.n)
+            elif name in self.constants:
+                columns.append([self.constants[name]] * self.n)
+            else:
+                raise ModelError(f"{function.__name__} reads '{name}', which is no variable or constant of the model")
+        return np.array([function(*args) for args in zip(*columns, strict=True)])
+
+    def edge_bonds(self) -> np.ndarray:
+        """A copy of the bond on each directed tie, in the order of ``network.indices``."""
+        return self.engine.get("bond")
+
+    def open_edges(self) -> np.ndarray:
+        """For each directed tie, whether it is open now (not closed by a loss or an isolation)."""
+        return self.engine.get("closed") == 0
 
     def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
         """Run ``steps`` steps and return the whole timeseries."""
@@ -213,6 +255,11 @@ class BondingModel(mesa.Model):
     def timeseries(self) -> pd.DataFrame:
         """The tidy per-step table (one row per recorded step)."""
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+
+def _reopen_ties(model: BondingModel, ties: np.ndarray) -> None:
+    """The end of an isolation: the ties it closed open again (unless closed for another reason)."""
+    model.engine.add("closed", ties, -1)
 
 
 def steps_for(params: Params, steps: int | None = None, days: float | None = None) -> int:

@@ -1,9 +1,12 @@
 """Model parameters: one frozen dataclass with units, defaults and valid ranges.
 
-Every parameter is a field of :class:`Params`; its metadata carries the unit, the
-valid range (or allowed choices) and a one-line meaning, which the CLI, the docs
-and the error messages all read. Values come from the defaults, then a TOML file,
-then ``--set name=value`` overrides, and are checked where they enter.
+The parameters are declared where they act: the model's own (population, network, time, engine,
+mechanisms) here, every other one in its mechanism module (:mod:`bondsim.mechanisms`), each with
+its unit, range, meaning, source and status. :class:`Params` gathers them into one frozen
+dataclass; parameters of a user's own mechanisms (named in ``mechanisms``) are kept beside the
+built-in ones and read the same way (``params.name``). Values come from the defaults, then a TOML
+file, then ``--set name=value`` overrides, and are checked where they enter. A TOML file may also
+define drugs (``[drugs.NAME]`` tables, see :mod:`bondsim.drugs`).
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ import dataclasses
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import drugs as drug_registry
 from .errors import UserError, did_you_mean
+from .mechanism import MechanismError, Parameter, load_mechanism
+from .mechanisms import DEFAULT as DEFAULT_MECHANISMS
 
-DRUGS = ("none", "placebo", "naltrexone", "naloxone", "morphine")
 NETWORKS = ("small_world", "random", "scale_free")
-SCHEDULES = ("once", "daily", "explicit")
-SEPARATIONS = ("none", "loss", "isolation")
 ENGINES = ("agents", "array")
 
 
@@ -29,130 +32,162 @@ class ParameterError(UserError):
     """A user-facing problem with a parameter: the message is one clear line."""
 
 
-def _p(
-    default: Any,
-    unit: str,
-    doc: str,
-    low: float | None = None,
-    high: float | None = None,
-    choices: tuple[str, ...] | None = None,
-    integer: bool = False,
-) -> Any:
-    meta = {"unit": unit, "doc": doc, "low": low, "high": high, "choices": choices, "integer": integer}
-    return field(default=default, metadata=meta)
+MODEL_PARAMETERS = (
+    Parameter("n_agents", 200, "people", "number of people", 2, 10_000_000, integer=True,
+              source="a classroom-sized group; sweeps go to millions with the array engine", status="fixed"),
+    Parameter("network", "small_world", "", "social network generator", choices=NETWORKS,
+              source="human contact networks are clustered with short paths (Watts-Strogatz)"),
+    Parameter("mean_degree", 8, "ties", "mean number of network neighbours", 2, 200, integer=True,
+              source="the few people one meets regularly; larger values dilute bonds"),
+    Parameter("rewiring", 0.1, "", "small-world rewiring probability", 0.0, 1.0,
+              source="keeps clustering high while shortening paths"),
+    Parameter("engine", "agents", "", "simulation engine", choices=ENGINES,
+              source="agents is the readable reference, array the fast one (performance.md)", status="fixed"),
+    Parameter("step_hours", 1.0, "h", "length of one step", 0.05, 24.0,
+              source="resolves the ~1 h peak of naltrexone and the ~3 h tone relaxation", status="fixed"),
+)  # fmt: skip
+
+BUILTIN_PARAMETERS: dict[str, Parameter] = {p.name: p for p in MODEL_PARAMETERS}
+for _name in DEFAULT_MECHANISMS:
+    for _p in load_mechanism(_name).parameters:
+        BUILTIN_PARAMETERS[_p.name] = _p
+FIELDS = BUILTIN_PARAMETERS  # name -> Parameter (``.default``, ``.metadata``) of every built-in parameter
 
 
-@dataclass(frozen=True)
-class Params:
-    """All parameters of the bonding model (see docs/model.md for sources)."""
+def _validate(self) -> None:
+    for name, value in self.values().items():
+        _check_value(self.parameter(name), value, self)
+    if self.schedule == "explicit" and self.dose_amounts_mg and len(self.dose_amounts_mg) != len(self.dose_hours):
+        raise ParameterError(
+            f"dose_amounts_mg has {len(self.dose_amounts_mg)} values but dose_hours has "
+            f"{len(self.dose_hours)}: give one amount per dose time, or none to use dose_mg"
+        )
+    if self.mean_degree >= self.n_agents:
+        raise ParameterError(f"mean_degree = {self.mean_degree} must be below n_agents = {self.n_agents}")
 
-    # population and network
-    n_agents: int = _p(200, "people", "number of people", 2, 10_000_000, integer=True)
-    network: str = _p("small_world", "", "social network generator", choices=NETWORKS)
-    mean_degree: int = _p(8, "ties", "mean number of network neighbours", 2, 200, integer=True)
-    rewiring: float = _p(0.1, "", "small-world rewiring probability", 0.0, 1.0)
-    engine: str = _p("agents", "", "simulation engine", choices=ENGINES)
 
-    # time
-    step_hours: float = _p(1.0, "h", "length of one step", 0.05, 24.0)
-
-    # endogenous opioid tone
-    set_point: float = _p(1.0, "tone units", "mean endogenous tone set point", 0.1, 10.0)
-    set_point_sd: float = _p(0.1, "fraction", "person-to-person SD of the set point, relative", 0.0, 0.5)
-    tone_relaxation_hours: float = _p(3.0, "h", "time constant of tone's return to its set point", 0.1, 240.0)
-    endogenous_occupancy: float = _p(0.2, "fraction", "mu receptors bound by endogenous opioid at set point", 0.01, 0.9)
-    contact_release: float = _p(0.5, "tone units", "opioid release per accepted contact", 0.0, 10.0)
-
-    # contact seeking and partner choice
-    base_contact_rate: float = _p(0.15, "1/h", "contact attempts per hour when not distressed", 0.0, 10.0)
-    seeking_gain: float = _p(1.0, "1/h", "extra attempts per hour per unit of distress", 0.0, 100.0)
-    bond_floor: float = _p(0.05, "", "choice weight of an unbonded neighbour, added to bond^selectivity", 0.0, 1.0)
-    partner_selectivity: float = _p(3.0, "", "exponent of the bond in partner choice (0 = uniform)", 0.0, 10.0)
-    rejection_rate: float = _p(0.2, "probability", "chance that an approached partner rejects", 0.0, 1.0)
-    rejection_tone_drop: float = _p(0.3, "fraction", "fraction of tone lost on a rejection", 0.0, 1.0)
-
-    # bonds
-    bond_learning_rate: float = _p(0.1, "per contact", "bond growth per unit of felt reward", 0.0, 1.0)
-    bond_half_life_days: float = _p(60.0, "days", "half-life of a bond without contact", 0.1, 3650.0)
-    initial_bond: float = _p(0.2, "", "mean initial bond to each neighbour (uniform on [0, 2x])", 0.0, 0.5)
-    separation_grief: float = _p(0.5, "1/h", "tone loss rate per unit of bond to absent partners", 0.0, 10.0)
-
-    # observables (what a diary or a lab rating reports)
-    opioid_share: float = _p(
-        0.025, "fraction", "share of felt connection and affect carried by opioid reward", 0.0, 1.0
-    )
-    diary_window_hours: float = _p(24.0, "h", "time constant of the felt-connection and affect averages", 1.0, 720.0)
-
-    # drug and dosing
-    drug: str = _p("none", "", "drug given to treated people", choices=DRUGS)
-    dose_mg: float = _p(0.0, "mg", "dose per administration", 0.0, 1000.0)
-    schedule: str = _p("daily", "", "dosing schedule", choices=SCHEDULES)
-    dose_hours: tuple[float, ...] = _p((), "h", "explicit schedule: dose times", 0.0, 1e6)
-    dose_amounts_mg: tuple[float, ...] = _p((), "mg", "explicit schedule: dose per time (default dose_mg)", 0.0, 1000.0)
-    dosing_start_day: float = _p(0.0, "days", "time of the first dose", 0.0, 10_000.0)
-    dosing_days: int = _p(0, "days", "days of daily dosing (0 = until the end)", 0, 10_000, integer=True)
-    treated_fraction: float = _p(1.0, "fraction", "fraction of people who receive the drug", 0.0, 1.0)
-
-    # separation events
-    separation: str = _p("none", "", "separation event", choices=SEPARATIONS)
-    separation_day: float = _p(7.0, "days", "time of the separation event", 0.0, 10_000.0)
-    separation_fraction: float = _p(0.1, "fraction", "fraction of people separated", 0.0, 1.0)
-    isolation_days: float = _p(2.0, "days", "how long an isolation lasts", 0.0, 10_000.0)
+class _ParamsMethods:
+    """Methods of :class:`Params` (the dataclass itself is built from the declarations)."""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _check_value(f, getattr(self, f.name))
-        if self.schedule == "explicit" and self.dose_amounts_mg and len(self.dose_amounts_mg) != len(self.dose_hours):
-            raise ParameterError(
-                f"dose_amounts_mg has {len(self.dose_amounts_mg)} values but dose_hours has "
-                f"{len(self.dose_hours)}: give one amount per dose time, or none to use dose_mg"
-            )
-        if self.mean_degree >= self.n_agents:
-            raise ParameterError(f"mean_degree = {self.mean_degree} must be below n_agents = {self.n_agents}")
+        extra = dict(self.extra)
+        known = user_parameters(self.mechanisms)
+        for name in extra:
+            if name not in known:
+                raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, [*FIELDS, *known])}")
+        full = {**{n: p.default for n, p in known.items()}, **extra}
+        object.__setattr__(self, "extra", tuple(sorted(full.items())))
+        _validate(self)
 
-    # ----------------------------------------------------------------- derived
+    def __getattr__(self, name: str) -> Any:
+        if name != "extra":
+            for key, value in self.extra:
+                if key == name:
+                    return value
+        raise AttributeError(f"Params has no parameter '{name}'")
+
     @property
     def steps_per_day(self) -> float:
         """Steps in 24 hours."""
         return 24.0 / self.step_hours
+
+    def parameter(self, name: str) -> Parameter:
+        """The declaration of one parameter of this parameter set."""
+        return FIELDS[name] if name in FIELDS else user_parameters(self.mechanisms)[name]
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter's value by name (built-in ones, then those of user mechanisms)."""
+        out = {name: getattr(self, name) for name in FIELDS}
+        out.update(self.extra)
+        return out
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with some parameters changed (validated)."""
         return with_overrides(self, changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of all values (tuples as lists), for JSON and tables."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """Plain dict of all values (tuples as lists, drugs as tables), for JSON and tables."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in self.values().items()}
+        out["mechanisms"] = list(self.mechanisms)
+        out["drugs"] = {d.name: {k: v for k, v in dataclasses.asdict(d).items() if k != "name"} for d in self.drugs}
+        return out
 
 
-FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Params)}
+Params = dataclasses.make_dataclass(
+    "Params",
+    [(name, Any, dataclasses.field(default=p.default)) for name, p in FIELDS.items()]
+    + [
+        ("mechanisms", tuple, dataclasses.field(default=DEFAULT_MECHANISMS)),
+        ("drugs", tuple, dataclasses.field(default=())),
+        ("extra", tuple, dataclasses.field(default=())),
+    ],
+    bases=(_ParamsMethods,),
+    frozen=True,
+    module=__name__,
+)
+Params.__doc__ = """All parameters of the bonding model (see docs/model.md for sources).
+
+    Every built-in parameter is a field; ``mechanisms`` lists the mechanism modules in order,
+    ``drugs`` holds drugs defined in a config, and ``extra`` the parameters of user mechanisms.
+    """
 
 
-def describe() -> list[dict[str, Any]]:
-    """One row per parameter: name, default, unit, range or choices, meaning."""
-    rows = []
-    for name, f in FIELDS.items():
-        m = f.metadata
-        allowed = ", ".join(m["choices"]) if m["choices"] else f"[{m['low']:g}, {m['high']:g}]"
-        rows.append({"name": name, "default": f.default, "unit": m["unit"], "allowed": allowed, "meaning": m["doc"]})
-    return rows
+@cache
+def user_parameters(mechanisms: tuple[str, ...]) -> dict[str, Parameter]:
+    """Parameters declared by the mechanisms that are not bondsim's own."""
+    out: dict[str, Parameter] = {}
+    for name in mechanisms:
+        if name in DEFAULT_MECHANISMS:
+            continue
+        try:
+            mechanism = load_mechanism(name)
+        except MechanismError as exc:
+            raise ParameterError(str(exc)) from None
+        for p in mechanism.parameters:
+            if p.name in FIELDS or p.name in out:
+                raise ParameterError(f"mechanism '{name}' declares '{p.name}', which is already a parameter")
+            out[p.name] = p
+    return out
 
 
-def _allowed(f: dataclasses.Field) -> str:
-    m = f.metadata
-    if m["choices"]:
-        return "one of " + ", ".join(m["choices"])
-    kind = "an integer" if m["integer"] else "a number"
-    return f"{kind} in [{m['low']:g}, {m['high']:g}]"
+def describe(params: Params | None = None) -> list[dict[str, Any]]:
+    """One row per parameter: name, default, unit, range or choices, meaning, source and status."""
+    declared = dict(FIELDS)
+    if params is not None:
+        declared.update(user_parameters(params.mechanisms))
+    return [
+        {
+            "name": name,
+            "default": f.default,
+            "unit": f.unit,
+            "allowed": _allowed(f, params, short=True),
+            "meaning": f.doc,
+            "status": f.status,
+            "source": f.source,
+        }
+        for name, f in declared.items()
+    ]
 
 
-def _check_value(f: dataclasses.Field, value: Any) -> None:
-    m = f.metadata
+def _choices(f: Parameter, params: Params | None = None) -> tuple[str, ...]:
+    return f.allowed_choices(params.drugs if params is not None else ()) or ()
+
+
+def _allowed(f: Parameter, params: Params | None = None, short: bool = False) -> str:
+    if f.choices:
+        return ("" if short else "one of ") + ", ".join(_choices(f, params))
+    kind = "an integer" if f.integer else "a number"
+    interval = f"[{f.low:g}, {f.high:g}]"
+    return interval if short else f"{kind} in {interval}"
+
+
+def _check_value(f: Parameter, value: Any, params: Params | None = None) -> None:
     name = f.name
-    if m["choices"]:
-        if not isinstance(value, str) or value not in m["choices"]:
+    if f.choices:
+        choices = _choices(f, params)
+        if not isinstance(value, str) or value not in choices:
             raise ParameterError(
-                f"{name} = {value!r} is not allowed: use {_allowed(f)}{did_you_mean(value, m['choices'])}"
+                f"{name} = {value!r} is not allowed: use {_allowed(f, params)}{did_you_mean(value, choices)}"
             )
         return
     values = value if isinstance(f.default, tuple) else (value,)
@@ -161,72 +196,94 @@ def _check_value(f: dataclasses.Field, value: Any) -> None:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ParameterError(f"{name} = {v!r} is not a number: {name} must be {_allowed(f)}")
-        if m["integer"] and not float(v).is_integer():
+        if f.integer and not float(v).is_integer():
             raise ParameterError(f"{name} = {v!r} must be {_allowed(f)}")
-        if not math.isfinite(v) or v < m["low"] or v > m["high"]:
+        if not math.isfinite(v) or v < f.low or v > f.high:
             raise ParameterError(f"{name} = {v!r} is out of range: {name} must be {_allowed(f)}")
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Convert a value read from TOML or the command line to the field's type."""
-    f = FIELDS[name]
-    if f.metadata["choices"]:
+def _coerce(f: Parameter, value: Any) -> Any:
+    """Convert a value read from TOML or the command line to the parameter's type."""
+    if f.choices:
         return value
     if isinstance(f.default, tuple):
         if isinstance(value, str):
             value = [v for v in value.replace(",", " ").split() if v]
         if not isinstance(value, (list, tuple)):
             value = [value]
-        return tuple(_number(name, v) for v in value)
-    v = _number(name, value)
-    if f.metadata["integer"] and isinstance(v, float) and v.is_integer():
+        return tuple(_number(f, v) for v in value)
+    v = _number(f, value)
+    if f.integer and isinstance(v, float) and v.is_integer():
         v = int(v)
     return v
 
 
-def _number(name: str, value: Any) -> Any:
+def _number(f: Parameter, value: Any) -> Any:
     if isinstance(value, bool):
-        raise ParameterError(f"{name} = {value!r} is not a number: {name} must be {_allowed(FIELDS[name])}")
+        raise ParameterError(f"{f.name} = {value!r} is not a number: {f.name} must be {_allowed(f)}")
     if isinstance(value, (int, float)):
         return value
     try:
         text = str(value).strip()
         return int(text) if text.lstrip("+-").isdigit() else float(text)
     except ValueError:
-        raise ParameterError(f"{name} = {value!r} is not a number: {name} must be {_allowed(FIELDS[name])}") from None
+        raise ParameterError(f"{f.name} = {value!r} is not a number: {f.name} must be {_allowed(f)}") from None
 
 
-def check_value(name: str, value: Any) -> Any:
+def check_value(name: str, value: Any, params: Params | None = None) -> Any:
     """Validate one parameter value on its own (no cross-parameter rules); returns it converted."""
-    check_name(name)
-    value = _coerce(name, value)
-    _check_value(FIELDS[name], value)
+    check_name(name, params)
+    f = params.parameter(name) if params is not None else FIELDS[name]
+    value = _coerce(f, value)
+    _check_value(f, value, params)
     return value
 
 
-def check_name(name: str) -> None:
+def check_name(name: str, params: Params | None = None) -> None:
     """Refuse an unknown parameter name, suggesting the closest known one."""
-    if name not in FIELDS:
-        raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, FIELDS)}")
+    known = dict(FIELDS)
+    if params is not None:
+        known.update(user_parameters(params.mechanisms))
+    if name not in known:
+        raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, known)}")
+
+
+def _mechanism_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split() if v]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise ParameterError(f"mechanisms = {value!r} must be a list of module names")
+    return tuple(value)
 
 
 def with_overrides(base: Params, changes: Mapping[str, Any]) -> Params:
-    """Validated copy of ``base`` with ``changes`` (values may be strings)."""
-    coerced = {}
+    """Validated copy of ``base`` with ``changes`` (values may be strings).
+
+    ``changes`` may hold ``mechanisms`` (module names) and ``drugs`` (DrugProfile objects).
+    """
+    changes = dict(changes)
+    mechanisms = _mechanism_list(changes.pop("mechanisms")) if "mechanisms" in changes else base.mechanisms
+    drugs = tuple(changes.pop("drugs")) if "drugs" in changes else base.drugs
+    known = user_parameters(mechanisms)
+    builtin, extra = {}, dict(base.extra)
     for name, value in changes.items():
-        check_name(name)
-        coerced[name] = _coerce(name, value)
-    return dataclasses.replace(base, **coerced)
+        if name in FIELDS:
+            builtin[name] = _coerce(FIELDS[name], value)
+        elif name in known:
+            extra[name] = _coerce(known[name], value)
+        else:
+            raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, [*FIELDS, *known])}")
+    extra = {k: v for k, v in extra.items() if k in known}
+    return dataclasses.replace(base, **builtin, mechanisms=mechanisms, drugs=drugs, extra=tuple(extra.items()))
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
-    """Parse ``name=value`` strings from ``--set``."""
+    """Parse ``name=value`` strings from ``--set`` (names are checked against the model's parameters later)."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ParameterError(f"--set {item!r} is not of the form name=value")
-        check_name(name.strip())
         out[name.strip()] = value.strip()
     return out
 
@@ -245,23 +302,44 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"cannot read {path}: {exc}") from None
 
 
+def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Parameter changes in a config's contents.
+
+    These are ``name = value`` pairs (top level or in ``[params]``), ``mechanisms = [...]`` and
+    ``[drugs.NAME]`` tables.
+    """
+    data = dict(data)
+    changes: dict[str, Any] = {}
+    if "drugs" in data:
+        try:
+            changes["drugs"] = drug_registry.from_tables(data.pop("drugs"), where)
+        except drug_registry.DrugError as exc:
+            raise ParameterError(str(exc)) from None
+    table = data.get("params", data)
+    if not isinstance(table, dict):
+        raise ParameterError(f"[params] in {where} must be a table of name = value pairs")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            raise ParameterError(f"unexpected table [{key}] in {where}: parameters are name = value pairs")
+        changes[key] = value
+    if "mechanisms" in data and "params" in data:
+        changes["mechanisms"] = data["mechanisms"]
+    return changes
+
+
 def load(
     config: str | Path | None = None, overrides: Mapping[str, Any] | None = None, base: Params | None = None
 ) -> Params:
     """Parameters from defaults (or ``base``), an optional TOML file, then overrides.
 
-    The TOML file holds ``name = value`` pairs at top level or in a ``[params]`` table.
+    The TOML file holds ``name = value`` pairs at top level or in a ``[params]`` table, and may
+    list ``mechanisms`` and define drugs in ``[drugs.NAME]`` tables.
     """
     params = base or Params()
+    changes: dict[str, Any] = {}
     if config is not None:
-        data = read_toml(config)
-        table = data.get("params", data)
-        if not isinstance(table, dict):
-            raise ParameterError(f"[params] in {config} must be a table of name = value pairs")
-        for key, value in table.items():
-            if isinstance(value, dict):
-                raise ParameterError(f"unexpected table [{key}] in {config}: parameters are name = value pairs")
-        params = with_overrides(params, table)
-    if overrides:
-        params = with_overrides(params, overrides)
-    return params
+        changes.update(config_changes(read_toml(config), str(config)))
+    changes.update(overrides or {})
+    if "mechanisms" in changes:  # first, so that the parameters of the mechanisms are known
+        params = with_overrides(params, {"mechanisms": changes.pop("mechanisms")})
+    return with_overrides(params, changes) if changes else params

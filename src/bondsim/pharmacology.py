@@ -12,99 +12,25 @@ matrix exponential, then a saturable binding step at the mu receptor:
 equilibrium ``O = Ce / (Ce + Kd)`` with ``Kd = koff / kon`` (Emax, Hill n = 1);
 slow dissociation makes blockade outlast plasma levels (Lee et al. 1988;
 Rabiner et al. 2011). Doses superpose because the chain is linear in the dose.
-Every constant and its source is listed in docs/pharmacology.md.
+Every constant and its source is listed in docs/pharmacology.md; the drugs themselves are
+data (:mod:`bondsim.drugs`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import expm
 
+from .drugs import DrugProfile, profile
+from .mechanism import helper
+
 LN2 = math.log(2.0)
 MAX_SUBSTEP_HOURS = 0.25
-
-
-@dataclass(frozen=True)
-class DrugProfile:
-    """Pharmacological constants of one drug (times in hours, concentrations in ng/mL)."""
-
-    name: str
-    action: str  # "antagonist", "agonist" or "none"
-    absorption_half_life_h: float = 1.0
-    half_life_h: float = 1.0
-    metabolite_half_life_h: float = 1.0
-    reference_dose_mg: float = 1.0
-    cmax_ng_ml: float = 0.0  # peak plasma parent after the reference dose
-    metabolite_cmax_ng_ml: float = 0.0  # peak plasma metabolite after the reference dose
-    metabolite_potency: float = 0.0  # receptor potency of the metabolite relative to the parent
-    effect_half_life_h: float = 0.1  # plasma -> effect-site equilibration (ln2 / ke0)
-    kd_ng_ml: float = 1.0  # effect-site concentration at 50% occupancy at equilibrium
-    dissociation_half_life_h: float = 0.1  # ln2 / koff
-    efficacy: float = 0.0  # receptor activation per occupied receptor, relative to the endogenous opioid
-
-    @property
-    def active(self) -> bool:
-        """Whether the drug has any pharmacological action (placebo and none have not)."""
-        return self.action != "none"
-
-
-# Calibrated constants; see docs/pharmacology.md and experiments/calibration/fit_naltrexone_pk.py.
-NALTREXONE = DrugProfile(
-    name="naltrexone",
-    action="antagonist",
-    absorption_half_life_h=0.28,  # gives t_max ~1 h (Meyer et al. 1984)
-    half_life_h=4.0,
-    metabolite_half_life_h=13.0,  # prescribing information; Meyer 1984
-    reference_dose_mg=50.0,
-    cmax_ng_ml=13.0,
-    metabolite_cmax_ng_ml=108.0,
-    effect_half_life_h=0.25,  # lipophilic, enters the brain within minutes (assumption)
-    # fitted to Lee 1988, Rabiner 2011 and the prescribing information's occupancy:
-    metabolite_potency=1.4e-4,
-    kd_ng_ml=0.0646,
-    dissociation_half_life_h=68.9,
-)
-NALOXONE = DrugProfile(
-    name="naloxone",
-    action="antagonist",
-    absorption_half_life_h=0.1,  # injection
-    half_life_h=1.1,
-    reference_dose_mg=0.4,
-    cmax_ng_ml=2.0,  # ~200 L volume
-    effect_half_life_h=0.1,
-    kd_ng_ml=1.0,
-    dissociation_half_life_h=0.5,
-)
-MORPHINE = DrugProfile(
-    name="morphine",
-    action="agonist",
-    absorption_half_life_h=0.25,  # subcutaneous/intramuscular injection
-    half_life_h=2.2,  # Stuart-Harris et al. 2000
-    reference_dose_mg=10.0,
-    cmax_ng_ml=30.0,  # 10 mg into ~276 L, less distribution
-    effect_half_life_h=2.8,
-    kd_ng_ml=20.0,
-    dissociation_half_life_h=0.1,
-    efficacy=1.0,
-)
-PLACEBO = DrugProfile(name="placebo", action="none")
-NONE = DrugProfile(name="none", action="none")
-
-PROFILES: dict[str, DrugProfile] = {p.name: p for p in (NALTREXONE, NALOXONE, MORPHINE, PLACEBO, NONE)}
-
-
-def profile(name: str) -> DrugProfile:
-    """The profile of a drug by name."""
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown drug '{name}': use one of {', '.join(PROFILES)}") from None
 
 
 def _rate(half_life_h: float) -> float:
@@ -146,70 +72,62 @@ def _scales(p: DrugProfile) -> tuple[float, float]:
     return float(parent), float(metabolite)
 
 
-class Kinetics:
-    """Exact step of a drug's state over ``dt`` hours, for one person or many.
+def kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
+    """Constants of :func:`advance_drug` for a drug and a step of ``dt_hours``.
 
-    The state is ``x`` with columns [depot mg, parent ng/mL, metabolite ng/mL,
-    effect ng/mL] and ``occupancy`` in [0, 1].
+    The linear chain is solved exactly over substeps of at most 15 min (a matrix exponential,
+    flattened row by row into ``drug_matrix``); binding is integrated over each substep with the
+    effect-site concentration at its midpoint.
     """
-
-    def __init__(self, drug: DrugProfile | str, dt_hours: float) -> None:
-        self.profile = profile(drug) if isinstance(drug, str) else drug
-        p = self.profile
-        self.substeps = max(1, math.ceil(dt_hours / MAX_SUBSTEP_HOURS - 1e-9))
-        self.h = dt_hours / self.substeps
-        self.matrix = expm(_linear_matrix(p, *_scales(p)) * self.h)
-        self.koff = _rate(p.dissociation_half_life_h)
-        self.kon = self.koff / p.kd_ng_ml
-        self._rows = [tuple(float(v) for v in row) for row in self.matrix]
-
-    def advance(self, x: np.ndarray, occupancy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance arrays ``x`` (n, 4) and ``occupancy`` (n,) by one step."""
-        if not self.profile.active:
-            return x, occupancy
-        for _ in range(self.substeps):
-            ce0 = x[:, 3]
-            x = x @ self.matrix.T
-            ce = np.maximum(0.5 * (ce0 + x[:, 3]), 0.0)
-            k = self.kon * ce + self.koff
-            eq = self.kon * ce / k
-            occupancy = eq + (occupancy - eq) * np.exp(-k * self.h)
-        return x, occupancy
-
-    def advance_person(self, x: list[float], occupancy: float) -> tuple[list[float], float]:
-        """Advance one person's state (a list of 4 floats and a float) by one step."""
-        if not self.profile.active:
-            return x, occupancy
-        rows, kon, koff, h = self._rows, self.kon, self.koff, self.h
-        for _ in range(self.substeps):
-            ce0 = x[3]
-            x = [r[0] * x[0] + r[1] * x[1] + r[2] * x[2] + r[3] * x[3] for r in rows]
-            ce = max(0.5 * (ce0 + x[3]), 0.0)
-            k = kon * ce + koff
-            eq = kon * ce / k
-            occupancy = eq + (occupancy - eq) * math.exp(-k * h)
-        return x, occupancy
+    substeps = max(1, math.ceil(dt_hours / MAX_SUBSTEP_HOURS - 1e-9))
+    h = dt_hours / substeps
+    matrix = expm(_linear_matrix(drug, *_scales(drug)) * h) if drug.active else np.eye(4)
+    koff = _rate(drug.dissociation_half_life_h)
+    return {
+        "drug_active": drug.active,
+        "drug_matrix": tuple(float(v) for v in matrix.ravel()),
+        "drug_substeps": substeps,
+        "drug_substep_hours": h,
+        "drug_kon": koff / drug.kd_ng_ml,
+        "drug_koff": koff,
+        "drug_efficacy": drug.efficacy,
+    }
 
 
-def binding_ratio(occupancy):
-    """Occupied over free receptors, O / (1 - O): the drug's weight in competition."""
-    return (
-        occupancy / np.maximum(1.0 - occupancy, 1e-12)
-        if isinstance(occupancy, np.ndarray)
-        else occupancy / max(1.0 - occupancy, 1e-12)
-    )
+@helper
+def advance_drug_state(depot, plasma, metabolite, effect, occupancy, matrix, substeps, h, kon, koff):
+    """One person's drug state after one step: the linear chain, then binding at the receptor.
 
-
-def receptor_activation(endogenous, antagonist_occupancy, agonist_occupancy, efficacy=1.0):
-    """Fraction of mu receptors activated, with competition at the receptor.
-
-    ``endogenous`` is the endogenous opioid level in units of its dissociation
-    constant. Drugs enter by their binding ratios (Gaddum's competitive binding):
-    activation = (E + efficacy * x_ag) / (1 + E + x_ant + x_ag).
+    depot in mg, plasma parent, metabolite and effect site in ng/mL, occupancy in [0, 1];
+    ``matrix`` is the chain's exact transition over ``h`` hours (16 numbers, row by row).
+    Binding: dO/dt = kon Ce (1 - O) - koff O, solved exactly for Ce held at the substep midpoint.
     """
-    x_ant = binding_ratio(antagonist_occupancy)
-    x_ag = binding_ratio(agonist_occupancy)
-    return (endogenous + efficacy * x_ag) / (1.0 + endogenous + x_ant + x_ag)
+    m = matrix
+    for _ in range(substeps):
+        start_effect = effect
+        x0, x1, x2, x3 = depot, plasma, metabolite, effect
+        depot = m[0] * x0 + m[1] * x1 + m[2] * x2 + m[3] * x3
+        plasma = m[4] * x0 + m[5] * x1 + m[6] * x2 + m[7] * x3
+        metabolite = m[8] * x0 + m[9] * x1 + m[10] * x2 + m[11] * x3
+        effect = m[12] * x0 + m[13] * x1 + m[14] * x2 + m[15] * x3
+        ce = max(0.5 * (start_effect + effect), 0.0)
+        rate = kon * ce + koff
+        bound = kon * ce / rate
+        occupancy = bound + (occupancy - bound) * math.exp(-rate * h)
+    return depot, plasma, metabolite, effect, occupancy
+
+
+@helper
+def receptor_activation(endogenous, occupancy, efficacy):
+    """Fraction of mu receptors activated, with the drug competing at the receptor.
+
+    ``endogenous`` is the endogenous opioid level in units of its dissociation constant; the drug
+    enters by its binding ratio x = O / (1 - O) (Gaddum's competitive binding), and an occupied
+    receptor is activated with the drug's ``efficacy`` (0 antagonist, 1 full agonist):
+    activation = (E + efficacy * x) / (1 + E + x).
+    """
+    x = occupancy / max(1.0 - occupancy, 1e-12)
+    return (endogenous + efficacy * x) / (1.0 + endogenous + x)
 
 
 def dose_times(
@@ -235,30 +153,32 @@ def dose_times(
 
 
 def simulate(
-    drug: str, doses: Iterable[tuple[float, float]], hours: Sequence[float], dt_hours: float = 0.05
+    drug: str | DrugProfile, doses: Iterable[tuple[float, float]], hours: Sequence[float], dt_hours: float = 0.05
 ) -> pd.DataFrame:
     """Concentrations and occupancy of one person at the given hours after time 0.
 
     ``doses`` are (hour, mg) events. Returns columns hours, plasma_ng_ml,
-    metabolite_ng_ml, effect_ng_ml, occupancy.
+    metabolite_ng_ml, effect_ng_ml, occupancy. Uses the model's own per-person rule.
     """
-    kin = Kinetics(drug, dt_hours)
+    c = kinetic_constants(profile(drug) if isinstance(drug, str) else drug, dt_hours)
     events = sorted(doses)
     wanted = np.asarray(sorted(set(float(h) for h in hours)))
-    x = np.zeros((1, 4))
-    occ = np.zeros(1)
+    state = (0.0, 0.0, 0.0, 0.0, 0.0)
     rows = []
     t, i, k = 0.0, 0, 0
     end = float(wanted.max()) if wanted.size else 0.0
     while k < wanted.size:
         while i < len(events) and events[i][0] <= t + 1e-9:
-            x[0, 0] += events[i][1]
+            state = (state[0] + events[i][1], *state[1:])
             i += 1
         while k < wanted.size and wanted[k] <= t + 1e-9:
-            rows.append((wanted[k], x[0, 1], x[0, 2], x[0, 3], occ[0]))
+            rows.append((wanted[k], state[1], state[2], state[3], state[4]))
             k += 1
         if t > end:
             break
-        x, occ = kin.advance(x, occ)
+        if c["drug_active"]:
+            state = advance_drug_state(
+                *state, c["drug_matrix"], c["drug_substeps"], c["drug_substep_hours"], c["drug_kon"], c["drug_koff"]
+            )
         t = round(t + dt_hours, 9)
     return pd.DataFrame(rows, columns=["hours", "plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml", "occupancy"])

@@ -7,8 +7,10 @@ import sys
 
 import numpy as np
 
-from .errors import UserError
-from .pharmacology import PROFILES, dose_times, simulate
+from . import drugs
+from .errors import UserError, did_you_mean
+from .params import load
+from .pharmacology import dose_times, simulate
 
 DEFAULT_HOURS = (0, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 120, 144, 168, 240, 336)
 
@@ -25,7 +27,9 @@ def _nonnegative(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim pk``."""
-    parser.add_argument("drug", help="naltrexone, naloxone or morphine")
+    active = ", ".join(name for name, p in drugs.BUILTIN.items() if p.active)
+    parser.add_argument("drug", help=f"{active}, or a drug defined in --config")
+    parser.add_argument("--config", metavar="FILE", help="TOML file whose [drugs.NAME] tables define more drugs")
     parser.add_argument("--dose", type=_nonnegative, required=True, metavar="MG", help="dose in mg")
     parser.add_argument(
         "--hours",
@@ -41,9 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Print CSV of hours, plasma_ng_ml, occupancy, metabolite_ng_ml, effect_ng_ml."""
-    if args.drug not in PROFILES or not PROFILES[args.drug].active:
-        active = [n for n, p in PROFILES.items() if p.active]
-        raise UserError(f"unknown drug '{args.drug}': use one of {', '.join(active)}")
+    custom = load(args.config).drugs if args.config else ()
+    known = {name: drugs.profile(name, custom) for name in drugs.names(custom)}
+    active = [name for name, p in known.items() if p.active]
+    if args.drug not in active:
+        raise UserError(f"unknown drug '{args.drug}': use one of {', '.join(active)}{did_you_mean(args.drug, active)}")
+    drug = known[args.drug]
     if args.dose <= 0:
         raise UserError(f"--dose {args.dose:g} must be a positive number of mg")
     if args.days < 1:
@@ -52,13 +59,13 @@ def command(args: argparse.Namespace) -> int:
         raise UserError(f"--plot {args.plot} must name a .png file")
     doses = dose_times(args.schedule, args.dose, days=args.days)
     hours = args.hours if args.hours else DEFAULT_HOURS
-    table = simulate(args.drug, doses, hours)
+    table = simulate(drug, doses, hours)
     table = table[["hours", "plasma_ng_ml", "occupancy", "metabolite_ng_ml", "effect_ng_ml"]]
     table.to_csv(sys.stdout, index=False, float_format="%.4g")
     if args.plot:
         from .plots import plot_pk
 
         end = max(max(hours), 24.0 * args.days + 48.0)
-        curve = simulate(args.drug, doses, np.linspace(0.0, end, 600))
+        curve = simulate(drug, doses, np.linspace(0.0, end, 600))
         plot_pk(curve, args.plot, title=f"{args.drug} {args.dose:g} mg {args.schedule}")
     return 0

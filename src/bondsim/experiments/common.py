@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -126,9 +125,9 @@ def run_until(model: BondingModel, hour: float) -> None:
 def build(params: Params, seed: int, n_treated: int = 0, **changes: Any) -> BondingModel:
     """A model without Mesa agent views (the experiments read arrays), ``n_treated`` people on the drug."""
     if changes:
-        params = dataclasses.replace(params, **changes)
+        params = params.replace(**changes)
     if params.drug != "none":
-        params = dataclasses.replace(params, treated_fraction=n_treated / params.n_agents)
+        params = params.replace(treated_fraction=n_treated / params.n_agents)
     model = BondingModel(params, seed=seed, create_agents=params.engine == "agents")
     if params.drug != "none" and model.treated_index.size != n_treated:
         raise UserError(f"cannot treat {n_treated} of {params.n_agents} people")

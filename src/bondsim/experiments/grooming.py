@@ -48,17 +48,15 @@ def run_group(params: Params, design: dict[str, Any], drug: str, seed: int) -> d
     model.isolate(injected, d["separation_hours"])
     run_until(model, back)
     seeking, before, after = [], [], []
-    keep = model.rules.bond_keep
-    row = model.network.row
     while model.hours < back + d["observation_hours"] - 1e-9:
-        tone0 = model.state()["tone"].copy()
-        bond0 = model.engine.edge_bonds()
+        tone0 = model.state()["tone"]
         model.step()
         s = model.state()
         seeking.append(s["seeking"][injected].mean())
-        grew = model.engine.edge_bonds() > bond0 * keep + 1e-12  # an edge used for a bout this step
+        bouts = model.last_contacts  # who approached whom this step
         groomed = np.zeros(model.n, dtype=bool)
-        groomed[row[grew]] = True
+        groomed[bouts.seeker[bouts.accepted]] = True
+        groomed[bouts.partner[bouts.accepted]] = True
         before.extend(tone0[groomed])
         after.extend(s["tone"][groomed])
     before_arr, after_arr = np.asarray(before), np.asarray(after)

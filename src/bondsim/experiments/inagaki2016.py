@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..mechanisms.ratings import connection
+from ..mechanisms.receptor import contact_reward
 from ..params import Params
 from ..plots import save_figure, subplots
 from ..stats import paired_effect, pooled, two_sample_t
@@ -58,9 +60,7 @@ def lab_connection(model) -> np.ndarray:
     The felt-connection rule with the reward of this moment's contact in place of
     the remembered reward: (1 - share) * close ties + share * min(reward now, 1).
     """
-    s = model.state()
-    reward_now = model.rules.reward(s["tone"], s["occupancy"], s["set_point"])
-    return model.rules.felt_connection(model.state()["close_ties"], reward_now)
+    return model.evaluate(connection, reward=model.evaluate(contact_reward))
 
 
 def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, Any]:

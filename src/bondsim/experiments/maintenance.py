@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..mechanisms.seeking import seek_probability
 from ..params import Params
 from ..plots import save_figure, subplots
 from .common import Context, Experiment, build, parallel_map, run_until, write_table
@@ -65,7 +66,7 @@ def run_community(params: Params, design: dict[str, Any], scenario: str, seed: i
                     "bond_sum": float(s["bond_sum"][mask].mean()),
                     "strong_bonds": float(s["strong_bonds"][mask].mean()),
                     "felt_connection": float(s["felt_connection"][mask].mean()),
-                    "seeking_probability": float(model.rules.seek_probability(s["distress"][mask]).mean()),
+                    "seeking_probability": float(model.evaluate(seek_probability)[mask].mean()),
                     "occupancy": float(s["occupancy"][mask].mean()),
                 }
             )

@@ -1,0 +1,69 @@
+"""What every engine offers the model: the explicit engine interface.
+
+An engine is handed, once, the model's mechanisms (:class:`bondsim.mechanism.ModelSpec`), the
+constants derived from the parameters, the network and the initial state; and, each step, the
+random numbers drawn for the step and the clock. It never reads or writes the model. It answers:
+
+- ``step(draws, hours) -> Contacts``: one synchronous step; who approached whom, and whether
+  the partner accepted;
+- ``get(name)``: a copy of one variable for everyone (or for every tie), ``view(name)`` the same
+  read-only without copying (valid until the next step);
+- ``add(name, where, amount)`` and ``put(name, where, values)``: change a variable of some
+  people or ties (a dose, a closed tie).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """The approaches of one step: seeker, approached partner, and whether the partner accepted."""
+
+    seeker: np.ndarray
+    partner: np.ndarray
+    accepted: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.seeker)
+
+    @classmethod
+    def none(cls) -> Contacts:
+        """No approaches (before the first step)."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+
+
+class EngineBase:
+    """What both engines share: the model's mechanisms, constants, network and step length."""
+
+    name = "base"
+
+    def __init__(self, spec, constants: dict[str, Any], network, dt: float) -> None:
+        self.spec = spec
+        self.constants = constants
+        self.network = network
+        self.dt = dt
+
+    def state(self, names=None) -> dict[str, np.ndarray]:
+        """Copies of the per-person variables (all, or those named)."""
+        names = names or [v.name for v in self.spec.variables.values() if v.per == "person"]
+        return {name: self.get(name) for name in names}
+
+    def bonds_of(self, person: int, include_closed: bool = False) -> dict[int, float]:
+        """A person's bond to each neighbour (by default only over open ties)."""
+        lo, hi = self.network.indptr[person], self.network.indptr[person + 1]
+        bond, closed = self.view("bond")[lo:hi], self.view("closed")[lo:hi]
+        keep = np.ones(hi - lo, dtype=bool) if include_closed else closed == 0
+        return dict(zip(self.network.indices[lo:hi][keep].tolist(), bond[keep].tolist(), strict=True))
+
+    def get(self, name: str) -> np.ndarray:  # pragma: no cover - every engine defines it
+        """A copy of one variable for everyone (or for every tie)."""
+        raise NotImplementedError
+
+    def view(self, name: str) -> np.ndarray:  # pragma: no cover - every engine defines it
+        """One variable for everyone, read-only (valid until the next step)."""
+        raise NotImplementedError

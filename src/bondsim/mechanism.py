@@ -1,0 +1,282 @@
+"""Mechanisms: the model as a list of modules, each with its parameters, state, rules and outputs.
+
+A mechanism is a Python module (bondsim's own live in :mod:`bondsim.mechanisms`; a user's
+can live anywhere importable) that declares:
+
+- ``PARAMETERS``: a tuple of :class:`Parameter` (unit, default, range, source, status);
+- ``VARIABLES``: a tuple of :class:`Variable`, the per-person (or per-tie) state it owns;
+- ``initialize(params, n, network, rng) -> dict``: optional, initial values drawn once;
+- ``constants(params) -> dict``: optional, numbers derived once from the parameters;
+- rules: plain Python functions over numbers, marked with :func:`rule` and a phase.
+
+A rule's argument names say what it reads: a person's variable (``tone``), a tie variable
+of the person's ties (``edge_bond``: the person's row of ties, a sequence to loop over and
+to change in place), a constant or parameter (``bond_keep``), a uniform random number drawn
+for the person this step (``draw_seek``), or the clock (``dt``, ``hours``). What it returns
+is written to the variables named in ``writes``. Both engines execute these same functions:
+the agents engine calls them from each Mesa agent, and the array engine compiles them with
+numba into one loop over everyone (see :mod:`bondsim.codegen`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from .errors import UserError, did_you_mean
+
+PHASES = ("decide", "choose", "accept", "update", "observe")
+STATUSES = ("fixed", "calibrated", "assumed")
+CLOCK = ("dt", "hours")
+DRUG_CHOICES = ("<drugs>",)  # the choices of a parameter that names a drug: the built-in and config-defined ones
+
+
+class MechanismError(UserError):
+    """A mechanism module that cannot be loaded or is malformed: one clear line."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter: its default, unit, allowed values, meaning and where its value comes from.
+
+    ``status`` is ``fixed`` (taken from a source), ``calibrated`` (fitted; ``source`` names the
+    targets) or ``assumed`` (a modelling choice).
+    """
+
+    name: str
+    default: Any
+    unit: str
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    integer: bool = False
+    source: str = ""
+    status: str = "assumed"
+
+    def allowed_choices(self, drugs: Sequence[Any] = ()) -> tuple[str, ...] | None:
+        """The allowed values of a parameter with choices; ``("<drugs>",)`` means the drug registry."""
+        if self.choices == DRUG_CHOICES:
+            from .drugs import names
+
+            return names(drugs)
+        return self.choices
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The descriptive fields as a dict (unit, doc, low, high, choices, integer, source, status)."""
+        return {
+            "unit": self.unit,
+            "doc": self.doc,
+            "low": self.low,
+            "high": self.high,
+            "choices": self.allowed_choices(),
+            "integer": self.integer,
+            "source": self.source,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A piece of state: per person (``per="person"``) or per directed tie (``per="edge"``).
+
+    ``initial`` is the starting value for everyone unless the mechanism's ``initialize``
+    draws it. ``dtype`` is ``float``, ``int`` (or a narrower ``int32``, ``int16``, ``int8``, to save
+    memory) or ``bool``. ``scratch`` variables are reset
+    to ``initial`` at the start of every step (this step's contacts, for instance).
+    """
+
+    name: str
+    doc: str
+    unit: str = ""
+    initial: float = 0.0
+    dtype: str = "float"
+    per: str = "person"
+    scratch: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule function, the phase it belongs to, and the variables it writes."""
+
+    function: Callable[..., Any]
+    phase: str
+    writes: tuple[str, ...]
+    mechanism: str = ""
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return self.function.__name__
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The names the rule reads, in order."""
+        return tuple(inspect.signature(self.function).parameters)
+
+
+def rule(phase: str, writes: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as a rule of ``phase`` that writes the variables named in ``writes``.
+
+    Phases, in step order: ``decide`` (per person: whether to seek contact), ``choose`` (per
+    seeker: which of its ties to approach, as an index into its row of ties, or -1),
+    ``accept`` (per approach: whether the partner accepts), ``update`` (per person, after all
+    contacts are known) and ``observe`` (per person, what a diary or a lab rating reports).
+    """
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase '{phase}': use one of {', '.join(PHASES)}")
+
+    def mark(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = helper(function)
+        function.__bondsim_rule__ = (phase, tuple(writes))
+        return function
+
+    return mark
+
+
+def helper(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a plain function that rules call, so that the array engine can compile it too.
+
+    The function itself is returned unchanged: the agents engine calls it as it is.
+    """
+    from numba.extending import register_jitable
+
+    return register_jitable(function)
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """A loaded mechanism module."""
+
+    name: str
+    doc: str
+    parameters: tuple[Parameter, ...]
+    variables: tuple[Variable, ...]
+    rules: tuple[Rule, ...]
+    module: ModuleType = field(repr=False)
+
+    def constants(self, params: Any) -> dict[str, Any]:
+        """Numbers derived once from the parameters."""
+        fn = getattr(self.module, "constants", None)
+        return dict(fn(params)) if fn else {}
+
+    def initialize(self, params: Any, n: int, network: Any, rng: Any) -> dict[str, Any]:
+        """Initial values drawn once for this mechanism's variables."""
+        fn = getattr(self.module, "initialize", None)
+        return dict(fn(params, n, network, rng)) if fn else {}
+
+    def metrics(self) -> dict[str, tuple[str, Callable[..., float]]]:
+        """Extra per-step outputs: name -> (meaning with unit, function of the state dict)."""
+        return dict(getattr(self.module, "METRICS", {}))
+
+    def events(self) -> dict[str, Callable[..., Any]]:
+        """Event kinds this mechanism handles: kind -> function(model, payload)."""
+        return dict(getattr(self.module, "EVENTS", {}))
+
+    def schedule(self, model: Any) -> None:
+        """Schedule the events that the parameters ask for (e.g. doses)."""
+        fn = getattr(self.module, "schedule", None)
+        if fn:
+            fn(model)
+
+
+def load_mechanism(name: str) -> Mechanism:
+    """Import a mechanism module by dotted name and check what it declares."""
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise MechanismError(f"mechanism '{name}' cannot be imported: {exc}") from None
+    except Exception as exc:  # a user's module that fails while importing
+        raise MechanismError(f"mechanism '{name}' failed to import: {type(exc).__name__}: {exc}") from None
+    parameters = tuple(getattr(module, "PARAMETERS", ()))
+    variables = tuple(getattr(module, "VARIABLES", ()))
+    for item, kind in [(p, Parameter) for p in parameters] + [(v, Variable) for v in variables]:
+        if not isinstance(item, kind):
+            raise MechanismError(f"mechanism '{name}': {item!r} is not a bondsim.mechanism.{kind.__name__}")
+    rules = []
+    for value in vars(module).values():
+        mark = getattr(value, "__bondsim_rule__", None)
+        if mark and getattr(value, "__module__", None) == module.__name__:
+            rules.append(Rule(value, mark[0], mark[1], name))
+    rules.sort(key=lambda r: r.function.__code__.co_firstlineno)  # in the order they are written
+    doc = (module.__doc__ or name).strip().splitlines()[0]
+    return Mechanism(name, doc, parameters, variables, tuple(rules), module)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The mechanisms of a model, in order, with everything they declare gathered and checked."""
+
+    mechanisms: tuple[Mechanism, ...]
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        """Every parameter of every mechanism, by name."""
+        return {p.name: p for m in self.mechanisms for p in m.parameters}
+
+    @property
+    def variables(self) -> dict[str, Variable]:
+        """Every variable of every mechanism, by name."""
+        return {v.name: v for m in self.mechanisms for v in m.variables}
+
+    def rules(self, phase: str) -> list[Rule]:
+        """The rules of one phase, mechanism by mechanism in order."""
+        return [r for m in self.mechanisms for r in m.rules if r.phase == phase]
+
+    def draws(self) -> list[str]:
+        """Names of the per-person uniform draws the rules ask for, in the order they are drawn."""
+        names: list[str] = []
+        for phase in PHASES:
+            for r in self.rules(phase):
+                names += [a for a in r.arguments if a.startswith("draw_") and a not in names]
+        return names
+
+
+def model_spec(names: Sequence[str]) -> ModelSpec:
+    """Load the named mechanisms and check that names are unique and every rule's arguments resolve."""
+    mechanisms = tuple(load_mechanism(n) for n in names)
+    seen: dict[str, str] = {}
+    for m in mechanisms:
+        for name in [p.name for p in m.parameters] + [v.name for v in m.variables]:
+            if name in seen:
+                raise MechanismError(f"'{name}' is declared by both {seen[name]} and {m.name}")
+            seen[name] = m.name
+    spec = ModelSpec(mechanisms)
+    _check_phases(spec)
+    return spec
+
+
+def _check_phases(spec: ModelSpec) -> None:
+    for phase in ("choose", "accept"):
+        found = spec.rules(phase)
+        if len(found) != 1:
+            where = ", ".join(r.mechanism for r in found) or "no mechanism"
+            raise MechanismError(f"a model needs exactly one '{phase}' rule (found in: {where})")
+    variables = spec.variables
+    for m in spec.mechanisms:
+        for r in m.rules:
+            for w in r.writes:
+                if w not in variables:
+                    raise MechanismError(f"rule {m.name}.{r.name} writes '{w}', which no mechanism declares")
+
+
+def check_arguments(spec: ModelSpec, constants: dict[str, Any]) -> None:
+    """Refuse a rule argument that is no variable, constant, draw or clock name."""
+    variables = spec.variables
+    for m in spec.mechanisms:
+        for r in m.rules:
+            for a in r.arguments:
+                known = a in variables or a in constants or a in CLOCK or a.startswith("draw_")
+                if a.startswith("edge_"):
+                    known = a[5:] in variables and variables[a[5:]].per == "edge"
+                if not known:
+                    options = list(variables) + list(constants) + list(CLOCK)
+                    raise MechanismError(
+                        f"rule {m.name}.{r.name} reads '{a}', which is no variable, constant or parameter"
+                        f"{did_you_mean(a, options)}"
+                    )

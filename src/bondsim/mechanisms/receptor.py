@@ -1,0 +1,145 @@
+"""The mu-opioid receptor: the drug a person takes, what it occupies, and what contact feels like through it.
+
+Endogenous opioid (tone) and drug compete for the same receptors (Gaddum). The reward of a
+contact is the extra activation its opioid release produces through the receptors the drug
+leaves free, relative to an undrugged person at the set point; the opioid signal is activation
+relative to the person's own undrugged set point, and distress is its shortfall. The drug's
+concentrations and occupancy follow :mod:`bondsim.pharmacology`. Equations: docs/model.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..drugs import profile
+from ..mechanism import DRUG_CHOICES, Parameter, Variable, helper, rule
+from ..pharmacology import advance_drug_state, dose_times, kinetic_constants, receptor_activation
+
+PARAMETERS = (
+    Parameter(
+        "endogenous_occupancy", 0.2, "fraction", "mu receptors bound by endogenous opioid at set point", 0.01, 0.9,
+        source="tonic occupancy is low, leaving room for phasic release",
+    ),
+    Parameter(
+        "drug", "none", "", "drug given to treated people", choices=DRUG_CHOICES,
+        source="bondsim.drugs; placebo: treated, no pharmacology", status="fixed",
+    ),
+    Parameter(
+        "dose_mg", 0.0, "mg", "dose per administration", 0.0, 1000.0,
+        source="50 mg is the clinical naltrexone dose; 25-100 mg in the studies", status="fixed",
+    ),
+    Parameter("schedule", "daily", "", "dosing schedule", choices=("once", "daily", "explicit"), status="fixed"),
+    Parameter("dose_hours", (), "h", "explicit schedule: dose times", 0.0, 1e6, status="fixed"),
+    Parameter(
+        "dose_amounts_mg", (), "mg", "explicit schedule: dose per time (default dose_mg)", 0.0, 1000.0,
+        source="e.g. [25, 25, 50, 50] (Inagaki et al. 2016)", status="fixed",
+    ),
+    Parameter("dosing_start_day", 0.0, "days", "time of the first dose", 0.0, 10_000.0, status="fixed"),
+    Parameter(
+        "dosing_days", 0, "days", "days of daily dosing (0 = until the end)", 0, 10_000, integer=True,
+        source="4 in Inagaki et al. 2016", status="fixed",
+    ),
+    Parameter("treated_fraction", 1.0, "fraction", "fraction of people who receive the drug", 0.0, 1.0, status="fixed"),
+)  # fmt: skip
+
+VARIABLES = (
+    Variable("treated", "receives the drug", dtype="bool"),
+    Variable("drug_depot", "drug not yet absorbed", "mg"),
+    Variable("drug_plasma", "plasma concentration of the drug", "ng/mL"),
+    Variable("drug_metabolite", "plasma concentration of its active metabolite", "ng/mL"),
+    Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
+    Variable("occupancy", "fraction of mu receptors held by the drug"),
+    Variable("reward", "reward of one accepted contact this step, 1 = undrugged at the set point"),
+    Variable("signal", "opioid signal: receptor activation relative to the undrugged set point", initial=1.0),
+    Variable("distress", "separation distress: the shortfall of the opioid signal, 0-1"),
+)
+
+
+def constants(params) -> dict:
+    """Receptor and drug constants: endogenous opioid per tone unit, kinetics of the drug."""
+    p = params
+    drug = profile(p.drug, p.drugs)
+    return {
+        # endogenous opioid in units of its receptor dissociation constant, per tone unit
+        "endogenous_per_tone": p.endogenous_occupancy / (1.0 - p.endogenous_occupancy) / p.set_point,
+        **kinetic_constants(drug, p.step_hours),
+    }
+
+
+def initialize(params, n, network, rng) -> dict:
+    """Who is treated: round(treated_fraction * n) people drawn without replacement (if any drug)."""
+    treated = np.zeros(n, dtype=bool)
+    if params.drug != "none":
+        treated[rng.choice(n, size=round(params.treated_fraction * n), replace=False)] = True
+    return {"treated": treated}
+
+
+@helper
+def activation(tone, occupancy, endogenous_per_tone, drug_efficacy):
+    """Fraction of mu receptors activated by endogenous opioid at ``tone`` and the drug."""
+    return receptor_activation(endogenous_per_tone * tone, occupancy, drug_efficacy)
+
+
+@rule("update", writes=("reward",))
+def contact_reward(tone, occupancy, tone_set_point, contact_release, endogenous_per_tone, drug_efficacy):
+    """Reward of one contact: the release acting through free receptors, 1 = undrugged at the set point."""
+    gained = activation(tone + contact_release, occupancy, endogenous_per_tone, drug_efficacy) - activation(
+        tone, occupancy, endogenous_per_tone, drug_efficacy
+    )
+    usual = activation(tone_set_point + contact_release, 0.0, endogenous_per_tone, 0.0) - activation(
+        tone_set_point, 0.0, endogenous_per_tone, 0.0
+    )
+    return gained / usual
+
+
+@rule("update", writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy"))
+def advance_drug(
+    treated, drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
+    drug_active, drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
+):  # fmt: skip
+    """The drug moves on by one step in treated people (pharmacology.md)."""
+    if not (treated and drug_active):
+        return drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy
+    return advance_drug_state(
+        drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
+        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
+    )  # fmt: skip
+
+
+@rule("observe", writes=("signal", "distress"))
+def opioid_signal(tone, occupancy, tone_set_point, endogenous_per_tone, drug_efficacy):
+    """Opioid signal relative to the undrugged set point, and distress: its shortfall, in [0, 1]."""
+    signal = activation(tone, occupancy, endogenous_per_tone, drug_efficacy) / activation(
+        tone_set_point, 0.0, endogenous_per_tone, 0.0
+    )
+    return signal, min(max(1.0 - signal, 0.0), 1.0)
+
+
+def give_dose(model, payload) -> None:
+    """A ``dose`` event: (people, mg) into the depot of each listed treated person."""
+    people, mg = payload
+    model.give_dose(people, mg)
+
+
+def give_daily_dose(model, payload) -> None:
+    """A ``daily dose`` event: a dose now, and the same again in 24 h."""
+    give_dose(model, payload)
+    model.schedule(model.event_hour + 24.0, "daily dose", payload)
+
+
+EVENTS = {"dose": give_dose, "daily dose": give_daily_dose}
+
+
+def schedule(model) -> None:
+    """Schedule the doses the parameters ask for."""
+    p = model.params
+    if p.drug == "none" or not model.drug.active or (p.dose_mg <= 0 and p.schedule != "explicit"):
+        return
+    start = 24.0 * p.dosing_start_day
+    if p.schedule == "daily" and p.dosing_days == 0:  # until the end: each dose schedules the next
+        model.schedule(start, "daily dose", (model.treated_index, float(p.dose_mg)))
+        return
+    for hour, mg in dose_times(
+        p.schedule, p.dose_mg, start_hours=start, days=p.dosing_days, hours=p.dose_hours, amounts_mg=p.dose_amounts_mg
+    ):
+        model.schedule(hour, "dose", (model.treated_index, float(mg)))
