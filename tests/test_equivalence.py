@@ -182,7 +182,8 @@ def test_person_views_read_and_write_the_arrays():
     person.tone = 2.5
     assert model.state()["tone"][person.index] == 2.5
     lo, hi = model.network.indptr[17], model.network.indptr[18]
-    assert person.bonds == dict(zip(model.network.indices[lo:hi].tolist(), model.edge_bonds()[lo:hi].tolist(), strict=True))
+    neighbours, bonds = model.network.indices[lo:hi].tolist(), model.edge_bonds()[lo:hi].tolist()
+    assert person.bonds == dict(zip(neighbours, bonds, strict=True))
     model.step()  # the DataCollector reads the same arrays through the model
     assert model.timeseries()["mean_tone"].iloc[-1] == pytest.approx(model.state()["tone"].mean(), rel=1e-12)
 

@@ -140,7 +140,8 @@ def from_table(name: str, table: Mapping[str, Any], where: str = "config") -> Dr
         raise DrugError(f"[drugs.{name}] in {where} must be a table of constants")
     values = dict(table)
     base = values.pop("like", None)
-    start = dataclasses.asdict(profile(str(base))) if base is not None else {"action": None}
+    defaults = {f.name: f.default for f in FIELDS.values() if f.default is not dataclasses.MISSING}
+    start = dataclasses.asdict(profile(str(base))) if base is not None else {**defaults, "action": None}
     start["name"] = name
     for key, value in values.items():
         if key not in FIELDS or key == "name":

@@ -30,7 +30,7 @@ from typing import Any
 from .errors import UserError, did_you_mean
 
 PHASES = ("decide", "choose", "accept", "update", "observe")
-STATUSES = ("fixed", "calibrated", "assumed")
+STATUSES = ("fixed", "calibrated", "assumed", "setting")
 CLOCK = ("dt", "hours")
 DRUG_CHOICES = ("<drugs>",)  # the choices of a parameter that names a drug: the built-in and config-defined ones
 
@@ -44,7 +44,8 @@ class Parameter:
     """One model parameter: its default, unit, allowed values, meaning and where its value comes from.
 
     ``status`` is ``fixed`` (taken from a source), ``calibrated`` (fitted; ``source`` names the
-    targets) or ``assumed`` (a modelling choice).
+    targets), ``assumed`` (a modelling choice) or ``setting`` (a choice of the experiment: the
+    population, the drug and its schedule, an event).
     """
 
     name: str
@@ -57,6 +58,10 @@ class Parameter:
     integer: bool = False
     source: str = ""
     status: str = "assumed"
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"parameter {self.name}: status {self.status!r} is not one of {', '.join(STATUSES)}")
 
     def allowed_choices(self, drugs: Sequence[Any] = ()) -> tuple[str, ...] | None:
         """The allowed values of a parameter with choices; ``("<drugs>",)`` means the drug registry."""

@@ -34,7 +34,7 @@ class ParameterError(UserError):
 
 MODEL_PARAMETERS = (
     Parameter("n_agents", 200, "people", "number of people", 2, 10_000_000, integer=True,
-              source="a classroom-sized group; sweeps go to millions with the array engine", status="fixed"),
+              source="a classroom-sized group; sweeps go to millions with the array engine", status="setting"),
     Parameter("network", "small_world", "", "social network generator", choices=NETWORKS,
               source="human contact networks are clustered with short paths (Watts-Strogatz)"),
     Parameter("mean_degree", 8, "ties", "mean number of network neighbours", 2, 200, integer=True,
@@ -42,9 +42,9 @@ MODEL_PARAMETERS = (
     Parameter("rewiring", 0.1, "", "small-world rewiring probability", 0.0, 1.0,
               source="keeps clustering high while shortening paths"),
     Parameter("engine", "agents", "", "simulation engine", choices=ENGINES,
-              source="agents is the readable reference, array the fast one (performance.md)", status="fixed"),
+              source="agents is the readable reference, array the fast one (performance.md)", status="setting"),
     Parameter("step_hours", 1.0, "h", "length of one step", 0.05, 24.0,
-              source="resolves the ~1 h peak of naltrexone and the ~3 h tone relaxation", status="fixed"),
+              source="resolves the ~1 h peak of naltrexone and the ~3 h tone relaxation", status="setting"),
 )  # fmt: skip
 
 BUILTIN_PARAMETERS: dict[str, Parameter] = {p.name: p for p in MODEL_PARAMETERS}
@@ -315,6 +315,8 @@ def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             changes["drugs"] = drug_registry.from_tables(data.pop("drugs"), where)
         except drug_registry.DrugError as exc:
             raise ParameterError(str(exc)) from None
+    if "mechanisms" in data:
+        changes["mechanisms"] = data.pop("mechanisms")
     table = data.get("params", data)
     if not isinstance(table, dict):
         raise ParameterError(f"[params] in {where} must be a table of name = value pairs")
@@ -322,8 +324,6 @@ def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         if isinstance(value, dict):
             raise ParameterError(f"unexpected table [{key}] in {where}: parameters are name = value pairs")
         changes[key] = value
-    if "mechanisms" in data and "params" in data:
-        changes["mechanisms"] = data["mechanisms"]
     return changes
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..model import BondingModel
-from ..params import ParameterError, Params, read_toml, with_overrides
+from ..params import ParameterError, Params, config_changes, load, read_toml
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,10 @@ def resolve(
     if config is not None:
         data = read_toml(config)
         for key in data:
-            if key not in ("design", "params"):
-                raise ParameterError(f"unexpected table [{key}] in {config}: use [design] and [params]")
+            if key not in ("design", "params", "drugs", "mechanisms"):
+                raise ParameterError(
+                    f"unexpected table [{key}] in {config}: use [design], [params], [drugs.NAME] and mechanisms"
+                )
         for key, value in data.get("design", {}).items():
             if key not in design:
                 raise ParameterError(
@@ -76,14 +78,14 @@ def resolve(
             ):
                 raise ParameterError(f"design key '{key}' = {value!r} must be like {design[key]!r}")
             design[key] = type(design[key])(value) if not isinstance(value, list) else value
-        overrides.update(data.get("params", {}))
+        overrides.update(config_changes({k: v for k, v in data.items() if k != "design"}, str(config)))
     if trials is not None:
         if experiment.trials_key is None:
             raise UserError(f"experiment {experiment.name} has no repeated trials: drop --trials")
         design[experiment.trials_key] = trials
     if engine is not None:
         overrides["engine"] = engine
-    return design, with_overrides(Params(), overrides)
+    return design, load(overrides=overrides)
 
 
 def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool, desc: str) -> list[Any]:

@@ -22,24 +22,26 @@ PARAMETERS = (
     ),
     Parameter(
         "drug", "none", "", "drug given to treated people", choices=DRUG_CHOICES,
-        source="bondsim.drugs; placebo: treated, no pharmacology", status="fixed",
+        source="bondsim.drugs; placebo: treated, no pharmacology", status="setting",
     ),
     Parameter(
         "dose_mg", 0.0, "mg", "dose per administration", 0.0, 1000.0,
-        source="50 mg is the clinical naltrexone dose; 25-100 mg in the studies", status="fixed",
+        source="50 mg is the clinical naltrexone dose; 25-100 mg in the studies", status="setting",
     ),
-    Parameter("schedule", "daily", "", "dosing schedule", choices=("once", "daily", "explicit"), status="fixed"),
-    Parameter("dose_hours", (), "h", "explicit schedule: dose times", 0.0, 1e6, status="fixed"),
+    Parameter("schedule", "daily", "", "dosing schedule", choices=("once", "daily", "explicit"), status="setting"),
+    Parameter("dose_hours", (), "h", "explicit schedule: dose times", 0.0, 1e6, status="setting"),
     Parameter(
         "dose_amounts_mg", (), "mg", "explicit schedule: dose per time (default dose_mg)", 0.0, 1000.0,
-        source="e.g. [25, 25, 50, 50] (Inagaki et al. 2016)", status="fixed",
+        source="e.g. [25, 25, 50, 50] (Inagaki et al. 2016)", status="setting",
     ),
-    Parameter("dosing_start_day", 0.0, "days", "time of the first dose", 0.0, 10_000.0, status="fixed"),
+    Parameter("dosing_start_day", 0.0, "days", "time of the first dose", 0.0, 10_000.0, status="setting"),
     Parameter(
         "dosing_days", 0, "days", "days of daily dosing (0 = until the end)", 0, 10_000, integer=True,
-        source="4 in Inagaki et al. 2016", status="fixed",
+        source="4 in Inagaki et al. 2016", status="setting",
     ),
-    Parameter("treated_fraction", 1.0, "fraction", "fraction of people who receive the drug", 0.0, 1.0, status="fixed"),
+    Parameter(
+        "treated_fraction", 1.0, "fraction", "fraction of people who receive the drug", 0.0, 1.0, status="setting",
+    ),
 )  # fmt: skip
 
 VARIABLES = (

@@ -13,11 +13,11 @@ import numpy as np
 from ..mechanism import Parameter
 
 PARAMETERS = (
-    Parameter("separation", "none", "", "separation event", choices=("none", "loss", "isolation")),
-    Parameter("separation_day", 7.0, "days", "time of the separation event", 0.0, 10_000.0),
+    Parameter("separation", "none", "", "separation event", choices=("none", "loss", "isolation"), status="setting"),
+    Parameter("separation_day", 7.0, "days", "time of the separation event", 0.0, 10_000.0, status="setting"),
     Parameter("separation_fraction", 0.1, "fraction", "fraction of people separated", 0.0, 1.0,
-              source="at least one person"),
-    Parameter("isolation_days", 2.0, "days", "how long an isolation lasts", 0.0, 10_000.0),
+              source="at least one person", status="setting"),
+    Parameter("isolation_days", 2.0, "days", "how long an isolation lasts", 0.0, 10_000.0, status="setting"),
 )  # fmt: skip
 
 
