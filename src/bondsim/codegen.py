@@ -120,15 +120,10 @@ def array_source(spec: ModelSpec) -> str:
         "",
         '@numba.njit(cache=True, nogil=True, error_model="numpy")',
         f"def decide_and_approach(n, indptr, neighbours, reverse, seekers, partners, accepted, {signature(first)}):",
-        "    for i in range(n):",
-        "        lo = indptr[i]",
-        "        hi = indptr[i + 1]",
     ]
-    for v in scratch:
-        if v.per == "edge":
-            lines += ["        for e in range(lo, hi):", f"            e_{v.name}[e] = {v.initial!r}"]
-        else:
-            lines.append(f"        v_{v.name}[i] = {_literal(v)}")
+    for v in scratch:  # a fresh start for this step's scratch variables
+        lines.append(f"    {'e' if v.per == 'edge' else 'v'}_{v.name}[:] = {_literal(v)}")
+    lines += ["    for i in range(n):", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
     for r in spec.rules("decide"):
         lines += ["        " + line for line in _assign(r, array)]
     lines += [

@@ -162,8 +162,17 @@ class BondingModel(mesa.Model):
                 return None
             partner = max(bonds, key=bonds.get)
         e = self.network.edge(person, partner)
-        self.engine.add("closed", [e, self.network.reverse[e]], 1)
+        self._close([e, self.network.reverse[e]], 1)
         return partner
+
+    def _close(self, ties, change: int) -> None:
+        """Close (``change`` 1) or reopen (-1) directed ties, keeping each person's count of closed ties."""
+        ties = np.asarray(ties, dtype=np.int64)
+        self.engine.add("closed", ties, change)
+        before = self.engine.view("closed")
+        owners = np.unique(self.network.row[ties])
+        counts = [int(np.count_nonzero(before[self.network.indptr[i] : self.network.indptr[i + 1]])) for i in owners]
+        self.engine.put("closed_ties", owners, counts)
 
     def isolate(self, people: Iterable[int], hours: float) -> None:
         """Cut people off from everyone for ``hours`` from now (their ties close, then reopen)."""
@@ -171,7 +180,7 @@ class BondingModel(mesa.Model):
         net = self.network
         own = np.concatenate([np.arange(net.indptr[i], net.indptr[i + 1]) for i in people]) if people.size else []
         ties = np.concatenate([own, net.reverse[np.asarray(own, dtype=np.int64)]]).astype(np.int64)
-        self.engine.add("closed", ties, 1)
+        self._close(ties, 1)
         self.schedule(self.hours + hours, "reopen ties", ties)
 
     def bonds_of(self, person: int) -> dict[int, float]:
@@ -259,7 +268,7 @@ class BondingModel(mesa.Model):
 
 def _reopen_ties(model: BondingModel, ties: np.ndarray) -> None:
     """The end of an isolation: the ties it closed open again (unless closed for another reason)."""
-    model.engine.add("closed", ties, -1)
+    model._close(ties, -1)
 
 
 def steps_for(params: Params, steps: int | None = None, days: float | None = None) -> int:

@@ -53,14 +53,15 @@ def initialize(params, n, network, rng) -> dict:
 
 @rule("update", writes=("tone",))
 def update_tone(
-    tone, tone_set_point, contacts, rejections, edge_bond, edge_closed,
+    tone, tone_set_point, contacts, rejections, closed_ties, edge_bond, edge_closed,
     contact_release, rejection_keep, separation_grief, tone_keep, dt,
 ):  # fmt: skip
     """Release by contact, loss by rejection and by grief for absent partners, then relaxation."""
     absent_bond = 0.0
-    for k in range(len(edge_bond)):
-        if edge_closed[k]:
-            absent_bond += edge_bond[k]
+    if closed_ties:  # the bonds to partners who are away
+        for k in range(len(edge_bond)):
+            if edge_closed[k]:
+                absent_bond += edge_bond[k]
     tone = tone + contact_release * contacts
     if rejections:
         tone = tone * rejection_keep**rejections
