@@ -25,7 +25,7 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from .codegen import agent_methods
-from .engine import Contacts, EngineBase
+from .engine import EngineBase
 
 
 class Person(mesa.Agent):
@@ -82,18 +82,23 @@ class AgentEngine(EngineBase):
                 setattr(person, f"edge_{v.name}", values[indptr[i] : indptr[i + 1]])
         self.observe()
 
-    def step(self, draws: dict[str, np.ndarray], hours: float) -> Contacts:
-        """One synchronous step of everyone; returns this step's approaches."""
-        ns = self.namespace
-        ns["DRAWS"] = {k: v.tolist() for k, v in draws.items()}
-        ns["CONTACTS"] = contacts = []
+    def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
+        self.namespace.update(DRAWS={k: v.tolist() for k, v in draws.items()}, HOURS=hours)
         self.everyone.do("decide")
-        self.everyone.select(lambda p: p.seeking).do("approach")
+
+    def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
+        self.namespace["DRAWS"] = {k: v.tolist() for k, v in draws.items()}
+        self.namespace["CONTACTS"] = contacts = [(-1, False)] * len(seekers)
+        chosen = AgentSet([self.people[i] for i in seekers.tolist()], random=self.everyone.random)
+        for rank, person in enumerate(chosen):
+            person.rank = rank
+        chosen.do("approach")
+        partners = np.array([c[0] for c in contacts], dtype=np.int64)
+        return partners, np.array([c[1] for c in contacts], dtype=bool)
+
+    def _update(self, draws: dict[str, np.ndarray], hours: float) -> None:
+        self.namespace["DRAWS"] = {k: v.tolist() for k, v in draws.items()}
         self.everyone.do("update")
-        if not contacts:
-            return Contacts.none()
-        seeker, partner, accepted = zip(*contacts, strict=True)
-        return Contacts(np.array(seeker), np.array(partner), np.array(accepted, dtype=bool))
 
     def observe(self) -> None:
         """Compute everyone's observables without advancing (at the start)."""

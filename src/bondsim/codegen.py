@@ -37,7 +37,7 @@ def _array_argument(name: str, spec: ModelSpec) -> str:
     if name in CLOCK:
         return name
     if name.startswith("draw_"):
-        return f"d_{name[5:]}[i]"
+        return f"d_{name[5:]}[{'r' if name in spec.draws('approach') else 'i'}]"
     if name.startswith("edge_"):
         return f"e_{name[5:]}[lo:hi]"
     if name in spec.variables:
@@ -50,9 +50,9 @@ def _agent_argument(name: str, spec: ModelSpec) -> str:
     if name == "dt":
         return "DT"
     if name == "hours":
-        return "self.hours_now()"
+        return "HOURS"
     if name.startswith("draw_"):
-        return f"DRAWS[{name[5:]!r}][self.index]"
+        return f"DRAWS[{name[5:]!r}][self.{'rank' if name in spec.draws('approach') else 'index'}]"
     if name.startswith("edge_"):
         return f"self.edge_{name[5:]}"
     if name in spec.variables:
@@ -99,13 +99,10 @@ def array_source(spec: ModelSpec) -> str:
     """The numba kernel module of the array engine, as source text."""
     scratch = [v for v in spec.variables.values() if v.scratch]
     choose, accept = spec.rules("choose")[0], spec.rules("accept")[0]
-    first = _used(spec, ("decide", "choose", "accept"))
-    second = _used(spec, ("update", "observe"))
-    core = ["seeking", "contacts", "rejections", "edge_met", "edge_bond", "edge_closed"]
-    for name in core:
-        if name not in first:
-            first.append(name)
-    first += [f"edge_{v.name}" if v.per == "edge" else v.name for v in scratch if v.name not in first]
+    first = _used(spec, ("decide",))
+    first += [f"edge_{v.name}" if v.per == "edge" else v.name for v in scratch]
+    second = [*_used(spec, ("choose", "accept")), "contacts", "rejections", "edge_met"]
+    third = _used(spec, ("update", "observe"))
 
     def signature(names: list[str]) -> str:
         return ", ".join(_parameter(n, spec) for n in dict.fromkeys(names))
@@ -118,8 +115,8 @@ def array_source(spec: ModelSpec) -> str:
         *_imports(spec),
         "",
         "",
-        '@numba.njit(cache=True, nogil=True, error_model="numpy")',
-        f"def decide_and_approach(n, indptr, neighbours, reverse, seekers, partners, accepted, {signature(first)}):",
+        JIT,
+        f"def decide(n, indptr, {signature(first)}):",
     ]
     for v in scratch:  # a fresh start for this step's scratch variables
         lines.append(f"    {'e' if v.per == 'edge' else 'v'}_{v.name}[:] = {_literal(v)}")
@@ -127,22 +124,23 @@ def array_source(spec: ModelSpec) -> str:
     for r in spec.rules("decide"):
         lines += ["        " + line for line in _assign(r, array)]
     lines += [
-        "    count = 0",
-        "    for i in range(n):",
-        "        if not v_seeking[i]:",
-        "            continue",
+        "",
+        "",
+        JIT,
+        f"def approach(seekers, indptr, neighbours, reverse, partners, accepted, {signature(second)}):",
+        "    for r in range(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
+        "        i = seekers[r]",
         "        lo = indptr[i]",
         "        hi = indptr[i + 1]",
         f"        k = {_call(choose, array[1])}",
         "        if k < 0:",
+        "            partners[r] = -1",
         "            continue",
         "        e = lo + k",
         "        j = neighbours[e]",
         f"        ok = {_call(accept, array[1])}",
-        "        seekers[count] = i",
-        "        partners[count] = j",
-        "        accepted[count] = ok",
-        "        count += 1",
+        "        partners[r] = j",
+        "        accepted[r] = ok",
         "        if ok:",
         "            v_contacts[i] += 1",
         "            v_contacts[j] += 1",
@@ -150,11 +148,10 @@ def array_source(spec: ModelSpec) -> str:
         "            e_met[reverse[e]] += 1",
         "        else:",
         "            v_rejections[i] += 1",
-        "    return count",
         "",
         "",
-        '@numba.njit(cache=True, nogil=True, error_model="numpy")',
-        f"def update_and_observe(n, indptr, {signature(second)}):",
+        JIT,
+        f"def update_and_observe(n, indptr, {signature(third)}):",
         "    for i in range(n):",
         "        lo = indptr[i]",
         "        hi = indptr[i + 1]",
@@ -162,19 +159,15 @@ def array_source(spec: ModelSpec) -> str:
     for phase in ("update", "observe"):
         for r in spec.rules(phase):
             lines += ["        " + line for line in _assign(r, array)]
-    lines += [
-        "",
-        "",
-        '@numba.njit(cache=True, nogil=True, error_model="numpy")',
-        f"def observe(n, indptr, {signature(_used(spec, ('observe',)))}):",
-        "    for i in range(n):",
-        "        lo = indptr[i]",
-        "        hi = indptr[i + 1]",
-    ]
+    lines += ["", "", JIT, f"def observe(n, indptr, {signature(_used(spec, ('observe',)))}):"]
+    lines += ["    for i in range(n):", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
     for r in spec.rules("observe"):
         lines += ["        " + line for line in _assign(r, array)]
     lines.append("")
     return "\n".join(lines)
+
+
+JIT = '@numba.njit(cache=True, nogil=True, error_model="numpy")'
 
 
 def _parameter(name: str, spec: ModelSpec) -> str:
@@ -275,10 +268,11 @@ def agent_source(spec: ModelSpec) -> str:
         '    """Phase 2: choose a partner among the open ties; the partner accepts or rejects."""',
         f"    k = {_call(choose, agent[1])}",
         "    if k < 0:",
+        "        CONTACTS[self.rank] = (-1, False)",
         "        return",
         "    partner = self.partners[k]",
         f"    ok = {_call(accept, agent[1])}",
-        "    CONTACTS.append((self.index, partner.index, ok))",
+        "    CONTACTS[self.rank] = (partner.index, ok)",
         "    if ok:",
         "        self.contacts += 1",
         "        partner.contacts += 1",
@@ -304,10 +298,10 @@ def agent_source(spec: ModelSpec) -> str:
 def agent_methods(spec: ModelSpec, constants: dict[str, Any], dt: float) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``decide``, ``approach``, ``update`` and ``observe`` methods, and the namespace they run in.
 
-    The namespace holds the constants (``C_name``), the step length ``DT``, this step's draws
-    (``DRAWS``, set by the engine each step) and the list of this step's contacts (``CONTACTS``).
+    The namespace holds the constants (``C_name``), the step length ``DT``, the clock ``HOURS``,
+    this stage's draws (``DRAWS``) and this step's approaches (``CONTACTS``), set by the engine.
     """
     namespace: dict[str, Any] = {f"C_{k}": v for k, v in constants.items()}
-    namespace.update(DT=dt, DRAWS={}, CONTACTS=[], __name__="bondsim_person")
+    namespace.update(DT=dt, HOURS=0.0, DRAWS={}, CONTACTS=[], __name__="bondsim_person")
     exec(compile(agent_source(spec), "<bondsim.codegen: Person>", "exec"), namespace)
     return {k: namespace[k] for k in ("decide", "approach", "update", "observe")}, namespace

@@ -1,11 +1,13 @@
 """What every engine offers the model: the explicit engine interface.
 
 An engine is handed, once, the model's mechanisms (:class:`bondsim.mechanism.ModelSpec`), the
-constants derived from the parameters, the network and the initial state; and, each step, the
-random numbers drawn for the step and the clock. It never reads or writes the model. It answers:
+constants derived from the parameters (the drug's kinetics among them), the network and the
+initial state; and, each step, the model's random generator and the clock. It never reads or
+writes the model. It answers:
 
-- ``step(draws, hours) -> Contacts``: one synchronous step; who approached whom, and whether
-  the partner accepted;
+- ``step(rng, hours) -> Contacts``: one synchronous step; who approached whom, and whether the
+  partner accepted. Every engine draws the same numbers in the same order (:meth:`EngineBase.step`),
+  so with one seed both engines give one result;
 - ``get(name)``: a copy of one variable for everyone (or for every tie), ``view(name)`` the same
   read-only without copying (valid until the next step);
 - ``add(name, where, amount)`` and ``put(name, where, values)``: change a variable of some
@@ -47,6 +49,19 @@ class EngineBase:
         self.constants = constants
         self.network = network
         self.dt = dt
+
+    def step(self, rng: np.random.Generator, hours: float) -> Contacts:
+        """One synchronous step: decide, approach (seekers in index order), then update and observe."""
+        n = self.network.n
+        self._decide(self._draw(rng, "decide", n), hours)
+        seekers = np.flatnonzero(self.view("seeking"))
+        partners, accepted = self._approach(seekers, self._draw(rng, "approach", len(seekers)), hours)
+        self._update(self._draw(rng, "update", n), hours)
+        met = partners >= 0  # a seeker with no open tie made an unanswered call
+        return Contacts(seekers[met], partners[met], accepted[met])
+
+    def _draw(self, rng: np.random.Generator, stage: str, size: int) -> dict[str, np.ndarray]:
+        return {name[5:]: rng.random(size) for name in self.spec.draws(stage)}
 
     def state(self, names=None) -> dict[str, np.ndarray]:
         """Copies of the per-person variables (all, or those named)."""

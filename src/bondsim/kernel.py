@@ -2,9 +2,9 @@
 
 State lives in NumPy arrays, one entry per person, and tie state in arrays aligned with the
 network's CSR edges (``bond[e]`` is ``row[e]``'s bond to ``indices[e]``). A step is two compiled
-loops generated from the rules (:mod:`bondsim.codegen`): decide and approach, then update and
-observe. The random numbers come in as arrays drawn by the model from its one Generator, so
-both engines, handed the same draws, compute the same step.
+loops generated from the rules (:mod:`bondsim.codegen`): decide, approach (over the seekers),
+then update and observe. The random numbers are drawn as arrays from the model's one Generator,
+in the same order by both engines, so both compute the same step.
 
 Mesa stays the public face: :class:`PersonView` agents read this engine's arrays, so
 ``model.agents``, the DataCollector and the app work as with the agents engine.
@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from .codegen import array_kernel, kernel_arguments
-from .engine import Contacts, EngineBase
+from .engine import EngineBase
 
 
 class ArrayEngine(EngineBase):
@@ -38,10 +38,10 @@ class ArrayEngine(EngineBase):
                 else np.array(values, dtype=_DTYPES[v.dtype], copy=True)
             )
         self.module, source = array_kernel(spec)
-        self._first = kernel_arguments(spec, source, "decide_and_approach")[7:]
-        self._second = kernel_arguments(spec, source, "update_and_observe")[2:]
-        self._observe = kernel_arguments(spec, source, "observe")[2:]
-        self._events = tuple(np.zeros(network.n, dtype=t) for t in (np.int64, np.int64, np.bool_))
+        self._decide_args = kernel_arguments(spec, source, "decide")[2:]
+        self._approach_args = kernel_arguments(spec, source, "approach")[6:]
+        self._update_args = kernel_arguments(spec, source, "update_and_observe")[2:]
+        self._observe_args = kernel_arguments(spec, source, "observe")[2:]
         self.observe()
         if create_agents and model is not None:
             for i in range(network.n):
@@ -57,20 +57,24 @@ class ArrayEngine(EngineBase):
             return draws[key]
         return self.constants[key]
 
-    def step(self, draws: dict[str, np.ndarray], hours: float) -> Contacts:
-        """One synchronous step of everyone; returns this step's approaches."""
-        net, n = self.network, self.network.n
-        seekers, partners, accepted = self._events
-        count = self.module.decide_and_approach(
-            n, net.indptr, net.indices, net.reverse, seekers, partners, accepted,
-            *(self._argument(a, draws, hours) for a in self._first),
-        )  # fmt: skip
-        self.module.update_and_observe(n, net.indptr, *(self._argument(a, {}, hours) for a in self._second))
-        return Contacts(seekers[:count].copy(), partners[:count].copy(), accepted[:count].copy())
+    def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
+        net = self.network
+        self.module.decide(net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
+
+    def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
+        net = self.network
+        partners, accepted = np.empty(len(seekers), dtype=np.int64), np.zeros(len(seekers), dtype=np.bool_)
+        args = (self._argument(a, draws, hours) for a in self._approach_args)
+        self.module.approach(seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
+        return partners, accepted
+
+    def _update(self, draws: dict[str, np.ndarray], hours: float) -> None:
+        net = self.network
+        self.module.update_and_observe(net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._update_args))
 
     def observe(self) -> None:
         """Compute everyone's observables from the current state without advancing (at the start)."""
-        args = (self._argument(a, {}, 0.0) for a in self._observe)
+        args = (self._argument(a, {}, 0.0) for a in self._observe_args)
         self.module.observe(self.network.n, self.network.indptr, *args)
 
     # ------------------------------------------------------------ reading and changing state

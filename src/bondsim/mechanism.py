@@ -30,6 +30,7 @@ from typing import Any
 from .errors import UserError, did_you_mean
 
 PHASES = ("decide", "choose", "accept", "update", "observe")
+STAGES = {"decide": ("decide",), "approach": ("choose", "accept"), "update": ("update", "observe")}
 STATUSES = ("fixed", "calibrated", "assumed", "setting")
 CLOCK = ("dt", "hours")
 DRUG_CHOICES = ("<drugs>",)  # the choices of a parameter that names a drug: the built-in and config-defined ones
@@ -233,10 +234,14 @@ class ModelSpec:
         """The rules of one phase, mechanism by mechanism in order."""
         return [r for m in self.mechanisms for r in m.rules if r.phase == phase]
 
-    def draws(self) -> list[str]:
-        """Names of the per-person uniform draws the rules ask for, in the order they are drawn."""
+    def draws(self, stage: str) -> list[str]:
+        """Names of the uniform draws the rules of a stage ask for, in the order they are drawn.
+
+        Stages: ``decide`` (one number per person), ``approach`` (one per seeker, in index order)
+        and ``update`` (one per person, for the update and observe phases).
+        """
         names: list[str] = []
-        for phase in PHASES:
+        for phase in STAGES[stage]:
             for r in self.rules(phase):
                 names += [a for a in r.arguments if a.startswith("draw_") and a not in names]
         return names
@@ -257,6 +262,12 @@ def model_spec(names: Sequence[str]) -> ModelSpec:
 
 
 def _check_phases(spec: ModelSpec) -> None:
+    stages = {}
+    for stage in STAGES:
+        for name in spec.draws(stage):
+            if name in stages:
+                raise MechanismError(f"'{name}' is drawn in both the {stages[name]} and the {stage} stage: rename one")
+            stages[name] = stage
     for phase in ("choose", "accept"):
         found = spec.rules(phase)
         if len(found) != 1:

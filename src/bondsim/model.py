@@ -201,8 +201,7 @@ class BondingModel(mesa.Model):
     def step(self) -> None:
         """Advance one step of ``step_hours``: events, then the phases of the engine."""
         self._apply_events()
-        draws = {name[5:]: self.rng.random(self.n) for name in self.spec.draws()}
-        self.last_contacts = self.engine.step(draws, self.hours)
+        self.last_contacts = self.engine.step(self.rng, self.hours)
         self.steps_done += 1
         self._record()
 
