@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from .errors import UserError
+from .errors import InputError, UserError
+from .io import check_output, output_file
 from .pharmacology import PROFILES, dose_times, simulate
 
 DEFAULT_HOURS = (0, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 120, 144, 168, 240, 336)
@@ -37,28 +38,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=("once", "daily"), default="once", help="one dose or daily doses")
     parser.add_argument("--days", type=int, default=1, help="days of daily dosing (with --schedule daily)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw plasma levels and occupancy over time")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --plot file (default: refuse)")
 
 
 def command(args: argparse.Namespace) -> int:
     """Print CSV of hours, plasma_ng_ml, occupancy, metabolite_ng_ml, effect_ng_ml."""
     if args.drug not in PROFILES or not PROFILES[args.drug].active:
         active = [n for n, p in PROFILES.items() if p.active]
-        raise UserError(f"unknown drug '{args.drug}': use one of {', '.join(active)}")
+        raise InputError(f"unknown drug '{args.drug}': use one of {', '.join(active)}")
     if args.dose <= 0:
         raise UserError(f"--dose {args.dose:g} must be a positive number of mg")
     if args.days < 1:
         raise UserError(f"--days {args.days} must be at least 1")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise UserError(f"--plot {args.plot} must name a .png file")
+    if args.plot:
+        check_output(args.plot, overwrite=args.overwrite, directory=False)
     doses = dose_times(args.schedule, args.dose, days=args.days)
     hours = args.hours if args.hours else DEFAULT_HOURS
     table = simulate(args.drug, doses, hours)
     table = table[["hours", "plasma_ng_ml", "occupancy", "metabolite_ng_ml", "effect_ng_ml"]]
-    table.to_csv(sys.stdout, index=False, float_format="%.4g")
-    if args.plot:
+    if args.plot:  # the figure first: if it cannot be written, the table is not printed either
         from .plots import plot_pk
 
         end = max(max(hours), 24.0 * args.days + 48.0)
         curve = simulate(args.drug, doses, np.linspace(0.0, end, 600))
-        plot_pk(curve, args.plot, title=f"{args.drug} {args.dose:g} mg {args.schedule}")
+        with output_file(args.plot, overwrite=args.overwrite) as tmp:
+            plot_pk(curve, tmp, title=f"{args.drug} {args.dose:g} mg {args.schedule}")
+    table.to_csv(sys.stdout, index=False, float_format="%.4g")
     return 0
