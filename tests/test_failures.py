@@ -327,3 +327,47 @@ def test_the_python_api_raises_bondsims_own_exceptions_with_the_cli_lines(bondsi
         write_run(tmp_path / "somefile" / "out", Params(n_agents=30, mean_degree=4), steps=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "somefile"]
     shutil.rmtree(out)
+
+
+def test_running_out_of_memory_anyway_is_one_line_exit_1(bondsim_argv, tmp_path):
+    resource = pytest.importorskip("resource")
+
+    def small_address_space() -> None:  # the estimate sees the machine's memory, the run only 1.2 GB
+        resource.setrlimit(resource.RLIMIT_AS, (1_200_000_000, 1_200_000_000))
+
+    argv = [*bondsim_argv, "run", "--engine", "array", "--set", "n_agents=1500000", "--steps", "2", "--quiet"]
+    result = subprocess.run(
+        [*argv, "--out", "out"], cwd=tmp_path, capture_output=True, text=True, preexec_fn=small_address_space
+    )
+    if result.returncode == 2:  # this machine has so little memory that the estimate refuses first
+        check_one_line(result, 2, "need about", "run")
+    else:
+        check_one_line(result, 1, "ran out of memory: use fewer people", "run")
+    assert listing(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------ analyze, full disk
+SWEEP_SPEC = """
+[sweep]
+design = "grid"
+replicates = 2
+steps = 24
+seed = 1
+[fixed]
+n_agents = 30
+mean_degree = 4
+[vary]
+rejection_rate = [0.1, 0.5]
+dose_mg = [0, 50]
+"""
+
+
+def test_analyze_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_disk, tmp_path):
+    disk = full_disk("64k")
+    (tmp_path / "spec.toml").write_text(SWEEP_SPEC)
+    made = bondsim("sweep", tmp_path / "spec.toml", "--out", tmp_path / "sweep", "--workers", "1", "--quiet")
+    assert made.returncode == 0, made.stderr
+    result = bondsim("analyze", tmp_path / "sweep", "--out", disk / "analysis")
+    check_one_line(result, 2, "No space left on device", "analyze")
+    assert result.stdout == "" and listing(disk) == []
+    assert not (tmp_path / "sweep" / "analysis").exists()

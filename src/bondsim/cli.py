@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(command, "interrupted" + ("; nothing was written" if command in STAGED else ""))
         return 130
     except MemoryError:
-        _say(command, "error: ran out of memory: use fewer people or --engine array")
+        _say(command, "error: ran out of memory: use fewer people (or --engine array, which needs about a fifth)")
         return 1
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
