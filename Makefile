@@ -21,7 +21,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $@
 
 run: $(STAMP)
-	$(BIN)/bondsim experiment inagaki2016 --out results/inagaki2016
+	$(BIN)/bondsim experiment inagaki2016 --out results/inagaki2016 --overwrite
 
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest

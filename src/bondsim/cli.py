@@ -1,8 +1,10 @@
 """The ``bondsim`` command: a thin layer over the library.
 
 Each subcommand lives in the module of its concept and provides
-``add_arguments(parser)`` and ``command(args) -> int``. A user error prints one
-line on stderr and exits with status 2.
+``add_arguments(parser)`` and ``command(args) -> int``. The library raises
+:mod:`bondsim.errors` types; this module only formats them. Exit status: 0 done,
+1 the work failed (e.g. runs of a sweep failed, out of memory), 2 a user error or
+an output that cannot be written (one line), 130 interrupted (one line).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("bondsim.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
     "analyze": ("bondsim.sweep_analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
 }
+
+
+# commands whose outputs appear all at once or not at all, so an interrupt leaves nothing behind
+STAGED = ("run", "pk", "experiment", "analyze")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,23 +60,33 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _say(command: str, message: str) -> None:
+    """One line on stderr; on a terminal it first clears a progress bar left on the current line."""
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""
+    print(f"{clear}{' '.join(filter(None, ('bondsim', command)))}: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bondsim`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), "")
-    parser = build_parser(only=chosen if chosen in COMMANDS else "")
-    args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
+    command = chosen if chosen in COMMANDS else ""
     try:
+        parser = build_parser(only=command)
+        args = parser.parse_args(argv)
+        if not getattr(args, "_run", None):
+            parser.print_help()
+            return 2
         return int(args._run(args) or 0)
     except UserError as exc:
-        print(f"bondsim {args.command}: error: {exc}", file=sys.stderr)
+        _say(command, f"error: {exc}")
         return 2
     except KeyboardInterrupt:
-        print(f"bondsim {args.command}: interrupted", file=sys.stderr)
+        _say(command, "interrupted" + ("; nothing was written" if command in STAGED else ""))
         return 130
+    except MemoryError:
+        _say(command, "error: ran out of memory: use fewer people (or --engine array, which needs about a fifth)")
+        return 1
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

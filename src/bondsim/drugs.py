@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UserError, did_you_mean
+from .errors import ParameterError, did_you_mean
 
 ACTIONS = ("antagonist", "agonist", "partial agonist", "none")
 
 
-class DrugError(UserError):
+class DrugError(ParameterError):
     """A drug that is unknown or whose definition is malformed: one clear line."""
 
 

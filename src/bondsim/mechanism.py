@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .errors import UserError, did_you_mean
+from .errors import ParameterError, did_you_mean
 
 PHASES = ("decide", "choose", "accept", "update", "observe")
 STAGES = {"decide": ("decide",), "approach": ("choose", "accept"), "update": ("update", "observe")}
@@ -36,7 +36,7 @@ CLOCK = ("dt", "hours")
 DRUG_CHOICES = ("<drugs>",)  # the choices of a parameter that names a drug: the built-in and config-defined ones
 
 
-class MechanismError(UserError):
+class MechanismError(ParameterError):
     """A mechanism module that cannot be loaded or is malformed: one clear line."""
 
 

@@ -20,16 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import drugs as drug_registry
-from .errors import UserError, did_you_mean
+from .errors import ParameterError, did_you_mean
 from .mechanism import MechanismError, Parameter, load_mechanism
 from .mechanisms import DEFAULT as DEFAULT_MECHANISMS
 
 NETWORKS = ("small_world", "random", "scale_free")
 ENGINES = ("agents", "array")
-
-
-class ParameterError(UserError):
-    """A user-facing problem with a parameter: the message is one clear line."""
 
 
 MODEL_PARAMETERS = (

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 
 from . import drugs
-from .errors import UserError, did_you_mean
+from .errors import InputError, UserError, did_you_mean
+from .io import check_output, output_file
 from .params import load
 from .pharmacology import dose_times, simulate
 
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=("once", "daily"), default="once", help="one dose or daily doses")
     parser.add_argument("--days", type=int, default=1, help="days of daily dosing (with --schedule daily)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw plasma levels and occupancy over time")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --plot file (default: refuse)")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -49,7 +51,7 @@ def command(args: argparse.Namespace) -> int:
     known = {name: drugs.profile(name, custom) for name in drugs.names(custom)}
     active = [name for name, p in known.items() if p.active]
     if args.drug not in active:
-        raise UserError(f"unknown drug '{args.drug}': use one of {', '.join(active)}{did_you_mean(args.drug, active)}")
+        raise InputError(f"unknown drug '{args.drug}': use one of {', '.join(active)}{did_you_mean(args.drug, active)}")
     drug = known[args.drug]
     if args.dose <= 0:
         raise UserError(f"--dose {args.dose:g} must be a positive number of mg")
@@ -57,15 +59,18 @@ def command(args: argparse.Namespace) -> int:
         raise UserError(f"--days {args.days} must be at least 1")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise UserError(f"--plot {args.plot} must name a .png file")
+    if args.plot:
+        check_output(args.plot, overwrite=args.overwrite, directory=False)
     doses = dose_times(args.schedule, args.dose, days=args.days)
     hours = args.hours if args.hours else DEFAULT_HOURS
     table = simulate(drug, doses, hours)
     table = table[["hours", "plasma_ng_ml", "occupancy", "metabolite_ng_ml", "effect_ng_ml"]]
-    table.to_csv(sys.stdout, index=False, float_format="%.4g")
-    if args.plot:
+    if args.plot:  # the figure first: if it cannot be written, the table is not printed either
         from .plots import plot_pk
 
         end = max(max(hours), 24.0 * args.days + 48.0)
         curve = simulate(drug, doses, np.linspace(0.0, end, 600))
-        plot_pk(curve, args.plot, title=f"{args.drug} {args.dose:g} mg {args.schedule}")
+        with output_file(args.plot, overwrite=args.overwrite) as tmp:
+            plot_pk(curve, tmp, title=f"{args.drug} {args.dose:g} mg {args.schedule}")
+    table.to_csv(sys.stdout, index=False, float_format="%.4g")
     return 0

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import UserError
-from .io import now, output_directory, write_json
+from .errors import InputError, UserError
+from .io import check_output, now, output_directory, write_json
 from .metrics import COLUMNS
 from .plots import save_figure, subplots
 from .sweep import read_manifest, results
@@ -221,26 +221,37 @@ def plot_sobol(indices: pd.DataFrame, path: Path) -> None:
 
 # ------------------------------------------------------------------------------ the whole
 def analyze(
-    sweep_dir: str | Path, out: str | Path | None = None, metrics: list[str] | None = None, conf: float = 0.95
+    sweep_dir: str | Path,
+    out: str | Path | None = None,
+    metrics: list[str] | None = None,
+    conf: float = 0.95,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write the tables and figures of a sweep into ``out`` (default ``SWEEP_DIR/analysis``).
 
+    ``out`` must be new or empty unless ``overwrite`` is given; it appears all at once or not at all.
+
     Returns:
         What was written and any note (e.g. why Sobol indices were left out).
+
+    Raises:
+        InputError: ``sweep_dir`` is not a directory.
+        OutputError: ``out`` is not empty (without ``overwrite``), cannot be written, or the disk filled up.
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
-        raise UserError(f"sweep directory not found: {sweep_dir}")
+        raise InputError(f"sweep directory not found: {sweep_dir}")
     if not 0 < conf < 1:
         raise UserError(f"--conf {conf:g} must be between 0 and 1")
     metrics = list(_check_metrics(metrics))
+    check_output(Path(out) if out else sweep_dir / "analysis", overwrite=overwrite)  # before reading the data
     manifest = read_manifest(sweep_dir)
     design, varied = manifest["design"], list(manifest["varied"])
     finals = final_values(sweep_dir)
     summary = summarize(sweep_dir, metrics, conf)
     out = Path(out) if out else sweep_dir / "analysis"
     written, notes = [], []
-    with output_directory(out) as tmp:
+    with output_directory(out, overwrite=overwrite) as tmp:
         finals.to_csv(tmp / "final.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         written += ["final.csv", "summary.csv"]
@@ -284,6 +295,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim analyze``."""
     parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="directory written by bondsim sweep")
     parser.add_argument("--out", help="output directory (default SWEEP_DIR/analysis)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing files in --out (default: refuse a non-empty output)"
+    )
     parser.add_argument("--metrics", help=f"comma-separated observables (default all: {', '.join(METRICS)})")
     parser.add_argument("--conf", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
 
@@ -291,7 +305,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     """Analyze a sweep and list what was written."""
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    info = analyze(args.sweep_dir, args.out, metrics, args.conf)
+    info = analyze(args.sweep_dir, args.out, metrics, args.conf, overwrite=args.overwrite)
     print(
         f"bondsim analyze: {info['runs_analyzed']} of {info['runs_in_design']} runs, {info['design']} design; "
         f"wrote {len(info['written'])} files to {info['out']}: {', '.join(info['written'])}"

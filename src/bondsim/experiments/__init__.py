@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError, did_you_mean
-from ..io import now, output_directory, versions, write_json
+from ..errors import InputError, UserError, did_you_mean
+from ..io import check_output, now, output_directory, versions, write_json
 from ..model import make_seed
 from .common import Context, Experiment, default_workers, resolve
 from .grooming import EXPERIMENT as GROOMING
@@ -30,7 +30,7 @@ DEFAULT_SEED = 2016
 def get(name: str) -> Experiment:
     """The experiment called ``name`` (UserError naming the known ones otherwise)."""
     if name not in REGISTRY:
-        raise UserError(f"unknown experiment '{name}'{did_you_mean(name, REGISTRY)}: use one of {', '.join(REGISTRY)}")
+        raise InputError(f"unknown experiment '{name}'{did_you_mean(name, REGISTRY)}: use one of {', '.join(REGISTRY)}")
     return REGISTRY[name]
 
 
@@ -43,20 +43,28 @@ def run_experiment(
     config: str | Path | None = None,
     progress: bool = False,
     workers: int | None = None,
+    overwrite: bool = False,
     **design: Any,
 ) -> dict[str, Any]:
     """Run a named experiment and write its outputs into ``out``; returns summary.json's content.
 
     Args:
         name: experiment name (see ``REGISTRY``).
-        out: output directory (replaced file by file, atomically).
+        out: output directory: new or empty, or with ``overwrite`` its files are replaced (each atomically).
         seed: master seed; every trial's seed derives from it.
         trials: number of virtual trials or replicates (experiments that repeat).
         engine: ``array`` (default of every experiment) or ``agents``.
         config: TOML file with ``[design]`` and ``[params]`` tables overriding the defaults.
         progress: show progress bars.
         workers: processes for independent trials (default: the usable cores).
+        overwrite: replace the files of a non-empty ``out`` (refused otherwise).
         **design: design values to override (for scripts and tests), e.g. ``community=80``.
+
+    Raises:
+        ParameterError: a bad config file or design value.
+        OutputError: ``out`` is not empty (without ``overwrite``), cannot be written, or the disk filled up;
+            nothing is left behind.
+        KeyboardInterrupt: on Ctrl-C (worker processes are stopped), with nothing left behind.
     """
     experiment = get(name)
     resolved, params = resolve(experiment, config, trials, engine)
@@ -66,7 +74,7 @@ def run_experiment(
         resolved[key] = value
     seed = make_seed(seed)
     started, t0 = now(), time.perf_counter()
-    with output_directory(out) as tmp:
+    with output_directory(out, overwrite=overwrite) as tmp:
         ctx = Context(
             experiment=experiment,
             design=resolved,
@@ -94,11 +102,12 @@ def run_experiment(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim experiment``."""
-    from ..runner import positive_int, seed_value
+    from ..runner import add_overwrite_argument, positive_int, seed_value
 
     parser.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--out", help="output directory (default results/NAME)")
+    add_overwrite_argument(parser)
     parser.add_argument("--seed", type=seed_value, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
     parser.add_argument("--trials", type=positive_int, help="number of virtual trials (inagaki2016, maintenance)")
     parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: array)")
@@ -115,9 +124,10 @@ def command(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {exp.summary}")
         return 0
     if not args.name:
-        raise UserError("name an experiment (bondsim experiment --list shows them)")
+        raise InputError("name an experiment (bondsim experiment --list shows them)")
     get(args.name)
     out = Path(args.out or f"results/{args.name}")
+    check_output(out, overwrite=args.overwrite)  # before anything runs
     summary = run_experiment(
         args.name,
         out,
@@ -127,6 +137,7 @@ def command(args: argparse.Namespace) -> int:
         config=args.config,
         progress=not args.quiet,
         workers=args.workers,
+        overwrite=args.overwrite,
     )
     if not args.quiet:
         print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -101,13 +103,44 @@ def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, p
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # Ctrl-C reaches the whole process group: the workers ignore it (they start with SIGINT
+        # ignored, inherited across spawn) and this process stops them, so there is one line, not
+        # one traceback per worker, and no wait for the running trials
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+            )
             futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+        try:
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 bar.update()
+        except BaseException:
+            bar.close()
+            _stop(pool)
+            raise
+        pool.shutdown()
     bar.close()
     return results
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started and end the running workers."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def default_workers() -> int:
