@@ -1,18 +1,21 @@
-"""Speed and memory of the two engines: agent-steps per second and peak memory per person.
+"""Speed and memory of the two engines, each against its baseline measured in the same run.
 
-Each measurement runs in its own Python process, so that its peak resident memory
-(``ru_maxrss``) is its own: building the network and the model is included. The
-agent-steps per second count only the steps (wall-clock time, and CPU time of the
-process, which is less sensitive to other work on the machine).
+- array engine: agent-steps per second at N = 10^5 (small world, mean degree 8, every step
+  recorded) against the frozen 0.1.0 array engine (``benchmarks/legacy``); and at N = 10^6 with
+  the peak memory per person;
+- agents engine (Mesa agents) at N = 10^4 against a minimal plain-Mesa model of the same rules
+  (``benchmarks/_plain_mesa.py``);
+- the array engine's first-call compilation (an empty kernel cache) and its cached start-up, and
+  the time from starting ``bondsim run`` (200 people, 14 days) to the end of its first step.
+
+Each measurement runs in its own process, so that its peak resident memory is its own. Rates are
+given in wall-clock and in CPU time; the CPU-time figures are less sensitive to other work on
+the machine, and the ratios compare two measurements taken minutes apart on the same machine.
 
 Usage::
 
-    python benchmarks/engines.py          # the full table (about 3 minutes on 2 cores)
-    python benchmarks/engines.py --quick  # smaller sizes, a few seconds
-
-Targets (docs/performance.md): array >= 20x agents at N = 10^4; array >= 5 million
-agent-steps/s at N = 10^5 (small-world network, mean degree 8); 10^6 people x 100
-steps in under 2 GB peak memory, network included.
+    python benchmarks/engines.py          # the full table (a few minutes on 2 cores)
+    python benchmarks/engines.py --quick  # smaller sizes, under a minute
 """
 
 from __future__ import annotations
@@ -23,27 +26,11 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-# (engine, people, steps, create Mesa agents)
-FULL = [
-    ("agents", 1_000, 60, True),
-    ("array", 1_000, 1_000, True),
-    ("agents", 10_000, 8, True),
-    ("array", 10_000, 400, True),
-    ("array", 100_000, 50, False),
-    ("array", 100_000, 100, False),
-    ("array", 100_000, 200, False),
-    ("array", 100_000, 100, True),
-    ("array", 1_000_000, 100, False),
-]
-QUICK = [
-    ("agents", 1_000, 10, True),
-    ("array", 1_000, 200, True),
-    ("agents", 5_000, 4, True),
-    ("array", 5_000, 100, True),
-    ("array", 30_000, 50, False),
-]
+HERE = Path(__file__).resolve().parent
 
 
 def peak_mb() -> float:
@@ -51,41 +38,75 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
 
 
-def measure(engine: str, n: int, steps: int, agents: bool) -> dict:
-    """Build one model and run it; called in a fresh process."""
-    from bondsim.model import BondingModel
-
+def measure(kind: str, n: int, steps: int) -> dict:
+    """Build one model and run it; called in a fresh process. ``kind``: array, legacy, agents or plain."""
+    sys.path.insert(0, str(HERE))
     base = peak_mb()
     started = time.perf_counter()
-    model = BondingModel(seed=1, n_agents=n, engine=engine, create_agents=agents)
+    if kind == "plain":
+        from _plain_mesa import PlainBondingModel
+
+        model = PlainBondingModel(n, seed=1)
+    elif kind == "legacy":
+        from legacy.model import BondingModel as LegacyModel
+
+        model = LegacyModel(seed=1, n_agents=n, engine="array", create_agents=False)
+    else:
+        from bondsim.model import BondingModel
+
+        model = BondingModel(seed=1, n_agents=n, engine=kind, create_agents=kind == "agents")
+    model.step()  # warm up (and compile, if the kernel is not cached yet)
     built = time.perf_counter() - started
-    model.step()  # warm up
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.step()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = peak_mb()
     return {
-        "engine": engine,
+        "kind": kind,
         "n": n,
         "steps": steps,
-        "agents": agents,
         "build_s": built,
         "rate": n * steps / wall,
         "cpu_rate": n * steps / cpu,
         "peak_mb": peak,
         "bytes_per_person": (peak - base) * 2**20 / n,
-        "mesa_agents": len(model.agents),
     }
 
 
-def run_one(engine: str, n: int, steps: int, agents: bool) -> dict:
+def first_step(n: int, days: float) -> dict:
+    """What ``bondsim run`` does up to the end of its first step, timed from the process's start."""
+    from bondsim.model import BondingModel, steps_for
+    from bondsim.params import load
+
+    params = load(overrides={"n_agents": n})
+    model = BondingModel(params, seed=1)
+    steps_for(params, days=days)
+    model.step()
+    return {"first_step_done": time.time()}
+
+
+def compile_times() -> dict:
+    """Building an array model and its first step with an empty kernel cache, then with a warm one."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "BONDSIM_CACHE_DIR": cache}
+        for label in ("cold", "warm"):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, __file__, "--one", "array", "200", "0"], env=env, check=True, capture_output=True
+            )
+            out[label] = time.perf_counter() - started
+    started = time.time()
+    done = subprocess.run([sys.executable, __file__, "--first-step"], capture_output=True, text=True, check=True)
+    out["run_first_step"] = json.loads(done.stdout.strip().splitlines()[-1])["first_step_done"] - started
+    return out
+
+
+def run_one(kind: str, n: int, steps: int) -> dict:
     """``measure`` in a subprocess, for an honest peak memory."""
     out = subprocess.run(
-        [sys.executable, __file__, "--one", engine, str(n), str(steps), str(int(agents))],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, __file__, "--one", kind, str(n), str(steps)], capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -96,90 +117,97 @@ def fmt_rate(x: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes only (a few seconds)")
-    parser.add_argument("--one", nargs=4, metavar=("ENGINE", "N", "STEPS", "AGENTS"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
+    parser.add_argument("--one", nargs=3, metavar=("KIND", "N", "STEPS"), help=argparse.SUPPRESS)
+    parser.add_argument("--first-step", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        engine, n, steps, agents = args.one
-        print(json.dumps(measure(engine, int(n), int(steps), agents == "1")))
+        kind, n, steps = args.one
+        print(json.dumps(measure(kind, int(n), int(steps))))
+        return 0
+    if args.first_step:
+        print(json.dumps(first_step(200, 14.0)))
         return 0
 
-    plan = QUICK if args.quick else FULL
+    quick = args.quick
+    plan = [
+        ("array", 100_000, 20 if quick else 100),
+        ("legacy", 100_000, 20 if quick else 100),
+        ("array", 300_000 if quick else 1_000_000, 10 if quick else 30),
+        ("agents", 10_000, 3 if quick else 10),
+        ("plain", 10_000, 3 if quick else 10),
+    ]
     print(
         f"bondsim engines benchmark: {os.cpu_count()} cores, load average "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start; default small-world network, "
-        "mean degree 8, 1 h steps"
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start; small-world network, mean degree 8, 1 h steps"
     )
     header = (
-        f"{'engine':7s} {'people':>9s} {'steps':>6s} {'Mesa agents':>11s} {'build s':>8s} "
-        f"{'agent-steps/s':>14s} {'(CPU time)':>11s} {'peak MB':>8s} {'bytes/person':>13s}"
+        f"{'engine':28s} {'people':>9s} {'steps':>6s} {'build s':>8s} {'agent-steps/s':>14s} "
+        f"{'(CPU time)':>11s} {'peak MB':>8s} {'bytes/person':>13s}"
     )
     print(header)
     print("-" * len(header))
-    rows = []
-    for engine, n, steps, agents in plan:
-        r = run_one(engine, n, steps, agents)
-        rows.append(r)
+    names = {
+        "array": "array (numba)",
+        "legacy": "array of 0.1.0 (baseline)",
+        "agents": "agents (Mesa agents)",
+        "plain": "plain Mesa model (baseline)",
+    }
+    rows = {}
+    for kind, n, steps in plan:
+        r = run_one(kind, n, steps)
+        rows[kind, n] = r
         print(
-            f"{engine:7s} {n:9,d} {steps:6d} {'yes' if agents else 'no':>11s} {r['build_s']:8.2f} "
-            f"{fmt_rate(r['rate']):>14s} {fmt_rate(r['cpu_rate']):>11s} {r['peak_mb']:8.0f} "
-            f"{r['bytes_per_person']:13.0f}",
+            f"{names[kind]:28s} {n:9,d} {steps:6d} {r['build_s']:8.2f} {fmt_rate(r['rate']):>14s} "
+            f"{fmt_rate(r['cpu_rate']):>11s} {r['peak_mb']:8.0f} {r['bytes_per_person']:13.0f}",
             flush=True,
         )
+    times = compile_times()
+    print(
+        f"\narray engine start-up, 200 people: {times['cold']:.1f} s with an empty kernel cache (compiling), "
+        f"{times['warm']:.1f} s cached (whole process)"
+    )
+    print(f"bondsim run, 200 people for 14 days: first step done {times['run_first_step']:.1f} s after starting")
 
-    def find(engine, n, steps=None, agents=None):
-        for r in rows:
-            if r["engine"] == engine and r["n"] == n and steps in (None, r["steps"]) and agents in (None, r["agents"]):
-                return r
-        return None
-
-    print("\narray / agents, same run:")
-    for n in sorted({r["n"] for r in rows if r["engine"] == "agents"}):
-        a, b = find("agents", n), find("array", n)
-        if a and b:
-            print(f"  N = {n:>7,d}: {b['rate'] / a['rate']:6.1f}x wall, {b['cpu_rate'] / a['cpu_rate']:6.1f}x CPU")
-
-    scaling = [r for r in rows if r["engine"] == "array" and r["n"] == 100_000 and not r["agents"]]
-    if len(scaling) > 1:
-        print("\nscaling with steps (array, N = 100,000): time per step should stay constant")
-        for r in scaling:
-            print(
-                f"  {r['steps']:4d} steps: {1e3 * r['n'] / r['rate']:6.1f} ms/step wall, "
-                f"{1e3 * r['n'] / r['cpu_rate']:6.1f} ms/step CPU"
-            )
-    sizes = [r for r in rows if r["engine"] == "array" and not r["agents"]]
-    sizes = {r["n"]: r for r in sizes}
-    if len(sizes) > 1:
-        print("\nscaling with people (array, no Mesa agents): time and memory per person should stay constant")
-        for n, r in sorted(sizes.items()):
-            print(
-                f"  N = {n:>9,d}: {1e9 / r['cpu_rate']:6.0f} ns CPU per agent-step, "
-                f"{r['bytes_per_person']:6.0f} bytes per person at peak"
-            )
-    with_views, without = find("array", 100_000, 100, True), find("array", 100_000, 100, False)
-    if with_views and without:
-        extra = (with_views["peak_mb"] - without["peak_mb"]) * 2**20 / 100_000
-        print(
-            f"\nMesa agent views (PersonView) cost about {extra:.0f} bytes and "
-            f"{1e6 * (with_views['build_s'] - without['build_s']) / 100_000:.0f} us each to create"
-        )
-
-    if not args.quick:
-        print("\ntargets:")
-        a, b = find("agents", 10_000), find("array", 10_000)
-        ratio = b["rate"] / a["rate"]
-        print(f"  array >= 20x agents at N = 10^4: {ratio:.1f}x -> {'met' if ratio >= 20 else 'NOT met'}")
-        r = find("array", 100_000, 100, False)
-        best = max(r["rate"], r["cpu_rate"])
-        print(
-            f"  array >= 5 M agent-steps/s at N = 10^5: {r['rate'] / 1e6:.2f} M wall, {r['cpu_rate'] / 1e6:.2f} M "
-            f"CPU -> {'met' if r['rate'] >= 5e6 else 'met in CPU time only' if best >= 5e6 else 'NOT met'}"
-        )
-        r = find("array", 1_000_000)
-        print(
-            f"  10^6 people x 100 steps under 2 GB: {r['peak_mb']:.0f} MB peak -> "
-            f"{'met' if r['peak_mb'] < 2048 else 'NOT met'}"
-        )
+    new, old = rows["array", 100_000], rows["legacy", 100_000]
+    big = next(r for (k, n), r in rows.items() if k == "array" and n > 100_000)
+    agents, plain = rows["agents", 10_000], rows["plain", 10_000]
+    print("\ntargets (CPU-time rates; wall-clock in brackets):")
+    checks = [
+        (
+            ">= 20 M agent-steps/s at N = 10^5",
+            new["cpu_rate"] >= 20e6,
+            f"{fmt_rate(new['cpu_rate'])} ({fmt_rate(new['rate'])})",
+        ),
+        (
+            ">= 3x the 0.1.0 array engine at N = 10^5",
+            new["cpu_rate"] >= 3 * old["cpu_rate"],
+            f"{new['cpu_rate'] / old['cpu_rate']:.1f}x ({new['rate'] / old['rate']:.1f}x)",
+        ),
+        (
+            f">= 15 M agent-steps/s at N = {big['n']:,d}",
+            big["cpu_rate"] >= 15e6,
+            f"{fmt_rate(big['cpu_rate'])} ({fmt_rate(big['rate'])})",
+        ),
+        (
+            f"<= 600 bytes per person at N = {big['n']:,d}",
+            big["bytes_per_person"] <= 600,
+            f"{big['bytes_per_person']:.0f}",
+        ),
+        (
+            ">= 0.2 M agent-steps/s, agents engine at N = 10^4",
+            agents["cpu_rate"] >= 0.2e6,
+            f"{fmt_rate(agents['cpu_rate'])} ({fmt_rate(agents['rate'])}); plain Mesa model "
+            f"{fmt_rate(plain['cpu_rate'])}, ratio {agents['cpu_rate'] / plain['cpu_rate']:.2f}",
+        ),
+        (
+            "cached bondsim run starts its first step within 2 s",
+            times["run_first_step"] <= 2.0,
+            f"{times['run_first_step']:.1f} s",
+        ),
+    ]
+    for label, ok, value in checks:
+        print(f"  {label}: {value} -> {'met' if ok else 'NOT met'}")
     return 0
 
 

@@ -20,9 +20,9 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from legacy.model import BondingModel as LegacyModel  # noqa: E402
+from legacy.model import BondingModel as LegacyModel
 
-from bondsim.model import BondingModel  # noqa: E402
+from bondsim.model import BondingModel
 
 SEEDS = range(40)
 DAYS = 14
@@ -33,7 +33,15 @@ CASES = {
     "morphine 10 mg daily": {"drug": "morphine", "dose_mg": 10.0},
     "loss of a partner, day 7": {"separation": "loss", "separation_fraction": 0.2},
 }
-OUTCOMES = ("mean_tone", "felt_connection", "distress", "mean_bond", "strong_bonds", "seeking_rate", "reward_per_contact")
+OUTCOMES = (
+    "mean_tone",
+    "felt_connection",
+    "distress",
+    "mean_bond",
+    "strong_bonds",
+    "seeking_rate",
+    "reward_per_contact",
+)
 
 
 def outcomes(model_class, case: dict, seed: int) -> dict[str, float]:

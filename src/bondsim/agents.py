@@ -80,7 +80,7 @@ class AgentEngine(EngineBase):
             values = [_cast(v, v.initial)] * network.n_edges if values is None else np.asarray(values).tolist()
             for i, person in enumerate(people):
                 setattr(person, f"edge_{v.name}", values[indptr[i] : indptr[i + 1]])
-        self.observe()
+        self.start()
 
     def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
         self.namespace.update(DRAWS={k: v.tolist() for k, v in draws.items()}, HOURS=hours)
@@ -100,9 +100,9 @@ class AgentEngine(EngineBase):
         self.namespace["DRAWS"] = {k: v.tolist() for k, v in draws.items()}
         self.everyone.do("update")
 
-    def observe(self) -> None:
-        """Compute everyone's observables without advancing (at the start)."""
-        self.everyone.do("observe")
+    def start(self) -> None:
+        """Run the start rules and compute everyone's observables, without advancing."""
+        self.everyone.do("start")
 
     # ------------------------------------------------------------ reading and changing state
     def get(self, name: str) -> np.ndarray:

@@ -159,9 +159,9 @@ def array_source(spec: ModelSpec) -> str:
     for phase in ("update", "observe"):
         for r in spec.rules(phase):
             lines += ["        " + line for line in _assign(r, array)]
-    lines += ["", "", JIT, f"def observe(n, indptr, {signature(_used(spec, ('observe',)))}):"]
+    lines += ["", "", JIT, f"def start(n, indptr, {signature(_used(spec, ('start', 'observe')))}):"]
     lines += ["    for i in range(n):", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
-    for r in spec.rules("observe"):
+    for r in spec.rules("start") + spec.rules("observe"):
         lines += ["        " + line for line in _assign(r, array)]
     lines.append("")
     return "\n".join(lines)
@@ -288,15 +288,15 @@ def agent_source(spec: ModelSpec) -> str:
     for phase in ("update", "observe"):
         for r in spec.rules(phase):
             lines += ["    " + line for line in _assign(r, agent)]
-    lines += ["", "", "def observe(self):", '    """What the person observes and reports, without a step."""']
-    for r in spec.rules("observe"):
+    lines += ["", "", "def start(self):", '    """What is derived from the initial state, and what the person observes at the start."""']
+    for r in spec.rules("start") + spec.rules("observe"):
         lines += ["    " + line for line in _assign(r, agent)]
     lines.append("")
     return "\n".join(lines)
 
 
 def agent_methods(spec: ModelSpec, constants: dict[str, Any], dt: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ``decide``, ``approach``, ``update`` and ``observe`` methods, and the namespace they run in.
+    """The ``decide``, ``approach``, ``update`` and ``start`` methods, and the namespace they run in.
 
     The namespace holds the constants (``C_name``), the step length ``DT``, the clock ``HOURS``,
     this stage's draws (``DRAWS``) and this step's approaches (``CONTACTS``), set by the engine.
@@ -304,4 +304,4 @@ def agent_methods(spec: ModelSpec, constants: dict[str, Any], dt: float) -> tupl
     namespace: dict[str, Any] = {f"C_{k}": v for k, v in constants.items()}
     namespace.update(DT=dt, HOURS=0.0, DRAWS={}, CONTACTS=[], __name__="bondsim_person")
     exec(compile(agent_source(spec), "<bondsim.codegen: Person>", "exec"), namespace)
-    return {k: namespace[k] for k in ("decide", "approach", "update", "observe")}, namespace
+    return {k: namespace[k] for k in ("decide", "approach", "update", "start")}, namespace

@@ -41,8 +41,8 @@ class ArrayEngine(EngineBase):
         self._decide_args = kernel_arguments(spec, source, "decide")[2:]
         self._approach_args = kernel_arguments(spec, source, "approach")[6:]
         self._update_args = kernel_arguments(spec, source, "update_and_observe")[2:]
-        self._observe_args = kernel_arguments(spec, source, "observe")[2:]
-        self.observe()
+        self._start_args = kernel_arguments(spec, source, "start")[2:]
+        self.start()
         if create_agents and model is not None:
             for i in range(network.n):
                 PersonView(model, self, i)
@@ -72,10 +72,10 @@ class ArrayEngine(EngineBase):
         net = self.network
         self.module.update_and_observe(net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._update_args))
 
-    def observe(self) -> None:
-        """Compute everyone's observables from the current state without advancing (at the start)."""
-        args = (self._argument(a, {}, 0.0) for a in self._observe_args)
-        self.module.observe(self.network.n, self.network.indptr, *args)
+    def start(self) -> None:
+        """Run the start rules and compute everyone's observables, without advancing."""
+        args = (self._argument(a, {}, 0.0) for a in self._start_args)
+        self.module.start(self.network.n, self.network.indptr, *args)
 
     # ------------------------------------------------------------ reading and changing state
     def get(self, name: str) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import ParameterError, did_you_mean
 
-PHASES = ("decide", "choose", "accept", "update", "observe")
+PHASES = ("start", "decide", "choose", "accept", "update", "observe")
 STAGES = {"decide": ("decide",), "approach": ("choose", "accept"), "update": ("update", "observe")}
 STATUSES = ("fixed", "calibrated", "assumed", "setting")
 CLOCK = ("dt", "hours")
@@ -129,7 +129,9 @@ class Rule:
 def rule(phase: str, writes: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a function as a rule of ``phase`` that writes the variables named in ``writes``.
 
-    Phases, in step order: ``decide`` (per person: whether to seek contact), ``choose`` (per
+    ``start`` rules run once, on the initial state (values derived from it, such as a person's
+    undrugged activation at their set point), followed by the ``observe`` rules. Then every step
+    runs, in order: ``decide`` (per person: whether to seek contact), ``choose`` (per
     seeker: which of its ties to approach, as an index into its row of ties, or -1),
     ``accept`` (per approach: whether the partner accepts), ``update`` (per person, after all
     contacts are known) and ``observe`` (per person, what a diary or a lab rating reports).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..mechanism import Parameter, Variable, rule
+from ..mechanism import Parameter, Variable, helper, rule
 
 STRONG_BOND = 0.5  # a bond at least this strong counts as strong (metrics)
 TIE_BOND = 0.1  # a person with no bond at least this strong counts as isolated (metrics)
@@ -42,27 +42,41 @@ def initialize(params, n, network, rng) -> dict:
     return {"bond": rng.uniform(0.0, 2.0 * params.initial_bond, network.n_edges)}
 
 
-@rule("update")
+@helper
+def tally(bond, total, squares, strong, strongest):
+    """Add one bond to a person's running summaries: sum, sum of squares, strong bonds, strongest bond."""
+    return total + bond, squares + bond * bond, strong + (bond >= STRONG_BOND), max(strongest, bond)
+
+
+@helper
+def summary(total, squares, strong, strongest):
+    """What the summaries report: sum of bonds, strength of close ties sum(b^2)/sum(b), strong bonds, any tie."""
+    return total, squares / total if total > 0.0 else 0.0, strong, strongest >= TIE_BOND
+
+
+@rule("update", writes=("bond_sum", "close_ties", "strong_bonds", "has_tie"))
 def grow_and_fade(edge_bond, edge_met, reward, bond_learning_rate, bond_keep):
-    """Each contact on a tie closes a fraction eta * R of the gap to 1; then every bond fades."""
+    """Each contact on a tie closes a fraction eta * R of the gap to 1; then every bond fades.
+
+    The person's bond summaries are tallied in the same pass over the ties.
+    """
+    total = squares = strongest = 0.0
+    strong = 0
     for k in range(len(edge_bond)):
         bond = edge_bond[k]
         if edge_met[k]:
             bond = 1.0 - (1.0 - bond) * (1.0 - bond_learning_rate * reward) ** edge_met[k]
-        edge_bond[k] = bond * bond_keep
+        bond *= bond_keep
+        edge_bond[k] = bond
+        total, squares, strong, strongest = tally(bond, total, squares, strong, strongest)
+    return summary(total, squares, strong, strongest)
 
 
-@rule("observe", writes=("bond_sum", "close_ties", "strong_bonds", "has_tie"))
+@rule("start", writes=("bond_sum", "close_ties", "strong_bonds", "has_tie"))
 def summarize_bonds(edge_bond):
-    """Sum of bonds, strength of close ties sum(b^2) / sum(b), number of strong bonds, any tie at all."""
-    total = squares = 0.0
+    """The bond summaries of the initial bonds."""
+    total = squares = strongest = 0.0
     strong = 0
-    strongest = 0.0
     for k in range(len(edge_bond)):
-        bond = edge_bond[k]
-        total += bond
-        squares += bond * bond
-        strong += bond >= STRONG_BOND
-        strongest = max(strongest, bond)
-    close = squares / total if total > 0.0 else 0.0
-    return total, close, strong, strongest >= TIE_BOND
+        total, squares, strong, strongest = tally(edge_bond[k], total, squares, strong, strongest)
+    return summary(total, squares, strong, strongest)

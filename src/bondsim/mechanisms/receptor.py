@@ -51,7 +51,9 @@ VARIABLES = (
     Variable("drug_metabolite", "plasma concentration of its active metabolite", "ng/mL"),
     Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
     Variable("occupancy", "fraction of mu receptors held by the drug"),
-    Variable("reward", "reward of one accepted contact this step, 1 = undrugged at the set point"),
+    Variable("baseline_activation", "receptor activation at the person's set point without drug"),
+    Variable("baseline_reward", "activation gained from one contact at the set point without drug"),
+    Variable("reward", "reward of each accepted contact this step, 1 = undrugged at the set point (0 if none)"),
     Variable("signal", "opioid signal: receptor activation relative to the undrugged set point", initial=1.0),
     Variable("distress", "separation distress: the shortfall of the opioid signal, 0-1"),
 )
@@ -82,16 +84,25 @@ def activation(tone, occupancy, endogenous_per_tone, drug_efficacy):
     return receptor_activation(endogenous_per_tone * tone, occupancy, drug_efficacy)
 
 
+@rule("start", writes=("baseline_activation", "baseline_reward"))
+def baselines(tone_set_point, contact_release, endogenous_per_tone):
+    """The person's undrugged activation at the set point, and what one contact adds to it: the references."""
+    at_rest = activation(tone_set_point, 0.0, endogenous_per_tone, 0.0)
+    after_contact = activation(tone_set_point + contact_release, 0.0, endogenous_per_tone, 0.0)
+    return at_rest, after_contact - at_rest
+
+
 @rule("update", writes=("reward",))
-def contact_reward(tone, occupancy, tone_set_point, contact_release, endogenous_per_tone, drug_efficacy):
-    """Reward of one contact: the release acting through free receptors, 1 = undrugged at the set point."""
+def contact_reward(
+    tone, occupancy, contacts, baseline_reward, contact_release, endogenous_per_tone, drug_efficacy
+):  # fmt: skip
+    """Reward of a contact: the release acting through free receptors, relative to the undrugged set point."""
+    if contacts == 0:
+        return 0.0
     gained = activation(tone + contact_release, occupancy, endogenous_per_tone, drug_efficacy) - activation(
         tone, occupancy, endogenous_per_tone, drug_efficacy
     )
-    usual = activation(tone_set_point + contact_release, 0.0, endogenous_per_tone, 0.0) - activation(
-        tone_set_point, 0.0, endogenous_per_tone, 0.0
-    )
-    return gained / usual
+    return gained / baseline_reward
 
 
 @rule("update", writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy"))
@@ -109,11 +120,9 @@ def advance_drug(
 
 
 @rule("observe", writes=("signal", "distress"))
-def opioid_signal(tone, occupancy, tone_set_point, endogenous_per_tone, drug_efficacy):
+def opioid_signal(tone, occupancy, baseline_activation, endogenous_per_tone, drug_efficacy):
     """Opioid signal relative to the undrugged set point, and distress: its shortfall, in [0, 1]."""
-    signal = activation(tone, occupancy, endogenous_per_tone, drug_efficacy) / activation(
-        tone_set_point, 0.0, endogenous_per_tone, 0.0
-    )
+    signal = activation(tone, occupancy, endogenous_per_tone, drug_efficacy) / baseline_activation
     return signal, min(max(1.0 - signal, 0.0), 1.0)
 
 
