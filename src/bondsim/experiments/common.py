@@ -1,18 +1,15 @@
-"""What every named experiment shares: its definition, seeds, parallel trials, outputs."""
+"""What every named experiment shares: its definition, seeds, parallel trials (via bondsim.batch), outputs."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ..batch import run_many, seed_for
 from ..errors import UserError
 from ..model import BondingModel
 from ..params import ParameterError, Params, read_toml, with_overrides
@@ -52,8 +49,11 @@ class Context:
     workers: int = 1
 
     def child_seeds(self, n: int) -> list[int]:
-        """``n`` independent seeds derived from the master seed (SeedSequence spawning)."""
-        return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(self.seed).spawn(n)]
+        """``n`` independent seeds: ``seed_for(master, i, bits=32)`` for ``i < n`` (see :mod:`bondsim.batch`).
+
+        These are the 32-bit seeds of ``SeedSequence(master).spawn(n)``, as before the shared runner.
+        """
+        return [seed_for(self.seed, i, bits=32) for i in range(n)]
 
 
 def resolve(
@@ -88,33 +88,8 @@ def resolve(
 
 
 def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool, desc: str) -> list[Any]:
-    """``[fn(*t) for t in tasks]``, in worker processes if ``workers > 1``, in task order."""
-    from tqdm.auto import tqdm
-
-    results: list[Any] = [None] * len(tasks)
-    bar = tqdm(total=len(tasks), disable=not progress, desc=desc, unit="trial", mininterval=0.5)
-    if workers <= 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            results[i] = fn(*task)
-            bar.update()
-    else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.update()
-    bar.close()
-    return results
-
-
-def default_workers() -> int:
-    """Worker processes for trials: the usable cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    """``[fn(*t) for t in tasks]`` in task order, on ``workers`` processes (see :func:`bondsim.batch.run_many`)."""
+    return run_many(fn, tasks, workers=workers, progress=progress, desc=desc, unit="trial")
 
 
 def run_until(model: BondingModel, hour: float) -> None:
