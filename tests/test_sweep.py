@@ -19,7 +19,7 @@ from bondsim import sweep
 from bondsim.errors import UserError
 from bondsim.model import BondingModel
 from bondsim.params import ParameterError, Params
-from bondsim.sweep_analysis import analyze, summarize
+from bondsim.sweep import analyze, summarize
 
 BONDSIM = [sys.executable, "-m", "bondsim.cli"]
 
@@ -146,9 +146,13 @@ def test_run_seeds_follow_seedsequence_spawn_and_do_not_depend_on_the_design_siz
     for r in (0, 1, 29):
         expected = int(spawned[r].generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
         assert sweep.run_seed(42, r) == expected
-    seeds = sweep.plan(spec_of(GRID))["seed"]
+    plan = sweep.plan(spec_of(GRID))
+    seeds = plan["seed"]
     assert seeds.is_unique and (seeds >= 0).all()
-    assert list(sweep.plan(spec_of(GRID.replace("replicates = 4", "replicates = 5")))["seed"][:24]) == list(seeds)
+    # a run's seed follows its (design point, replicate), not its run number
+    assert [sweep.seed_for(42, p, k) for p, k in zip(plan["point"], plan["replicate"], strict=True)] == list(seeds)
+    more = sweep.plan(spec_of(GRID.replace("replicates = 4", "replicates = 5"))).set_index(["point", "replicate"])
+    assert list(more.loc[list(zip(plan["point"], plan["replicate"], strict=True)), "seed"]) == list(seeds)
 
 
 @pytest.mark.parametrize(

@@ -75,11 +75,16 @@ def _finite(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON (NaN as null) atomically."""
+    """Write JSON (NaN as null) atomically: a temporary dot-file, renamed; removed if interrupted."""
     path = Path(path)
+    text = json.dumps(_finite(data), indent=2, default=_default, allow_nan=False) + "\n"
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, default=_default, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
