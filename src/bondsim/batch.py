@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -175,13 +177,23 @@ class Runner:
                     f"the Dask scheduler at {self.scheduler} has no workers (waited {self.worker_timeout:g} s)"
                 ) from None
         else:
-            self._cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-            )
+            # worker processes ignore Ctrl-C (they inherit an ignored SIGINT): the driver alone stops
+            # on it, then closes the cluster, so that an interrupted sweep prints one line
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGINT) if main else None
+            if previous is not None:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
             self.client = Client(self._cluster)
         try:
             self.check_workers()
@@ -357,7 +369,7 @@ class Runner:
                 del values
                 submit_next()
         finally:
-            for future in pending.futures:
+            for future in list(pending.futures):
                 future.cancel()
 
 
