@@ -164,6 +164,7 @@ class Runner:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
+            self._probe()
             try:
                 self.client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
             except (OSError, TimeoutError) as exc:
@@ -200,6 +201,26 @@ class Runner:
         except BaseException:
             self.close()
             raise
+
+    def _probe(self) -> None:
+        """Fail at once, not after Dask's retries, when nothing listens at a ``tcp://`` address."""
+        import socket
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.scheduler if "://" in self.scheduler else f"tcp://{self.scheduler}")
+        if parts.scheme != "tcp":
+            return
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise UserError(f"{self.scheduler} is not a scheduler address: use tcp://HOST:PORT") from None
+        if not host or port is None:
+            raise UserError(f"{self.scheduler} is not a scheduler address: use tcp://HOST:PORT")
+        try:
+            socket.create_connection((host, port), timeout=self.connect_timeout).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise UserError(f"cannot connect to the Dask scheduler at {self.scheduler}: {reason}") from None
 
     def check_workers(self) -> None:
         """Refuse (one line) if a Dask worker runs another bondsim version or other code."""
