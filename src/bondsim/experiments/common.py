@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..batch import default_workers as default_workers  # re-exported for experiment scripts
 from ..batch import run_many, seed_for
 from ..errors import UserError
 from ..model import BondingModel
