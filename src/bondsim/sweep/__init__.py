@@ -14,7 +14,16 @@ completion or the cluster, and growing a sweep (``--extend``) keeps every existi
 """
 
 from ..batch import batch_size, seed_for
-from .analysis import analyze, final_values, sobol_indices, summarize
+from .analysis import (
+    SweepData,
+    analyze,
+    final_values,
+    morris_indices,
+    sobol_indices,
+    summarize,
+    time_course,
+    window_means,
+)
 from .command import add_arguments, command
 from .execute import RunTask, SweepReport, execute, run_sweep, run_task, run_tasks
 from .spec import SweepSpec, invalid_points, load_spec, parse_spec, plan, run_seed
@@ -22,6 +31,7 @@ from .store import data_dictionary, failures, finished_runs, read_manifest, read
 
 __all__ = [
     "RunTask",
+    "SweepData",
     "SweepReport",
     "SweepSpec",
     "add_arguments",
@@ -35,6 +45,7 @@ __all__ = [
     "finished_runs",
     "invalid_points",
     "load_spec",
+    "morris_indices",
     "parse_spec",
     "plan",
     "read_manifest",
@@ -48,4 +59,6 @@ __all__ = [
     "seed_for",
     "sobol_indices",
     "summarize",
+    "time_course",
+    "window_means",
 ]

@@ -1,10 +1,20 @@
-"""Analysis of a finished sweep: ``bondsim analyze SWEEP_DIR``.
+"""Analysis of a sweep: ``bondsim analyze SWEEP_DIR``.
 
-From the final recorded step of every run: a summary table (mean, SD and a t confidence
-interval of each observable per design point), response curves of each varied parameter,
-two-parameter heatmaps (grid and list designs) and, for ``sobol`` designs, first- and
-total-order Sobol indices with bootstrap confidence intervals (SALib; Saltelli 2002,
-Saltelli et al. 2010). Tables are CSV, figures PNG.
+Every function here is a pure function of the sweep's data (its dataset and manifest, read once
+into a :class:`SweepData`; a sweep folder is accepted too and read on the spot); :func:`analyze`
+and the CLI write the results out. An outcome of a run is an observable at its last recorded step,
+or its mean over a window of days (``--window START_DAY END_DAY``) when one is given.
+
+- :func:`summarize`: mean, SD and a t confidence interval of each outcome per design point;
+- :func:`time_course`: the same at every recorded step (the time course of each design point);
+- :func:`window_means`: each run's mean of each observable over a window of days;
+- :func:`sobol_indices`: first-, total- (and second-) order Sobol indices of ``sobol`` designs,
+  with bootstrap confidence intervals (SALib; Saltelli 2002, Saltelli et al. 2010), flagging
+  indices whose interval is wider than the index;
+- :func:`morris_indices`: mu, mu* and sigma of ``morris`` designs (SALib; Morris 1991,
+  Campolongo et al. 2007).
+
+Tables are CSV, figures PNG.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +37,44 @@ from .store import read_manifest, results
 
 METRICS = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a run
 PLOT_METRICS = ("felt_connection", "positive_affect", "distress", "mean_bond")
+MAX_LINES = 12  # time-course figures draw one line per design point up to this many points
 
 
-def final_values(out: str | Path) -> pd.DataFrame:
-    """One row per finished run: its identity, varied values and observables at its last recorded step."""
-    frame = results(out)
-    if frame.empty:
-        raise UserError(f"{out} holds no finished runs yet")
-    last = frame.groupby("run")["step"].transform("max") == frame["step"]
-    return frame[last].reset_index(drop=True)
+# ------------------------------------------------------------------------------ the data
+@dataclass(frozen=True)
+class SweepData:
+    """A sweep's dataset and manifest, read once.
+
+    Attributes:
+        frame: every recorded row of every finished run, sorted by run and step.
+        manifest: the sweep's manifest.
+    """
+
+    frame: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @classmethod
+    def load(cls, out: str | Path) -> SweepData:
+        """Read a sweep folder."""
+        manifest = read_manifest(out)
+        frame = results(out)
+        if frame.empty:
+            raise UserError(f"{out} holds no finished runs yet")
+        return cls(frame, manifest)
+
+    @property
+    def varied(self) -> list[str]:
+        """The varied parameters."""
+        return list(self.manifest["varied"])
+
+    @property
+    def design(self) -> str:
+        """The design's name."""
+        return str(self.manifest["design"])
+
+
+def _data(source: SweepData | str | Path) -> SweepData:
+    return source if isinstance(source, SweepData) else SweepData.load(source)
 
 
 def _check_metrics(metrics: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -46,71 +86,154 @@ def _check_metrics(metrics: list[str] | tuple[str, ...] | None) -> tuple[str, ..
     return tuple(metrics)
 
 
-def summarize(out: str | Path, metrics: list[str] | None = None, conf: float = 0.95) -> pd.DataFrame:
-    """Mean, SD and a two-sided t confidence interval of each observable per design point.
+def final_values(source: SweepData | str | Path) -> pd.DataFrame:
+    """One row per finished run: its identity, parameters and observables at its last recorded step."""
+    frame = _data(source).frame
+    last = frame.groupby("run")["step"].transform("max") == frame["step"]
+    return frame[last].reset_index(drop=True)
+
+
+def window_means(source: SweepData | str | Path, start_day: float, end_day: float) -> pd.DataFrame:
+    """One row per finished run: the mean of each observable over the recorded steps in a window of days.
+
+    A step belongs to the window when its clock (``hours / 24``) lies in ``[start_day, end_day]``.
+    NaN values (e.g. an acceptance rate in a step without approaches) are left out of the means.
+    """
+    data = _data(source)
+    if not (np.isfinite(start_day) and np.isfinite(end_day)) or start_day < 0 or start_day >= end_day:
+        raise UserError(f"--window {start_day:g} {end_day:g}: give START_DAY < END_DAY, both >= 0")
+    frame = data.frame
+    days = frame["hours"] / 24.0
+    inside = frame[(days >= start_day - 1e-9) & (days <= end_day + 1e-9)]
+    if inside.empty:
+        last = float(days.max())
+        raise UserError(
+            f"no recorded step falls in days [{start_day:g}, {end_day:g}]: the runs last {last:g} days "
+            f"(record = {data.manifest.get('record')})"
+        )
+    keys = [c for c in frame.columns if c not in COLUMNS]
+    means = inside.groupby("run", sort=True)[list(METRICS)].mean()
+    counts = inside.groupby("run", sort=True)["step"].count().rename("steps_in_window")
+    heads = inside.groupby("run", sort=True)[keys].first().drop(columns="run", errors="ignore")
+    return pd.concat([heads, counts, means], axis=1).reset_index()
+
+
+def outcomes(source: SweepData | str | Path, window: tuple[float, float] | None = None) -> pd.DataFrame:
+    """Each finished run's outcomes: final values, or window means when ``window`` is given."""
+    return final_values(source) if window is None else window_means(source, *window)
+
+
+def _stats(x: np.ndarray, conf: float) -> dict[str, float]:
+    """n, mean, SD and a two-sided t interval of the finite values of ``x``."""
+    from scipy import stats
+
+    x = x[np.isfinite(x)]
+    n = len(x)
+    mean = float(np.mean(x)) if n else float("nan")
+    sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
+    half = float(stats.t.ppf(0.5 + conf / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
+    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def summarize(
+    source: SweepData | str | Path,
+    metrics: list[str] | None = None,
+    conf: float = 0.95,
+    window: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Mean, SD and a two-sided t confidence interval of each outcome per design point.
 
     Returns a long table: point, the varied values, metric, n, mean, sd, ci_low, ci_high
     (the interval is NaN with fewer than two replicates, and NaN values are left out).
     """
-    from scipy import stats
-
     metrics = _check_metrics(metrics)
-    manifest = read_manifest(out)
-    varied = list(manifest["varied"])
-    finals = final_values(out)
+    data = _data(source)
+    runs = outcomes(data, window)
     rows = []
-    for point, group in finals.groupby("point", sort=True):
-        head = {"point": int(point), **{name: group[name].iloc[0] for name in varied}}
+    for point, group in runs.groupby("point", sort=True):
+        head = {"point": int(point), **{name: group[name].iloc[0] for name in data.varied}}
         for metric in metrics:
-            x = group[metric].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            n = len(x)
-            mean = float(np.mean(x)) if n else float("nan")
-            sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
-            half = float(stats.t.ppf(0.5 + conf / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
-            rows.append(
-                {
-                    **head,
-                    "metric": metric,
-                    "n": n,
-                    "mean": mean,
-                    "sd": sd,
-                    "ci_low": mean - half,
-                    "ci_high": mean + half,
-                }
-            )
+            rows.append({**head, "metric": metric, **_stats(group[metric].to_numpy(dtype=float), conf)})
     return pd.DataFrame(rows)
 
 
+def time_course(source: SweepData | str | Path, metrics: list[str] | None = None, conf: float = 0.95) -> pd.DataFrame:
+    """Mean, SD and t confidence interval of each observable per design point at every recorded step.
+
+    Returns a long table: point, the varied values, step, hours, day, metric, n, mean, sd, ci_low, ci_high.
+    """
+    metrics = _check_metrics(metrics)
+    data = _data(source)
+    rows = []
+    for (point, step), group in data.frame.groupby(["point", "step"], sort=True):
+        head = {"point": int(point), **{name: group[name].iloc[0] for name in data.varied}}
+        hours = float(group["hours"].iloc[0])
+        head.update({"step": int(step), "hours": hours, "day": hours / 24.0})
+        for metric in metrics:
+            rows.append({**head, "metric": metric, **_stats(group[metric].to_numpy(dtype=float), conf)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------- sensitivity
+def _point_means(data: SweepData, metrics: tuple[str, ...], window: tuple[float, float] | None, what: str):
+    """Per design point, the mean outcome over replicates; every point must have one."""
+    means = outcomes(data, window).groupby("point")[list(metrics)].mean().sort_index()
+    total = int(data.manifest["points"])
+    if len(means) < total:
+        raise UserError(
+            f"{what} need every design point: {total - len(means)} of {total} have no finished run "
+            f"(see failures.csv; bondsim sweep --resume retries them)"
+        )
+    return means
+
+
+def _spec_of(data: SweepData):
+    from .spec import parse_spec
+
+    return parse_spec(data.manifest["spec"], seed=int(data.manifest["seeds"]["master"]))
+
+
 def sobol_indices(
-    out: str | Path, metrics: list[str] | None = None, conf: float = 0.95, resamples: int = 1000
-) -> pd.DataFrame:
+    source: SweepData | str | Path,
+    metrics: list[str] | None = None,
+    conf: float = 0.95,
+    resamples: int = 1000,
+    window: tuple[float, float] | None = None,
+    second_order: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """First- and total-order Sobol indices of a ``sobol`` sweep, with bootstrap confidence intervals.
 
-    The model output of a design point is its mean over replicates. Every design point needs a
-    result (resume the sweep first if some failed); an observable that is NaN at some point is
-    left out.
+    The model output of a design point is its mean outcome over replicates. Every design point needs
+    a result (resume the sweep first if some failed); an observable that is NaN at some point, or
+    constant, is left out. ``S1_wide`` and ``ST_wide`` flag indices whose confidence interval
+    (twice the half-width) is wider than the index itself: too few samples to tell it from noise.
+
+    Args:
+        source: the sweep.
+        metrics: observables (default all).
+        conf: confidence level of the bootstrap intervals.
+        resamples: bootstrap resamples.
+        window: ``(start_day, end_day)`` to use window means instead of final values.
+        second_order: also return the second-order indices (the design must have sampled them).
 
     Returns:
-        One row per metric and parameter: S1, S1_conf, ST, ST_conf (half-widths of the interval).
+        One row per metric and parameter: S1, S1_conf, ST, ST_conf (half-widths), S1_wide, ST_wide;
+        with ``second_order``, also a table of metric, parameter_a, parameter_b, S2, S2_conf, S2_wide.
     """
     from SALib.analyze import sobol
 
     metrics = _check_metrics(metrics)
-    manifest = read_manifest(out)
-    if manifest.get("design") != "sobol":
-        raise UserError(f"Sobol indices need a sobol design; {out} holds a {manifest.get('design')} design")
-    names = list(manifest["varied"])
+    data = _data(source)
+    manifest = data.manifest
+    if data.design != "sobol":
+        raise UserError(f"Sobol indices need a sobol design; this sweep has a {data.design} design")
+    sampled_second = bool(manifest.get("second_order"))
+    if second_order and not sampled_second:
+        raise UserError("second-order Sobol indices need a sobol design with second_order = true")
+    names = data.varied
     problem = {"num_vars": len(names), "names": names, "bounds": [manifest["bounds"][n] for n in names]}
-    means = final_values(out).groupby("point")[list(metrics)].mean()
-    missing = manifest["points"] - len(means)
-    if missing:
-        raise UserError(
-            f"Sobol indices need every design point: {missing} of {manifest['points']} have no "
-            f"finished run (see failures.csv; bondsim sweep --resume retries them)"
-        )
-    means = means.sort_index()
-    rows = []
+    means = _point_means(data, metrics, window, "Sobol indices")
+    rows, pairs = [], []
     for metric in metrics:
         y = means[metric].to_numpy(dtype=float)
         if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
@@ -118,7 +241,7 @@ def sobol_indices(
         s = sobol.analyze(
             problem,
             y,
-            calc_second_order=bool(manifest.get("second_order")),
+            calc_second_order=sampled_second,
             conf_level=conf,
             num_resamples=resamples,
             seed=int(manifest["seeds"]["master"]),
@@ -132,9 +255,81 @@ def sobol_indices(
                     "S1_conf": s["S1_conf"][i],
                     "ST": s["ST"][i],
                     "ST_conf": s["ST_conf"][i],
+                    "S1_wide": bool(2 * s["S1_conf"][i] > abs(s["S1"][i])),
+                    "ST_wide": bool(2 * s["ST_conf"][i] > abs(s["ST"][i])),
                 }
             )
-    return pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+        if sampled_second:
+            for i, j in itertools.combinations(range(len(names)), 2):
+                s2, c2 = s["S2"][i, j], s["S2_conf"][i, j]
+                pairs.append(
+                    {
+                        "metric": metric,
+                        "parameter_a": names[i],
+                        "parameter_b": names[j],
+                        "S2": s2,
+                        "S2_conf": c2,
+                        "S2_wide": bool(2 * c2 > abs(s2)),
+                    }
+                )
+    first = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "S1_wide", "ST_wide"])
+    if not second_order:
+        return first
+    columns = ["metric", "parameter_a", "parameter_b", "S2", "S2_conf", "S2_wide"]
+    return first, pd.DataFrame(pairs, columns=columns)
+
+
+def morris_indices(
+    source: SweepData | str | Path,
+    metrics: list[str] | None = None,
+    conf: float = 0.95,
+    resamples: int = 1000,
+    window: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Morris elementary-effects statistics of a ``morris`` sweep (SALib ``morris.analyze``).
+
+    The model output of a design point is its mean outcome over replicates; the design's sample
+    matrix is rebuilt from the spec in the manifest (before integer rounding).
+
+    Returns:
+        One row per metric and parameter: mu, mu_star, sigma, mu_star_conf (half-width of mu*'s
+        bootstrap interval).
+    """
+    from SALib.analyze import morris
+
+    metrics = _check_metrics(metrics)
+    data = _data(source)
+    if data.design != "morris":
+        raise UserError(f"Morris indices need a morris design; this sweep has a {data.design} design")
+    spec = _spec_of(data)
+    x = spec.matrix()
+    means = _point_means(data, metrics, window, "Morris indices")
+    rows = []
+    for metric in metrics:
+        y = means[metric].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            continue
+        s = morris.analyze(
+            spec.problem(),
+            x,
+            y,
+            num_resamples=resamples,
+            conf_level=conf,
+            num_levels=spec.levels,
+            seed=spec.seed,
+        )
+        for i, name in enumerate(spec.varied):
+            rows.append(
+                {
+                    "metric": metric,
+                    "parameter": name,
+                    "mu": float(s["mu"][i]),
+                    "mu_star": float(s["mu_star"][i]),
+                    "sigma": float(s["sigma"][i]),
+                    "mu_star_conf": float(s["mu_star_conf"][i]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["metric", "parameter", "mu", "mu_star", "sigma", "mu_star_conf"])
 
 
 # --------------------------------------------------------------------------- figures
@@ -219,14 +414,69 @@ def plot_sobol(indices: pd.DataFrame, path: Path) -> None:
     save_figure(fig, path)
 
 
+def plot_time_course(course: pd.DataFrame, varied: list[str], path: Path) -> None:
+    """Mean time course of each design point with its confidence band, one panel per observable.
+
+    With more than ``MAX_LINES`` design points, the lines are thin and without bands.
+    """
+    metrics = [m for m in PLOT_METRICS if m in set(course["metric"])] or list(dict.fromkeys(course["metric"]))[:4]
+    fig, axes = _figure(1, len(metrics), (3.4 * len(metrics), 3.3))
+    points = sorted(course["point"].unique())
+    few = len(points) <= MAX_LINES
+    colors = [f"C{i % 10}" for i in range(len(points))]
+    for ax, metric in zip(axes, metrics, strict=True):
+        part = course[course["metric"] == metric]
+        for point, color in zip(points, colors, strict=True):
+            line = part[part["point"] == point]
+            label = ", ".join(f"{_label(n)} {_short(line[n].iloc[0])}" for n in varied) if few else None
+            ax.plot(line["day"], line["mean"], color=color, lw=1.4 if few else 0.6, label=label)
+            if few:
+                ax.fill_between(line["day"], line["ci_low"], line["ci_high"], color=color, alpha=0.2, lw=0)
+        ax.set_xlabel("day")
+        ax.set_title(_label(metric), fontsize=9)
+    if few:
+        axes[-1].legend(frameon=False, fontsize=6, loc="best")
+    save_figure(fig, path)
+
+
+def plot_morris(indices: pd.DataFrame, path: Path) -> None:
+    """mu* against sigma of each parameter, one panel per observable (Campolongo et al. 2007)."""
+    metrics = [m for m in PLOT_METRICS if m in set(indices["metric"])] or list(dict.fromkeys(indices["metric"]))[:4]
+    fig, axes = _figure(1, len(metrics), (3.4 * len(metrics), 3.4))
+    for ax, metric in zip(axes, metrics, strict=True):
+        part = indices[indices["metric"] == metric]
+        ax.errorbar(part["mu_star"], part["sigma"], xerr=part["mu_star_conf"], fmt="o", capsize=3)
+        for _, row in part.iterrows():
+            ax.annotate(_label(row["parameter"]), (row["mu_star"], row["sigma"]), fontsize=7)
+        ax.set_xlabel("mu*")
+        ax.set_title(_label(metric), fontsize=9)
+    axes[0].set_ylabel("sigma")
+    save_figure(fig, path)
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
 # ------------------------------------------------------------------------------ the whole
 def analyze(
-    sweep_dir: str | Path, out: str | Path | None = None, metrics: list[str] | None = None, conf: float = 0.95
+    sweep_dir: str | Path,
+    out: str | Path | None = None,
+    metrics: list[str] | None = None,
+    conf: float = 0.95,
+    window: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Write the tables and figures of a sweep into ``out`` (default ``SWEEP_DIR/analysis``).
 
+    Args:
+        sweep_dir: the sweep folder.
+        out: where to write.
+        metrics: observables (default all).
+        conf: confidence level of every interval.
+        window: ``(start_day, end_day)``: outcomes are window means instead of final values.
+
     Returns:
-        What was written and any note (e.g. why Sobol indices were left out).
+        What was written, and notes and warnings (e.g. why Sobol indices were left out).
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
@@ -234,45 +484,83 @@ def analyze(
     if not 0 < conf < 1:
         raise UserError(f"--conf {conf:g} must be between 0 and 1")
     metrics = list(_check_metrics(metrics))
-    manifest = read_manifest(sweep_dir)
-    design, varied = manifest["design"], list(manifest["varied"])
-    finals = final_values(sweep_dir)
-    summary = summarize(sweep_dir, metrics, conf)
+    data = SweepData.load(sweep_dir)
+    design, varied = data.design, data.varied
+    runs = outcomes(data, window)
+    summary = summarize(data, metrics, conf, window)
+    course = time_course(data, metrics, conf)
     out = Path(out) if out else sweep_dir / "analysis"
-    written, notes = [], []
+    written, notes, warnings = [], [], []
     with output_directory(out) as tmp:
-        finals.to_csv(tmp / "final.csv", index=False)
+        final_values(data).to_csv(tmp / "final.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         written += ["final.csv", "summary.csv"]
+        if window is not None:
+            runs.to_csv(tmp / "window.csv", index=False)
+            written.append("window.csv")
+        course.to_csv(tmp / "timecourse.csv", index=False)
+        written.append("timecourse.csv")
+        if course["step"].nunique() > 1:
+            plot_time_course(course, varied, tmp / "timecourse.png")
+            written.append("timecourse.png")
         for name in varied:
-            if finals[name].nunique() > 1:
-                plot_response(finals, name, design, tmp / f"response_{name}.png", conf)
+            if runs[name].nunique() > 1:
+                plot_response(runs, name, design, tmp / f"response_{name}.png", conf)
                 written.append(f"response_{name}.png")
         if design in ("grid", "list"):
             for a, b in itertools.combinations(varied, 2):
-                if finals[a].nunique() > 1 and finals[b].nunique() > 1:
-                    plot_heatmap(finals, a, b, tmp / f"heatmap_{a}_{b}.png")
+                if runs[a].nunique() > 1 and runs[b].nunique() > 1:
+                    plot_heatmap(runs, a, b, tmp / f"heatmap_{a}_{b}.png")
                     written.append(f"heatmap_{a}_{b}.png")
         if design == "sobol":
             try:
-                indices = sobol_indices(sweep_dir, metrics, conf)
+                if data.manifest.get("second_order"):
+                    first, second = sobol_indices(data, metrics, conf, window=window, second_order=True)
+                else:
+                    first, second = sobol_indices(data, metrics, conf, window=window), None
             except UserError as exc:
                 notes.append(str(exc))
             else:
-                indices.to_csv(tmp / "sobol.csv", index=False)
+                first.to_csv(tmp / "sobol.csv", index=False)
                 written.append("sobol.csv")
-                if not indices.empty:
-                    plot_sobol(indices, tmp / "sobol.png")
+                if second is not None:
+                    second.to_csv(tmp / "sobol_second_order.csv", index=False)
+                    written.append("sobol_second_order.csv")
+                if not first.empty:
+                    plot_sobol(first, tmp / "sobol.png")
                     written.append("sobol.png")
+                wide = int(first["S1_wide"].sum() + first["ST_wide"].sum())
+                if second is not None:
+                    wide += int(second["S2_wide"].sum())
+                if wide:
+                    total = 2 * len(first) + (0 if second is None else len(second))
+                    warnings.append(
+                        f"{wide} of {total} Sobol indices have a {conf:.0%} interval wider than the index "
+                        f"(columns *_wide of sobol.csv): increase samples"
+                    )
+        if design == "morris":
+            try:
+                indices = morris_indices(data, metrics, conf, window=window)
+            except UserError as exc:
+                notes.append(str(exc))
+            else:
+                indices.to_csv(tmp / "morris.csv", index=False)
+                written.append("morris.csv")
+                if not indices.empty:
+                    plot_morris(indices, tmp / "morris.png")
+                    written.append("morris.png")
         info = {
             "sweep": str(sweep_dir),
             "design": design,
             "varied": varied,
-            "runs_analyzed": len(finals),
-            "runs_in_design": manifest["runs"],
+            "runs_analyzed": len(runs),
+            "runs_in_design": data.manifest["runs"],
+            "outcome": "final values" if window is None else f"means over days {window[0]:g}-{window[1]:g}",
+            "window_days": None if window is None else list(window),
             "confidence": conf,
             "written": written,
             "notes": notes,
+            "warnings": warnings,
             "created": now(),
         }
         write_json(tmp / "analysis.json", info)
@@ -286,30 +574,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output directory (default SWEEP_DIR/analysis)")
     parser.add_argument("--metrics", help=f"comma-separated observables (default all: {', '.join(METRICS)})")
     parser.add_argument("--conf", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
+    parser.add_argument(
+        "--window",
+        nargs=2,
+        type=float,
+        metavar=("START_DAY", "END_DAY"),
+        help="use each run's mean over these days instead of its final values",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
     """Analyze a sweep and list what was written."""
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    info = analyze(args.sweep_dir, args.out, metrics, args.conf)
+    window = tuple(args.window) if args.window else None
+    info = analyze(args.sweep_dir, args.out, metrics, args.conf, window)
     print(
-        f"bondsim analyze: {info['runs_analyzed']} of {info['runs_in_design']} runs, {info['design']} design; "
-        f"wrote {len(info['written'])} files to {info['out']}: {', '.join(info['written'])}"
+        f"bondsim analyze: {info['runs_analyzed']} of {info['runs_in_design']} runs, {info['design']} design, "
+        f"{info['outcome']}; wrote {len(info['written'])} files to {info['out']}: {', '.join(info['written'])}"
     )
     for note in info["notes"]:
         print(f"bondsim analyze: note: {note}", file=sys.stderr)
+    for warning in info["warnings"]:
+        print(f"bondsim analyze: warning: {warning}", file=sys.stderr)
     return 0
 
 
 __all__ = [
     "METRICS",
+    "SweepData",
     "add_arguments",
     "analyze",
     "command",
     "final_values",
+    "morris_indices",
+    "outcomes",
     "plot_heatmap",
+    "plot_morris",
     "plot_response",
     "plot_sobol",
+    "plot_time_course",
     "sobol_indices",
     "summarize",
+    "time_course",
+    "window_means",
 ]
