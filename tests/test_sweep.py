@@ -649,3 +649,87 @@ def test_ctrl_c_stops_with_one_line_and_the_sweep_resumes(tmp_path, workers):
             check_exact=True,
             check_dtype=False,
         )
+
+
+# ------------------------------------------------------------------- time courses and screening
+def test_time_course_and_window_means_use_every_recorded_step(reference, tmp_path):
+    out, frame = reference
+    data = sweep.SweepData.load(out)
+    course = sweep.time_course(data, ["mean_tone"])
+    assert len(course) == 6 * 4 and sorted(course["day"].unique()) == pytest.approx([0, 1 / 3, 2 / 3, 1])
+    row = course[(course["point"] == 3) & (course["step"] == 16)].iloc[0]
+    x = frame[(frame["point"] == 3) & (frame["step"] == 16)]["mean_tone"]
+    assert row["n"] == 4 and row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+    assert row["ci_high"] - row["mean"] == pytest.approx(3.182446305 * x.std() / 2, rel=1e-6)
+
+    # days 0.3 to 1 hold steps 8, 16 and 24 (one step is an hour)
+    means = sweep.window_means(data, 0.3, 1.0)
+    assert len(means) == 24 and (means["steps_in_window"] == 3).all()
+    inside = frame[frame["step"] >= 8].groupby("run")["distress"].mean()
+    np.testing.assert_allclose(means.set_index("run")["distress"], inside, rtol=1e-12)
+    summary = sweep.summarize(data, ["distress"], window=(0.3, 1.0)).set_index("point")
+    np.testing.assert_allclose(summary["mean"], means.groupby("point")["distress"].mean(), rtol=1e-12)
+
+    r = cli("analyze", str(out), "--out", str(tmp_path / "w"), "--window", "0.3", "1", "--metrics", "distress")
+    assert r.returncode == 0, r.stderr
+    assert "means over days 0.3-1" in r.stdout
+    assert {"window.csv", "timecourse.csv", "timecourse.png", "summary.csv"} <= set(os.listdir(tmp_path / "w"))
+    for window, message in (
+        (("2", "3"), "no recorded step falls in days [2, 3]"),
+        (("1", "0.5"), "START_DAY < END_DAY"),
+    ):
+        r = cli("analyze", str(out), "--out", str(tmp_path / "bad"), "--window", *window)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
+
+
+MORRIS = SOBOL.replace('design = "sobol"\nsamples = 8', 'design = "morris"\nsamples = 6\nlevels = 4')
+
+
+def test_morris_design_and_its_elementary_effects(tmp_path):
+    spec = spec_of(MORRIS)
+    assert spec.n_points == 6 * (2 + 1) and spec.levels == 4
+    for p, q in zip(spec.points[::3], spec.points[1::3], strict=True):  # a trajectory moves one parameter a step
+        assert sum(p[n] != q[n] for n in spec.varied) == 1
+    with pytest.raises(ParameterError, match="levels = 3 must be even"):
+        spec_of(MORRIS.replace("levels = 4", "levels = 3"))
+    with pytest.raises(ParameterError, match="levels applies to morris designs"):
+        spec_of(SOBOL.replace("seed = 3", "seed = 3\nlevels = 4"))
+
+    out = tmp_path / "morris"
+    assert sweep.run_sweep(spec, out, workers=1).done == 18
+    table = sweep.morris_indices(out).set_index(["metric", "parameter"])
+    occupancy = table.loc["mean_occupancy"]
+    # occupancy by the drug depends on the dose only, not on rejections
+    assert occupancy.loc["dose_mg", "mu_star"] > 0.1 and occupancy.loc["rejection_rate", "mu_star"] < 1e-9
+    assert (table["mu_star"] >= table["mu"].abs() - 1e-12).all() and (table["sigma"] >= 0).all()
+    info = sweep.analyze(out)
+    assert {"morris.csv", "morris.png"} <= set(info["written"])
+
+
+def test_second_order_sobol_indices_and_wide_interval_warnings(tmp_path):
+    out = tmp_path / "sobol2"
+    spec = spec_of(SOBOL.replace("seed = 3", "seed = 3\nsecond_order = true"))
+    assert sweep.run_sweep(spec, out, workers=1).done == 8 * 6
+    first, second = sweep.sobol_indices(out, ["mean_occupancy", "distress"], second_order=True)
+    assert list(second.columns) == ["metric", "parameter_a", "parameter_b", "S2", "S2_conf", "S2_wide"]
+    assert len(second) == 2 and set(second["parameter_a"] + "/" + second["parameter_b"]) == {"rejection_rate/dose_mg"}
+    np.testing.assert_array_equal(first["S1_wide"], 2 * first["S1_conf"] > first["S1"].abs())
+    np.testing.assert_array_equal(second["S2_wide"], 2 * second["S2_conf"] > second["S2"].abs())
+    without = sweep.SweepData(sweep.results(out), {**sweep.read_manifest(out), "second_order": False})
+    with pytest.raises(UserError, match="second_order = true"):
+        sweep.sobol_indices(without, second_order=True)
+
+    r = cli("analyze", str(out), "--metrics", "mean_occupancy,distress")
+    assert r.returncode == 0, r.stderr
+    written = set(os.listdir(out / "analysis"))
+    assert {"sobol.csv", "sobol_second_order.csv", "sobol.png"} <= written
+    wide = int(first["S1_wide"].sum() + first["ST_wide"].sum() + second["S2_wide"].sum())
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    if wide:
+        assert warnings == [
+            f"bondsim analyze: warning: {wide} of 10 Sobol indices have a 95% interval wider than the index "
+            "(columns *_wide of sobol.csv): increase samples"
+        ]
+    else:
+        assert warnings == []
