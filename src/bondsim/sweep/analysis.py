@@ -123,16 +123,30 @@ def outcomes(source: SweepData | str | Path, window: tuple[float, float] | None 
     return final_values(source) if window is None else window_means(source, *window)
 
 
-def _stats(x: np.ndarray, conf: float) -> dict[str, float]:
-    """n, mean, SD and a two-sided t interval of the finite values of ``x``."""
+def _grouped_stats(frame: pd.DataFrame, keys: list[str], metrics: tuple[str, ...], conf: float) -> pd.DataFrame:
+    """n, mean, SD and a two-sided t interval of each metric per group of ``keys``, in one pass.
+
+    Non-finite values are left out; the interval is NaN with fewer than two values.
+    """
     from scipy import stats
 
-    x = x[np.isfinite(x)]
-    n = len(x)
-    mean = float(np.mean(x)) if n else float("nan")
-    sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
-    half = float(stats.t.ppf(0.5 + conf / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
-    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+    values = frame[list(metrics)].astype(float).replace([np.inf, -np.inf], np.nan)
+    long = pd.concat([frame[keys].reset_index(drop=True), values.reset_index(drop=True)], axis=1).melt(
+        id_vars=keys, var_name="metric", value_name="value"
+    )
+    long["metric"] = pd.Categorical(long["metric"], categories=list(metrics), ordered=True)
+    table = long.groupby([*keys, "metric"], sort=True, observed=True, dropna=False)["value"].agg(
+        n="count", mean="mean", sd="std"
+    )
+    table = table.reset_index()
+    n = table["n"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + conf / 2, np.where(n > 1, n - 1, np.nan)) * table["sd"] / np.sqrt(n)
+    table["ci_low"] = table["mean"] - half
+    table["ci_high"] = table["mean"] + half
+    table["metric"] = table["metric"].astype(str)
+    table["n"] = table["n"].astype(int)
+    return table
 
 
 def summarize(
@@ -148,13 +162,7 @@ def summarize(
     """
     metrics = _check_metrics(metrics)
     data = _data(source)
-    runs = outcomes(data, window)
-    rows = []
-    for point, group in runs.groupby("point", sort=True):
-        head = {"point": int(point), **{name: group[name].iloc[0] for name in data.varied}}
-        for metric in metrics:
-            rows.append({**head, "metric": metric, **_stats(group[metric].to_numpy(dtype=float), conf)})
-    return pd.DataFrame(rows)
+    return _grouped_stats(outcomes(data, window), ["point", *data.varied], metrics, conf)
 
 
 def time_course(source: SweepData | str | Path, metrics: list[str] | None = None, conf: float = 0.95) -> pd.DataFrame:
@@ -164,14 +172,9 @@ def time_course(source: SweepData | str | Path, metrics: list[str] | None = None
     """
     metrics = _check_metrics(metrics)
     data = _data(source)
-    rows = []
-    for (point, step), group in data.frame.groupby(["point", "step"], sort=True):
-        head = {"point": int(point), **{name: group[name].iloc[0] for name in data.varied}}
-        hours = float(group["hours"].iloc[0])
-        head.update({"step": int(step), "hours": hours, "day": hours / 24.0})
-        for metric in metrics:
-            rows.append({**head, "metric": metric, **_stats(group[metric].to_numpy(dtype=float), conf)})
-    return pd.DataFrame(rows)
+    table = _grouped_stats(data.frame, ["point", *data.varied, "step", "hours"], metrics, conf)
+    table.insert(table.columns.get_loc("hours") + 1, "day", table["hours"] / 24.0)
+    return table
 
 
 # ----------------------------------------------------------------------- sensitivity
