@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import provenance
 from ..errors import UserError
-from ..io import now, versions, write_json
+from ..io import _default, _finite, now, versions, write_json
 from ..metrics import COLUMNS, DESCRIPTIONS
 from ..params import FIELDS
 from .spec import ID_COLUMNS, SweepSpec
@@ -283,6 +283,11 @@ def check(spec: SweepSpec, out: Path, mode: str, spec_file: str | None = None) -
     return opened
 
 
+def _as_stored(value: Any) -> Any:
+    """A value as it reads back from manifest.json (non-finite floats become null, tuples lists)."""
+    return json.loads(json.dumps(_finite(value), default=_default))
+
+
 def _show(point: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} = {v!r}" for k, v in point.items())
 
@@ -304,7 +309,7 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
     for what, old, new in checks:
         if old != new:
             raise UserError(f"{where} its {what} is {old!r} and the spec's is {new!r}; start a new sweep to change it")
-    old_params, new_params = manifest["parameters"], resolved_parameters(spec)
+    old_params, new_params = manifest["parameters"], _as_stored(resolved_parameters(spec))
     for name in sorted(set(old_params) | set(new_params)):
         old, new = old_params.get(name), new_params.get(name)
         if old != new:
@@ -317,7 +322,7 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
             f"a sweep can only grow"
         )
     old_points = [dict(p) for p in manifest["design_points"]]
-    unused = [dict(p) for p in spec.points]
+    unused = [dict(p) for p in _as_stored(list(spec.points))]
     for i, point in enumerate(old_points):
         if point not in unused:
             raise UserError(
