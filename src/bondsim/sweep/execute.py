@@ -13,7 +13,6 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,25 +21,10 @@ from ..batch import Lost, Runner
 from ..errors import UserError
 from ..params import Params, with_overrides
 from . import store
-from .spec import ID_COLUMNS, SweepSpec, load_spec
+from .spec import ID_COLUMNS, RunTask, SweepSpec, load_spec
 
 
 # ----------------------------------------------------------------------------- one run
-@dataclass(frozen=True)
-class RunTask:
-    """One run: a pure function of these fields."""
-
-    run: int
-    point: int
-    replicate: int
-    seed: int
-    fixed: dict[str, Any]
-    values: dict[str, Any]
-    steps: int | None
-    days: float | None
-    record_every: int
-
-
 def execute(task: RunTask) -> pd.DataFrame:
     """Do one run and return its recorded rows, with the run's identity and parameters as columns."""
     from ..model import BondingModel, steps_for

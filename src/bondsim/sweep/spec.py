@@ -42,6 +42,21 @@ ID_COLUMNS = ("run", "point", "replicate", "seed")
 
 
 @dataclass(frozen=True)
+class RunTask:
+    """One run: a pure function of these fields."""
+
+    run: int
+    point: int
+    replicate: int
+    seed: int
+    fixed: dict[str, Any]
+    values: dict[str, Any]
+    steps: int | None
+    days: float | None
+    record_every: int
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     """A checked sweep spec.
 
@@ -125,10 +140,8 @@ class SweepSpec:
         """Seed of run ``run`` of this spec's plan (point ``run // replicates``, replicate ``run % replicates``)."""
         return self.seed_of(*divmod(run, self.replicates))
 
-    def task(self, run: int) -> Any:
+    def task(self, run: int) -> RunTask:
         """Everything a worker needs to do run ``run`` of this spec's plan."""
-        from .execute import RunTask
-
         point, replicate = divmod(run, self.replicates)
         return RunTask(
             run=run,
