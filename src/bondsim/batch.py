@@ -167,7 +167,7 @@ class Runner:
             self._probe()
             try:
                 self.client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # refused, timed out, or an address Dask cannot parse
                 reason = " ".join(str(exc).split()) or type(exc).__name__
                 raise UserError(f"cannot connect to the Dask scheduler at {self.scheduler}: {reason}") from None
             try:
