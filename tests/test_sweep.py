@@ -19,7 +19,7 @@ from bondsim import sweep
 from bondsim.errors import UserError
 from bondsim.model import BondingModel
 from bondsim.params import ParameterError, Params
-from bondsim.sweep_analysis import analyze, summarize
+from bondsim.sweep import analyze, summarize
 
 BONDSIM = [sys.executable, "-m", "bondsim.cli"]
 
@@ -146,9 +146,13 @@ def test_run_seeds_follow_seedsequence_spawn_and_do_not_depend_on_the_design_siz
     for r in (0, 1, 29):
         expected = int(spawned[r].generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
         assert sweep.run_seed(42, r) == expected
-    seeds = sweep.plan(spec_of(GRID))["seed"]
+    plan = sweep.plan(spec_of(GRID))
+    seeds = plan["seed"]
     assert seeds.is_unique and (seeds >= 0).all()
-    assert list(sweep.plan(spec_of(GRID.replace("replicates = 4", "replicates = 5")))["seed"][:24]) == list(seeds)
+    # a run's seed follows its (design point, replicate), not its run number
+    assert [sweep.seed_for(42, p, k) for p, k in zip(plan["point"], plan["replicate"], strict=True)] == list(seeds)
+    more = sweep.plan(spec_of(GRID.replace("replicates = 4", "replicates = 5"))).set_index(["point", "replicate"])
+    assert list(more.loc[list(zip(plan["point"], plan["replicate"], strict=True)), "seed"]) == list(seeds)
 
 
 @pytest.mark.parametrize(
@@ -441,3 +445,291 @@ def test_sobol_indices_of_a_sobol_sweep(tmp_path):
     assert abs(occupancy.loc["rejection_rate", "ST"]) < 0.05
     assert np.isfinite(table[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy()).all()
     assert (table["S1_conf"] >= 0).all()
+
+
+# ------------------------------------------------------------------------ growing a sweep
+def _by_pair(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dataset without run numbers, in (point, replicate, step) order."""
+    return frame.drop(columns="run").sort_values(["point", "replicate", "step"]).reset_index(drop=True)
+
+
+def test_extending_replicates_and_points_keeps_every_existing_run(reference, tmp_path):
+    out = tmp_path / "grown"
+    two = write(tmp_path / "two.toml", GRID.replace("replicates = 4", "replicates = 2"))
+    assert sweep.run_sweep(sweep.load_spec(two), out, workers=1).done == 12
+    before = {p.name: p.read_bytes() for p in (out / "runs").iterdir()}
+
+    four = write(tmp_path / "four.toml", GRID)
+    r = cli("sweep", str(four), "--extend", str(out), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert "24 of 24 runs done (12 already done), 12 new" in r.stdout
+    assert all((out / "runs" / name).read_bytes() == data for name, data in before.items())
+    # the grown sweep holds exactly the runs of the sweep run at once, under other run numbers
+    pd.testing.assert_frame_equal(_by_pair(sweep.results(out)), _by_pair(reference[1]), check_exact=True)
+
+    # a new level of dose_mg adds three design points, numbered after the existing six
+    more = write(tmp_path / "more.toml", GRID.replace("dose_mg = [0, 50]", "dose_mg = [0, 50, 100]"))
+    r = cli("sweep", str(more), "--out", str(out), "--extend", "--workers", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    plan = pd.read_csv(out / "plan.csv")
+    assert list(plan["run"]) == list(range(36)) and sorted(set(plan["point"][24:])) == [6, 7, 8]
+    assert (plan["dose_mg"][24:] == 100).all()
+    pairs = zip(plan["point"], plan["replicate"], strict=True)
+    assert list(plan["seed"]) == [sweep.seed_for(42, p, k) for p, k in pairs]
+    manifest = sweep.read_manifest(out)
+    assert manifest["status"] == "complete" and manifest["counts"] == {"runs": 36, "done": 36, "failed": 0}
+    assert [e["added_runs"] for e in manifest["extensions"]] == [12, 12]
+    assert manifest["design_points"][6] == {"rejection_rate": 0.1, "dose_mg": 100.0}
+    got = sweep.results(out)
+    assert got["run"].nunique() == 36 and (got.groupby("run")["seed"].first() == plan.set_index("run")["seed"]).all()
+    # extending with the same spec again runs nothing
+    assert sweep.run_sweep(sweep.load_spec(more), out, extend=True, workers=1).added == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("n_agents = 40", "n_agents = 50"), "parameter n_agents is 40 there and 50 in the spec"),
+        (("[0.1, 0.3, 0.6]", "[0.1, 0.35, 0.6]"), "its design point 2 (rejection_rate = 0.3, dose_mg = 0.0)"),
+        (("seed = 42", "seed = 43"), "its master seed is 42 and the spec's is 43"),
+        (('drug = "naltrexone"', 'drug = "naltrexone"\nengine = "agents"'), "its engine is 'array'"),
+        (('design = "grid"', 'design = "list"'), "its design is 'grid' and the spec's is 'list'"),
+        (("days = 1", "days = 2"), "its days is 1.0 and the spec's is 2.0"),
+        (("replicates = 2", "replicates = 1"), "it has 2 replicates per point and the spec 1"),
+        (("dose_mg = [0, 50]", "dose_mg = [0]"), "its design point 1 (rejection_rate = 0.1, dose_mg = 50.0)"),
+    ],
+)
+def test_extending_refuses_any_change_to_what_was_run(tmp_path, change, message):
+    small = GRID.replace("replicates = 4", "replicates = 2")
+    out = tmp_path / "out"
+    sweep.run_sweep(spec_of(small), out, workers=1)
+    changed = small.replace(*change)
+    if change[0] == 'design = "grid"':  # the same points as a list design
+        changed = changed.replace(
+            "rejection_rate = [0.1, 0.3, 0.6]\ndose_mg = [0, 50]",
+            "rejection_rate = [0.1, 0.1, 0.3, 0.3, 0.6, 0.6]\ndose_mg = [0, 50, 0, 50, 0, 50]",
+        )
+    with pytest.raises(UserError) as info:
+        sweep.run_sweep(spec_of(changed), out, extend=True, workers=1)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert str(info.value).startswith(f"cannot extend {out}:")
+
+
+def test_a_refused_extension_from_the_cli_is_one_line_and_changes_nothing(tmp_path):
+    out = tmp_path / "out"
+    sweep.run_sweep(spec_of(GRID.replace("replicates = 4", "replicates = 1")), out, workers=1)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    changed = write(tmp_path / "changed.toml", GRID.replace("n_agents = 40", "n_agents = 60"))
+    r = cli("sweep", str(changed), "--extend", str(out), "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"bondsim sweep: error: cannot extend {out}: parameter n_agents is 40 there and 60 in the spec; "
+        "start a new sweep to change it"
+    ]
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    r = cli("sweep", str(changed), "--extend", str(tmp_path / "none"), "--quiet")
+    assert r.returncode == 2 and "holds no sweep" in r.stderr and not (tmp_path / "none").exists()
+
+
+# ----------------------------------------------------------------------------- provenance
+def test_manifest_records_every_parameter_the_code_and_a_data_dictionary(reference):
+    from bondsim import metrics, provenance
+
+    out, frame = reference
+    manifest = sweep.read_manifest(out)
+    resolved = Params(engine="array", n_agents=40, drug="naltrexone").to_dict()
+    assert manifest["parameters"] == {k: v for k, v in resolved.items() if k not in ("rejection_rate", "dose_mg")}
+    assert manifest["engine"] == "array" and manifest["varied"] == ["rejection_rate", "dose_mg"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=provenance.PACKAGE_DIR, capture_output=True, text=True
+    ).stdout.strip()
+    assert manifest["bondsim"] == {
+        "version": provenance.version(),
+        "git_commit": commit or None,
+        "code_hash": provenance.code_hash(),
+    }
+    assert {"numpy", "pandas", "mesa", "dask", "SALib"} <= set(manifest["versions"])
+    columns = pd.read_csv(out / "columns.csv", keep_default_na=False)
+    assert list(columns["column"]) == list(frame.columns)
+    assert columns.to_dict(orient="records") == manifest["columns"]
+    by_name = columns.set_index("column")
+    assert by_name.loc["mean_occupancy", "meaning"] == metrics.DESCRIPTIONS["mean_occupancy"]
+    assert by_name.loc["hours", "unit"] == "h" and by_name.loc["n_agents", "unit"] == "people"
+    assert by_name.loc["seed", "meaning"].startswith("the run's seed")
+
+
+def _dask_cluster(env: dict | None = None) -> tuple[str, list[subprocess.Popen]]:
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).with_name("dask"))
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    procs = [subprocess.Popen(scheduler, **quiet)]
+    worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+    procs.append(subprocess.Popen(worker, env={**os.environ, **(env or {})}, **quiet))
+    return address, procs
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        p.wait(timeout=30)
+
+
+def test_workers_running_other_code_are_refused_before_any_run(tmp_path):
+    # BONDSIM_CODE_HASH_OVERRIDE is a test hook: the worker reports a code hash other than the driver's
+    address, procs = _dask_cluster({"BONDSIM_CODE_HASH_OVERRIDE": "0123456789abcdef"})
+    try:
+        spec_file = write(tmp_path / "grid.toml", GRID)
+        r = cli("sweep", str(spec_file), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+    finally:
+        _stop(procs)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bondsim sweep: error: the Dask worker at tcp://127.0.0.1:")
+    assert "(code 0123456789abcdef) but the driver runs bondsim" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------- failure paths
+def test_an_unreachable_scheduler_fails_with_one_line_and_leaves_nothing(tmp_path):
+    spec_file = write(tmp_path / "grid.toml", GRID.replace("replicates = 4", "replicates = 1"))
+    out = tmp_path / "out"
+    r = cli("sweep", str(spec_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:1", "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "bondsim sweep: error: cannot connect to the Dask scheduler at tcp://127.0.0.1:1: Connection refused"
+    ]
+    assert not out.exists()
+    r = cli("sweep", str(spec_file), "--out", str(out), "--workers", "1", "--quiet")  # the corrected command
+    assert r.returncode == 0, r.stderr
+    assert sweep.read_manifest(out)["counts"] == {"runs": 6, "done": 6, "failed": 0}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_with_one_line_and_the_sweep_resumes(tmp_path, workers):
+    """SIGINT to the process group, as Ctrl-C in a terminal sends it: driver and local workers."""
+    slow = GRID.replace("days = 1", "days = 30").replace("replicates = 4", "replicates = 2")
+    spec_file = write(tmp_path / "slow.toml", slow)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*BONDSIM, "sweep", str(spec_file), "--out", str(out), "--workers", workers, "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal's foreground
+    )
+    deadline = time.monotonic() + 120
+    while not sweep.finished_runs(out) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines() == ["bondsim sweep: interrupted"]
+    done = sweep.finished_runs(out)
+    assert 1 <= len(done) < 12, "the sweep should be interrupted part-way"
+    assert not [p for p in out.rglob(".*")], "no temporary file is left"
+    for r in done:
+        assert len(pd.read_parquet(sweep.run_path(out, r))) == 720 // 8 + 1  # every:8 over 30 days
+    manifest = sweep.read_manifest(out)
+    assert manifest["status"] == "interrupted" and manifest["counts"]["done"] == len(done)
+
+    report = sweep.run_sweep(spec_of(slow), out, resume=True, workers=1)
+    assert (report.resumed, report.done, report.failed) == (len(done), 12, 0)
+    spec = spec_of(slow)
+    got = sweep.results(out)
+    for run in (min(done), 11):  # a run from before the interruption and one from after
+        pd.testing.assert_frame_equal(
+            got[got["run"] == run].reset_index(drop=True),
+            sweep.execute(spec.task(run)),
+            check_exact=True,
+            check_dtype=False,
+        )
+
+
+# ------------------------------------------------------------------- time courses and screening
+def test_time_course_and_window_means_use_every_recorded_step(reference, tmp_path):
+    out, frame = reference
+    data = sweep.SweepData.load(out)
+    course = sweep.time_course(data, ["mean_tone"])
+    assert len(course) == 6 * 4 and sorted(course["day"].unique()) == pytest.approx([0, 1 / 3, 2 / 3, 1])
+    row = course[(course["point"] == 3) & (course["step"] == 16)].iloc[0]
+    x = frame[(frame["point"] == 3) & (frame["step"] == 16)]["mean_tone"]
+    assert row["n"] == 4 and row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+    assert row["ci_high"] - row["mean"] == pytest.approx(3.182446305 * x.std() / 2, rel=1e-6)
+
+    # days 0.3 to 1 hold steps 8, 16 and 24 (one step is an hour)
+    means = sweep.window_means(data, 0.3, 1.0)
+    assert len(means) == 24 and (means["steps_in_window"] == 3).all()
+    inside = frame[frame["step"] >= 8].groupby("run")["distress"].mean()
+    np.testing.assert_allclose(means.set_index("run")["distress"], inside, rtol=1e-12)
+    summary = sweep.summarize(data, ["distress"], window=(0.3, 1.0)).set_index("point")
+    np.testing.assert_allclose(summary["mean"], means.groupby("point")["distress"].mean(), rtol=1e-12)
+
+    r = cli("analyze", str(out), "--out", str(tmp_path / "w"), "--window", "0.3", "1", "--metrics", "distress")
+    assert r.returncode == 0, r.stderr
+    assert "means over days 0.3-1" in r.stdout
+    assert {"window.csv", "timecourse.csv", "timecourse.png", "summary.csv"} <= set(os.listdir(tmp_path / "w"))
+    for window, message in (
+        (("2", "3"), "no recorded step falls in days [2, 3]"),
+        (("1", "0.5"), "START_DAY < END_DAY"),
+    ):
+        r = cli("analyze", str(out), "--out", str(tmp_path / "bad"), "--window", *window)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
+
+
+MORRIS = SOBOL.replace('design = "sobol"\nsamples = 8', 'design = "morris"\nsamples = 6\nlevels = 4')
+
+
+def test_morris_design_and_its_elementary_effects(tmp_path):
+    spec = spec_of(MORRIS)
+    assert spec.n_points == 6 * (2 + 1) and spec.levels == 4
+    for p, q in zip(spec.points[::3], spec.points[1::3], strict=True):  # a trajectory moves one parameter a step
+        assert sum(p[n] != q[n] for n in spec.varied) == 1
+    with pytest.raises(ParameterError, match="levels = 3 must be even"):
+        spec_of(MORRIS.replace("levels = 4", "levels = 3"))
+    with pytest.raises(ParameterError, match="levels applies to morris designs"):
+        spec_of(SOBOL.replace("seed = 3", "seed = 3\nlevels = 4"))
+
+    out = tmp_path / "morris"
+    assert sweep.run_sweep(spec, out, workers=1).done == 18
+    table = sweep.morris_indices(out).set_index(["metric", "parameter"])
+    occupancy = table.loc["mean_occupancy"]
+    # occupancy by the drug depends on the dose only, not on rejections
+    assert occupancy.loc["dose_mg", "mu_star"] > 0.1 and occupancy.loc["rejection_rate", "mu_star"] < 1e-9
+    assert (table["mu_star"] >= table["mu"].abs() - 1e-12).all() and (table["sigma"] >= 0).all()
+    info = sweep.analyze(out)
+    assert {"morris.csv", "morris.png"} <= set(info["written"])
+
+
+def test_second_order_sobol_indices_and_wide_interval_warnings(tmp_path):
+    out = tmp_path / "sobol2"
+    spec = spec_of(SOBOL.replace("seed = 3", "seed = 3\nsecond_order = true"))
+    assert sweep.run_sweep(spec, out, workers=1).done == 8 * 6
+    first, second = sweep.sobol_indices(out, ["mean_occupancy", "distress"], second_order=True)
+    assert list(second.columns) == ["metric", "parameter_a", "parameter_b", "S2", "S2_conf", "S2_wide"]
+    assert len(second) == 2 and set(second["parameter_a"] + "/" + second["parameter_b"]) == {"rejection_rate/dose_mg"}
+    np.testing.assert_array_equal(first["S1_wide"], 2 * first["S1_conf"] > first["S1"].abs())
+    np.testing.assert_array_equal(second["S2_wide"], 2 * second["S2_conf"] > second["S2"].abs())
+    without = sweep.SweepData(sweep.results(out), {**sweep.read_manifest(out), "second_order": False})
+    with pytest.raises(UserError, match="second_order = true"):
+        sweep.sobol_indices(without, second_order=True)
+
+    r = cli("analyze", str(out), "--metrics", "mean_occupancy,distress")
+    assert r.returncode == 0, r.stderr
+    written = set(os.listdir(out / "analysis"))
+    assert {"sobol.csv", "sobol_second_order.csv", "sobol.png"} <= written
+    wide = int(first["S1_wide"].sum() + first["ST_wide"].sum() + second["S2_wide"].sum())
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    if wide:
+        assert warnings == [
+            f"bondsim analyze: warning: {wide} of 10 Sobol indices have a 95% interval wider than the index "
+            "(columns *_wide of sobol.csv): increase samples"
+        ]
+    else:
+        assert warnings == []

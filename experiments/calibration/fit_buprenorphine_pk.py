@@ -15,7 +15,14 @@ from scipy.optimize import minimize
 from bondsim.drugs import BUPRENORPHINE
 from bondsim.pharmacology import dose_times, simulate
 
-TARGETS = {(16.0, 4.0): 0.75, (16.0, 28.0): 0.46, (16.0, 52.0): 0.33, (16.0, 76.0): 0.18, (2.0, 4.0): 0.41, (32.0, 4.0): 0.84}
+TARGETS = {  # (mg per day, hours after the last dose) -> occupancy measured by PET
+    (16.0, 4.0): 0.75,
+    (16.0, 28.0): 0.46,
+    (16.0, 52.0): 0.33,
+    (16.0, 76.0): 0.18,
+    (2.0, 4.0): 0.41,
+    (32.0, 4.0): 0.84,
+}
 
 
 def occupancy(drug, mg: float, after: float) -> float:

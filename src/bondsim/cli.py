@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "params": ("bondsim.paramtable", "list every parameter with unit, default and range"),
     "app": ("bondsim.app", "serve the classroom app in the browser (localhost)"),
     "sweep": ("bondsim.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
-    "analyze": ("bondsim.sweep_analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
+    "analyze": ("bondsim.sweep.analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
 }
 
 

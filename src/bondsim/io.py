@@ -206,10 +206,10 @@ def _finite(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON (NaN as null) atomically."""
+    """Write JSON (NaN as null) atomically: a temporary dot-file, renamed; removed if interrupted."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     text = json.dumps(_finite(data), indent=2, default=_default, allow_nan=False) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(text)
         os.replace(tmp, path)

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..batch import default_workers
 from ..errors import InputError, UserError, did_you_mean
 from ..io import check_output, now, output_directory, versions, write_json
 from ..model import make_seed
-from .common import Context, Experiment, default_workers, resolve
+from .common import Context, Experiment, resolve
 from .grooming import EXPERIMENT as GROOMING
 from .inagaki2016 import EXPERIMENT as INAGAKI2016
 from .maintenance import EXPERIMENT as MAINTENANCE

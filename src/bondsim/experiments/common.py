@@ -1,19 +1,15 @@
-"""What every named experiment shares: its definition, seeds, parallel trials, outputs."""
+"""What every named experiment shares: its definition, seeds, parallel trials (via bondsim.batch), outputs."""
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ..batch import default_workers as default_workers  # re-exported for experiment scripts
+from ..batch import run_many, seed_for
 from ..errors import UserError
 from ..model import BondingModel
 from ..params import ParameterError, Params, config_changes, load, read_toml
@@ -53,8 +49,11 @@ class Context:
     workers: int = 1
 
     def child_seeds(self, n: int) -> list[int]:
-        """``n`` independent seeds derived from the master seed (SeedSequence spawning)."""
-        return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(self.seed).spawn(n)]
+        """``n`` independent seeds: ``seed_for(master, i, bits=32)`` for ``i < n`` (see :mod:`bondsim.batch`).
+
+        These are the 32-bit seeds of ``SeedSequence(master).spawn(n)``, as before the shared runner.
+        """
+        return [seed_for(self.seed, i, bits=32) for i in range(n)]
 
 
 def resolve(
@@ -91,64 +90,8 @@ def resolve(
 
 
 def parallel_map(fn: Callable[..., Any], tasks: Sequence[tuple], workers: int, progress: bool, desc: str) -> list[Any]:
-    """``[fn(*t) for t in tasks]``, in worker processes if ``workers > 1``, in task order."""
-    from tqdm.auto import tqdm
-
-    results: list[Any] = [None] * len(tasks)
-    bar = tqdm(total=len(tasks), disable=not progress, desc=desc, unit="trial", mininterval=0.5)
-    if workers <= 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            results[i] = fn(*task)
-            bar.update()
-    else:
-        import multiprocessing
-
-        # Ctrl-C reaches the whole process group: the workers ignore it (they start with SIGINT
-        # ignored, inherited across spawn) and this process stops them, so there is one line, not
-        # one traceback per worker, and no wait for the running trials
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
-        try:
-            pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
-            )
-            futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGINT, previous)
-        try:
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.update()
-        except BaseException:
-            bar.close()
-            _stop(pool)
-            raise
-        pool.shutdown()
-    bar.close()
-    return results
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what has not started and end the running workers."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-
-
-def default_workers() -> int:
-    """Worker processes for trials: the usable cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    """``[fn(*t) for t in tasks]`` in task order, on ``workers`` processes (see :func:`bondsim.batch.run_many`)."""
+    return run_many(fn, tasks, workers=workers, progress=progress, desc=desc, unit="trial")
 
 
 def run_until(model: BondingModel, hour: float) -> None:

@@ -1,0 +1,419 @@
+"""Many seeded tasks, one runner: in this process, on local processes or on Dask.
+
+Sweeps and the named experiments both run here. A task is ``fn(*args)``, a pure function of its
+arguments, whose seed comes from :func:`seed_for`; so results do not depend on where the tasks
+ran, how many workers there were, or the order in which they finished.
+
+- :func:`seed_for` is the one seed rule: ``SeedSequence(master, spawn_key=key)``.
+- :func:`run_many` runs a list of tasks and returns their results in task order.
+- :class:`Runner` is the machinery under it, for callers that stream results as they finish
+  (sweeps write each run's file at once): serial when ``workers == 1``, a
+  ``ProcessPoolExecutor`` or a Dask ``LocalCluster`` for more workers, or an existing Dask
+  scheduler. Dask workers whose bondsim version or code differs from this process's are refused
+  before any task runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .provenance import identity
+
+BACKENDS = ("processes", "dask")
+
+
+def seed_for(master: int, *key: int, bits: int = 63) -> int:
+    """The seed of the task named ``key`` under the master seed ``master``.
+
+    It is the first ``bits`` bits of the state of ``SeedSequence(master, spawn_key=key)``, so
+    ``seed_for(m, i)`` belongs to the ``i``-th child of ``SeedSequence(m).spawn(...)``. With
+    ``bits <= 32`` it reads one 32-bit word, with more one 64-bit word; then it drops low bits.
+
+    Args:
+        master: the recorded master seed (a non-negative integer).
+        *key: non-negative integers naming the task, e.g. ``(point, replicate)`` of a sweep run
+            or ``(trial,)`` of an experiment.
+        bits: width of the seed (63 by default: a non-negative int64).
+    """
+    if not 1 <= bits <= 64:
+        raise ValueError(f"bits = {bits} must be between 1 and 64")
+    seq = np.random.SeedSequence(int(master), spawn_key=tuple(int(k) for k in key))
+    if bits <= 32:
+        return int(seq.generate_state(1, dtype=np.uint32)[0]) >> (32 - bits)
+    return int(seq.generate_state(1, dtype=np.uint64)[0]) >> (64 - bits)
+
+
+@dataclass(frozen=True)
+class Lost:
+    """The outcome of a task that did not return: its batch raised, or its workers kept dying."""
+
+    error: str
+
+
+class WorkerMismatch(UserError):
+    """A Dask worker runs another bondsim version or other code than the driver."""
+
+
+def default_workers() -> int:
+    """Worker processes by default: the usable cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def batch_size(tasks: int, threads: int, largest: int = 16) -> int:
+    """Tasks per Dask task: enough to keep scheduling cheap, few enough to keep every worker busy."""
+    return max(1, min(largest, tasks // (8 * max(threads, 1))))
+
+
+def call_batch(fn: Callable[..., Any], batch: list[tuple], expected: tuple[str, str] | None = None) -> list[Any]:
+    """Worker entry point: ``[fn(*args) for args in batch]``, after checking the worker's code."""
+    if expected is not None:
+        _check_identity(identity(), expected, "this worker")
+    return [fn(*args) for args in batch]
+
+
+def _check_identity(got: Any, expected: tuple[str, str], who: str) -> None:
+    got = tuple(got) if isinstance(got, (list, tuple)) else got
+    if got != tuple(expected):
+        version, code = got if isinstance(got, tuple) and len(got) == 2 else ("?", str(got))
+        raise WorkerMismatch(
+            f"{who} runs bondsim {version} (code {code}) but the driver runs bondsim {expected[0]} "
+            f"(code {expected[1]}): install the same bondsim on every worker"
+        )
+
+
+def _message(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+class Runner:
+    """Where tasks run; a context manager that starts (and stops) the workers.
+
+    Args:
+        workers: worker processes; 1 runs every task in this process.
+        scheduler: address of a running Dask scheduler (``tcp://host:port``) instead.
+        backend: for ``workers > 1`` without a scheduler: ``processes`` (a ``ProcessPoolExecutor``)
+            or ``dask`` (a ``LocalCluster`` of single-threaded worker processes).
+        connect_timeout: seconds to wait for the scheduler to answer.
+        worker_timeout: seconds to wait for the scheduler's first worker.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = 1,
+        scheduler: str | None = None,
+        backend: str = "processes",
+        connect_timeout: float = 10,
+        worker_timeout: float = 120,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend = {backend!r}: use one of {', '.join(BACKENDS)}")
+        if workers is not None and scheduler is not None:
+            raise UserError("give either workers or scheduler, not both")
+        if workers is not None and workers < 1:
+            raise UserError(f"workers = {workers} must be at least 1")
+        self.workers = workers or default_workers()
+        self.scheduler = scheduler
+        self.backend = backend
+        self.connect_timeout = connect_timeout
+        self.worker_timeout = worker_timeout
+        self.kind = "dask" if scheduler else "serial" if self.workers == 1 else backend
+        self.client: Any = None
+        self._cluster: Any = None
+        self._pool: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Runner:
+        if self.kind == "dask":
+            self._start_dask()
+        elif self.kind == "processes":
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers this runner started (an external cluster keeps running)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def _start_dask(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self._probe()
+            try:
+                self.client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
+            except Exception as exc:  # refused, timed out, or an address Dask cannot parse
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise UserError(f"cannot connect to the Dask scheduler at {self.scheduler}: {reason}") from None
+            try:
+                self.client.wait_for_workers(1, timeout=self.worker_timeout)
+            except TimeoutError:
+                self.close()
+                raise UserError(
+                    f"the Dask scheduler at {self.scheduler} has no workers (waited {self.worker_timeout:g} s)"
+                ) from None
+        else:
+            # worker processes ignore Ctrl-C (they inherit an ignored SIGINT): the driver alone stops
+            # on it, then closes the cluster, so that an interrupted sweep prints one line
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGINT) if main else None
+            if previous is not None:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
+            self.client = Client(self._cluster)
+        try:
+            self.check_workers()
+        except BaseException:
+            self.close()
+            raise
+
+    def _probe(self) -> None:
+        """Fail at once, not after Dask's retries, when nothing listens at a ``tcp://`` address."""
+        import socket
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.scheduler if "://" in self.scheduler else f"tcp://{self.scheduler}")
+        if parts.scheme != "tcp":
+            return
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise UserError(f"{self.scheduler} is not a scheduler address: use tcp://HOST:PORT") from None
+        if not host or port is None:
+            raise UserError(f"{self.scheduler} is not a scheduler address: use tcp://HOST:PORT")
+        try:
+            socket.create_connection((host, port), timeout=self.connect_timeout).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise UserError(f"cannot connect to the Dask scheduler at {self.scheduler}: {reason}") from None
+
+    def check_workers(self) -> None:
+        """Refuse (one line) if a Dask worker runs another bondsim version or other code."""
+        try:
+            reported = self.client.run(identity)
+        except Exception as exc:
+            raise WorkerMismatch(f"a Dask worker cannot run bondsim: {_message(exc)}") from None
+        mine = identity()
+        for address, got in sorted(reported.items()):
+            _check_identity(got, mine, f"the Dask worker at {address}")
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Where the tasks ran, for provenance: kind, scheduler and worker count."""
+        if self.kind == "dask" and self.client is not None:
+            workers = len(self.client.scheduler_info().get("workers", {}))
+            return {"kind": "dask", "scheduler": self.scheduler or "LocalCluster", "workers": workers}
+        return {"kind": self.kind, "scheduler": None, "workers": self.workers}
+
+    @property
+    def threads(self) -> int:
+        """Tasks that can run at once."""
+        if self.kind == "dask" and self.client is not None:
+            return sum(self.client.nthreads().values()) or 1
+        return self.workers
+
+    # --------------------------------------------------------------------- running
+    def imap(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[tuple],
+        *,
+        progress: bool = False,
+        desc: str | None = None,
+        unit: str = "task",
+        initial: int = 0,
+        total: int | None = None,
+        postfix: Callable[[], dict[str, Any]] | None = None,
+        batch: int | None = None,
+        max_in_flight: int | None = None,
+        errors: str = "raise",
+    ) -> Iterator[tuple[int, Any]]:
+        """``(i, fn(*tasks[i]))`` for every task, in the order they finish.
+
+        Args:
+            fn: a module-level function (workers import it).
+            tasks: the argument tuples.
+            progress: show a progress bar on stderr.
+            desc: the bar's label.
+            unit: what a task is called on the bar.
+            initial: tasks already done before these (the bar starts there).
+            total: tasks in all (default ``initial + len(tasks)``).
+            postfix: called after each task; its dict is shown after the bar.
+            batch: tasks per Dask task (default :func:`batch_size`).
+            max_in_flight: Dask tasks submitted at once (default 4 per worker thread, at least 8).
+            errors: ``raise`` re-raises a task's exception; ``return`` yields :class:`Lost` instead.
+        """
+        import sys
+
+        from tqdm.auto import tqdm
+
+        if errors not in ("raise", "return"):
+            raise ValueError(f"errors = {errors!r}: use raise or return")
+        bar = tqdm(
+            total=initial + len(tasks) if total is None else total,
+            initial=initial,
+            unit=unit,
+            desc=desc,
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
+        if postfix is not None:
+            bar.set_postfix(postfix())
+        try:
+            if self.kind == "serial":
+                stream = self._serial(fn, tasks, errors)
+            elif self.kind == "processes":
+                stream = self._processes(fn, tasks, errors)
+            else:
+                stream = self._dask(fn, tasks, errors, batch, max_in_flight)
+            for item in stream:
+                yield item
+                bar.update(1)
+                if postfix is not None:
+                    bar.set_postfix(postfix(), refresh=False)
+        finally:
+            bar.close()
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple], **options: Any) -> list[Any]:
+        """``[fn(*t) for t in tasks]`` in task order, wherever they ran (see :meth:`imap`)."""
+        results: list[Any] = [None] * len(tasks)
+        for i, value in self.imap(fn, tasks, **options):
+            results[i] = value
+        return results
+
+    @staticmethod
+    def _serial(fn: Callable[..., Any], tasks: Sequence[tuple], errors: str) -> Iterator[tuple[int, Any]]:
+        for i, args in enumerate(tasks):
+            try:
+                value = fn(*args)
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                value = Lost(_message(exc))
+            yield i, value
+
+    def _processes(self, fn: Callable[..., Any], tasks: Sequence[tuple], errors: str) -> Iterator[tuple[int, Any]]:
+        from concurrent.futures import as_completed
+
+        futures = {self._pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                exc = future.exception()
+                if exc is not None and errors == "raise":
+                    raise exc
+                yield futures[future], Lost(_message(exc)) if exc is not None else future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _dask(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[tuple],
+        errors: str,
+        batch: int | None,
+        max_in_flight: int | None,
+    ) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        threads = self.threads
+        size = batch or batch_size(len(tasks), threads)
+        limit = max_in_flight or max(8, 4 * threads)
+        starts = iter(range(0, len(tasks), size))
+        token = f"{os.getpid()}-{time.time_ns():x}"
+        expected = identity()
+        pending = as_completed()
+        index_of: dict[str, range] = {}
+
+        def submit_next() -> None:
+            start = next(starts, None)
+            if start is not None:
+                indices = range(start, min(start + size, len(tasks)))
+                key = f"bondsim-batch-{token}-{start}"
+                index_of[key] = indices
+                items = [tasks[i] for i in indices]
+                pending.add(self.client.submit(call_batch, fn, items, expected, key=key, pure=False, retries=0))
+
+        for _ in range(limit):
+            submit_next()
+        try:
+            for future in pending:
+                indices = index_of.pop(future.key)
+                if future.status == "error":  # the batch raised, or its workers kept dying
+                    exc = future.exception()
+                    if isinstance(exc, WorkerMismatch):
+                        raise WorkerMismatch(str(exc)) from None
+                    if errors == "raise":
+                        raise exc
+                    values = [Lost(_message(exc))] * len(indices)
+                else:
+                    values = future.result()
+                future.release()
+                yield from zip(indices, values, strict=True)
+                del values
+                submit_next()
+        finally:
+            for future in list(pending.futures):
+                future.cancel()
+
+
+def run_many(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple],
+    *,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    backend: str = "processes",
+    progress: bool = False,
+    desc: str | None = None,
+    unit: str = "task",
+) -> list[Any]:
+    """``[fn(*t) for t in tasks]``, in task order, serially or on ``workers`` processes or on Dask.
+
+    A single task (or ``workers == 1``) runs in this process. The results do not depend on
+    ``workers``, ``scheduler`` or ``backend`` as long as each task carries its own seed.
+    """
+    if scheduler is None and len(tasks) <= 1:
+        workers = 1
+    with Runner(workers, scheduler, backend) as runner:
+        return runner.map(fn, tasks, progress=progress, desc=desc, unit=unit)
+
+
+__all__ = ["Lost", "Runner", "WorkerMismatch", "batch_size", "default_workers", "run_many", "seed_for"]

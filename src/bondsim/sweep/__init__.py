@@ -1,0 +1,64 @@
+"""Parameter sweeps: ``bondsim sweep SPEC.toml`` and ``bondsim analyze SWEEP_DIR``.
+
+A sweep is a TOML spec (see docs/sweeps.md): a design (``grid``, ``list``, ``lhs``, ``sobol`` or
+``morris``) over some parameters, the others fixed, a number of replicates, a run length and a
+master seed. The run of design point ``p``, replicate ``k`` has the seed ``seed_for(master, p, k)``
+(:func:`bondsim.batch.seed_for`), so results do not depend on the worker count, the order of
+completion or the cluster, and growing a sweep (``--extend``) keeps every existing run's seed.
+
+- :mod:`~bondsim.sweep.spec`: reading and checking the spec;
+- :mod:`~bondsim.sweep.designs`: one function per design;
+- :mod:`~bondsim.sweep.store`: the result folder (Parquet per run, manifest, plan, failures);
+- :mod:`~bondsim.sweep.execute`: running the runs (in process, or on Dask);
+- :mod:`~bondsim.sweep.analysis`: tables, figures and sensitivity indices (``bondsim analyze``).
+"""
+
+from ..batch import batch_size, seed_for
+from .analysis import (
+    SweepData,
+    analyze,
+    final_values,
+    morris_indices,
+    sobol_indices,
+    summarize,
+    time_course,
+    window_means,
+)
+from .command import add_arguments, command
+from .execute import RunTask, SweepReport, execute, run_sweep, run_task, run_tasks
+from .spec import SweepSpec, invalid_points, load_spec, parse_spec, plan, run_seed
+from .store import data_dictionary, failures, finished_runs, read_manifest, read_plan, results, run_path
+
+__all__ = [
+    "RunTask",
+    "SweepData",
+    "SweepReport",
+    "SweepSpec",
+    "add_arguments",
+    "analyze",
+    "batch_size",
+    "command",
+    "data_dictionary",
+    "execute",
+    "failures",
+    "final_values",
+    "finished_runs",
+    "invalid_points",
+    "load_spec",
+    "morris_indices",
+    "parse_spec",
+    "plan",
+    "read_manifest",
+    "read_plan",
+    "results",
+    "run_path",
+    "run_seed",
+    "run_sweep",
+    "run_task",
+    "run_tasks",
+    "seed_for",
+    "sobol_indices",
+    "summarize",
+    "time_course",
+    "window_means",
+]

@@ -1,0 +1,222 @@
+"""Running a sweep: one run per task, on the shared runner (:mod:`bondsim.batch`).
+
+With ``workers=1`` the runs go one after another in this process; with more, on a Dask
+``LocalCluster``; with ``scheduler``, on an existing Dask cluster whose workers must run the same
+bondsim (version and code hash) as the driver. Results travel back to the driver, which writes
+each run's file as soon as it arrives, so a killed sweep leaves only whole files and ``resume``
+runs only what is missing.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..batch import Lost, Runner
+from ..errors import UserError
+from ..params import Params, with_overrides
+from . import store
+from .spec import ID_COLUMNS, RunTask, SweepSpec, load_spec
+
+
+# ----------------------------------------------------------------------------- one run
+def execute(task: RunTask) -> pd.DataFrame:
+    """Do one run and return its recorded rows, with the run's identity and parameters as columns."""
+    from ..model import BondingModel, steps_for
+
+    params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
+    n_steps = steps_for(params, task.steps, task.days)
+    frame = BondingModel(params, seed=task.seed).run(n_steps)
+    if task.record_every:
+        keep = (frame["step"] % task.record_every == 0) | (frame["step"] == frame["step"].iloc[-1])
+        frame = frame[keep]
+    else:
+        frame = frame.iloc[[-1]]
+    frame = frame.reset_index(drop=True)
+    head = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
+    head.update({name: getattr(params, name) for name in (*task.fixed, *task.values)})
+    head_frame = pd.DataFrame({k: [v] * len(frame) for k, v in head.items()})
+    out = pd.concat([head_frame, frame], axis=1)
+    for column in ("run", "point", "replicate", "seed", "step"):
+        out[column] = out[column].astype(np.int64)
+    return out
+
+
+def run_task(task: RunTask) -> tuple[int, pd.DataFrame | None, str | None]:
+    """Run one task: ``(run, rows, None)``, or ``(run, None, error)`` if the run raised."""
+    try:
+        return task.run, execute(task), None
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if not isinstance(exc, UserError):
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            message += f" (at {Path(where.filename).name}:{where.lineno})"
+        return task.run, None, message
+
+
+def run_tasks(tasks: list[RunTask]) -> list[tuple[int, pd.DataFrame | None, str | None]]:
+    """One :func:`run_task` result per task."""
+    return [run_task(task) for task in tasks]
+
+
+# ----------------------------------------------------------------------------- a sweep
+@dataclass
+class SweepReport:
+    """What a sweep did.
+
+    Attributes:
+        out: the sweep directory.
+        runs: runs in the design.
+        done: runs with a result file at the end.
+        failed: runs that raised.
+        resumed: runs found finished at the start (skipped).
+        elapsed_seconds: wall-clock time of this invocation (s).
+        added: runs added by ``extend``.
+    """
+
+    out: Path
+    runs: int
+    done: int
+    failed: int
+    resumed: int
+    elapsed_seconds: float
+    added: int = 0
+
+    def results(self) -> pd.DataFrame:
+        """The dataset (see :func:`bondsim.sweep.results`)."""
+        return store.results(self.out)
+
+    def failures(self) -> pd.DataFrame:
+        """The failures table (see :func:`bondsim.sweep.failures`)."""
+        return store.failures(self.out)
+
+
+def tasks_for(spec: SweepSpec, opened: store.Opened, runs: list[int]) -> list[RunTask]:
+    """The tasks of some planned runs (seeds and points as planned, run length and fixed values from the spec)."""
+    ids = _ids(opened)
+    tasks = []
+    for run in runs:
+        point, replicate, seed = ids[run]
+        tasks.append(
+            RunTask(
+                run=int(run),
+                point=point,
+                replicate=replicate,
+                seed=seed,
+                fixed=dict(spec.fixed),
+                values=dict(opened.points[point]),
+                steps=spec.steps,
+                days=spec.days,
+                record_every=spec.record_every,
+            )
+        )
+    return tasks
+
+
+def run_sweep(
+    spec: SweepSpec | str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    extend: bool = False,
+    progress: bool = False,
+    max_in_flight: int | None = None,
+    spec_file: str | None = None,
+) -> SweepReport:
+    """Run a sweep, streaming one Parquet file per run into ``out/runs``.
+
+    Nothing is written until the spec and folder are checked and the workers are up (and run the
+    same bondsim as this process): a bad spec, an unreachable scheduler or a refused worker leaves
+    ``out`` as it was.
+
+    Args:
+        spec: a checked spec, or the path of a TOML spec.
+        out: the sweep directory (created; must be empty unless ``resume`` or ``extend``).
+        workers: worker processes: 1 runs in this process, more start a Dask LocalCluster
+            (default: one per core).
+        scheduler: address of an existing Dask scheduler (``tcp://host:port``) instead.
+        resume: continue the sweep in ``out``, running only runs without a result file.
+        extend: grow the sweep in ``out`` to ``spec`` (more replicates or design points), running only
+            the new runs and any unfinished ones; any change to what was already run is refused.
+        progress: show a progress bar (runs done, failures, ETA) on stderr.
+        max_in_flight: Dask tasks submitted at once (default: 4 per worker thread, at least 8); a task
+            holds a small batch of runs (:func:`bondsim.batch.batch_size`) so that scheduling stays cheap.
+        spec_file: the spec's file name, recorded in the manifest.
+
+    Returns:
+        A :class:`SweepReport`; ``report.results()`` and ``report.failures()`` give DataFrames.
+    """
+    if not isinstance(spec, SweepSpec):
+        spec_file = spec_file or str(spec)
+        spec = load_spec(spec)
+    if resume and extend:
+        raise UserError("give either resume or extend, not both")
+    out = Path(out)
+    t0 = time.perf_counter()
+    opened = store.check(spec, out, "resume" if resume else "extend" if extend else "new", spec_file)
+    todo = [int(r) for r in opened.plan["run"] if int(r) not in opened.done]
+    resumed = len(opened.done)
+    ids = _ids(opened)
+    tally = {"failed": 0}
+    status = "interrupted"
+    runner = Runner(workers, scheduler, backend="dask")
+    if not todo and runner.kind != "serial":
+        runner = Runner(1)  # nothing to run: no cluster needed
+    with runner:
+        cluster = runner.info
+        store.commit(opened, out)
+        try:
+            tasks = [(task,) for task in tasks_for(spec, opened, todo)]
+            for i, outcome in runner.imap(
+                run_task,
+                tasks,
+                progress=progress,
+                desc="sweep",
+                unit="run",
+                initial=resumed,
+                total=len(opened.plan),
+                postfix=lambda: dict(tally),
+                max_in_flight=max_in_flight,
+                errors="return",
+            ):
+                if isinstance(outcome, Lost):  # the batch was lost, e.g. its workers kept dying
+                    run, rows, error = tasks[i][0].run, None, outcome.error
+                else:
+                    run, rows, error = outcome
+                if error is None:
+                    store.write_parquet(rows, store.run_path(out, run))
+                    store.failure_path(out, run).unlink(missing_ok=True)
+                else:
+                    point, replicate, seed = ids[run]
+                    row = {"run": run, "point": point, "replicate": replicate, "seed": seed}
+                    store.write_failure(out, {**row, **opened.points[point], "error": error})
+                    tally["failed"] += 1
+                del rows, outcome
+            status = "complete"
+        finally:
+            n_done, n_failed = store.finish(out, opened, status, time.perf_counter() - t0, cluster)
+    return SweepReport(
+        out=out,
+        runs=len(opened.plan),
+        done=n_done,
+        failed=n_failed,
+        resumed=resumed,
+        elapsed_seconds=time.perf_counter() - t0,
+        added=opened.added_runs,
+    )
+
+
+def _ids(opened: store.Opened) -> dict[int, tuple[int, int, int]]:
+    """Run -> (point, replicate, seed), read column by column so that 63-bit seeds stay exact."""
+    columns = [opened.plan[c].astype("int64").tolist() for c in ID_COLUMNS]
+    return {run: (point, rep, seed) for run, point, rep, seed in zip(*columns, strict=True)}
+
+
+__all__ = ["RunTask", "SweepReport", "execute", "run_sweep", "run_task", "tasks_for"]

@@ -1,0 +1,428 @@
+"""The result store of a sweep: one folder, written so that a killed sweep leaves only whole files.
+
+::
+
+    OUT/
+      manifest.json    the spec, every resolved parameter, design points, seeds, provenance,
+                       data dictionary, status and counts
+      columns.csv      the data dictionary: column, unit, meaning
+      plan.csv         one row per run: run, point, replicate, seed, varied values
+      runs/run-NNNNNN.parquet   the dataset, one file per finished run
+      failures/run-NNNNNN.json  one file per failed run; failures.csv gathers them
+
+``plan.csv`` and the manifest's ``design_points`` are the record of what the sweep asks for: a
+run's number, point and seed never change once planned, also when the sweep grows
+(:func:`check`, mode ``extend``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import provenance
+from ..errors import UserError
+from ..io import _default, _finite, now, versions, write_json
+from ..metrics import COLUMNS, DESCRIPTIONS
+from ..params import FIELDS
+from .spec import ID_COLUMNS, SweepSpec
+
+RUN_FILE = re.compile(r"^run-(\d+)\.parquet$")
+FAIL_FILE = re.compile(r"^run-(\d+)\.json$")
+MANIFEST_FORMAT = 2
+SEED_RULE = (
+    "run of design point p, replicate k: seed_for(master, p, k) = "
+    "SeedSequence(master, spawn_key=(p, k)).generate_state(1, uint64)[0] >> 1; listed per run in plan.csv"
+)
+EXTRA_VERSIONS = ("dask", "distributed", "pyarrow", "SALib", "tqdm")
+
+# units of the model's observables (the meanings come from bondsim.metrics.DESCRIPTIONS)
+METRIC_UNITS = {
+    "step": "steps",
+    "hours": "h",
+    "mean_tone": "tone units",
+    "felt_connection": "0-1",
+    "positive_affect": "0-1",
+    "distress": "0-1",
+    "seeking_rate": "fraction per step",
+    "acceptance_rate": "fraction",
+    "reward_per_contact": "relative to undrugged (1)",
+    "mean_bond": "0-1",
+    "strong_bonds": "bonds per person",
+    "isolated_fraction": "fraction",
+    "mean_occupancy": "fraction of receptors",
+}
+ID_MEANINGS = {
+    "run": ("", "run number (stable: a run keeps it when the sweep grows)"),
+    "point": ("", "design point number (stable; the point's values are in manifest.json design_points)"),
+    "replicate": ("", "replicate number within the design point"),
+    "seed": ("", "the run's seed: seed_for(master, point, replicate)"),
+}
+
+
+# ------------------------------------------------------------------------- paths and readers
+def run_path(out: str | Path, run: int) -> Path:
+    """Path of run ``run``'s Parquet file."""
+    return Path(out) / "runs" / f"run-{run:06d}.parquet"
+
+
+def failure_path(out: str | Path, run: int) -> Path:
+    """Path of run ``run``'s failure record."""
+    return Path(out) / "failures" / f"run-{run:06d}.json"
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a Parquet file atomically: a temporary dot-file, then a rename (removed if interrupted)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False, engine="pyarrow")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV file atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def finished_runs(out: str | Path) -> set[int]:
+    """Runs whose result file exists in a sweep directory."""
+    folder = Path(out) / "runs"
+    if not folder.is_dir():
+        return set()
+    return {int(m.group(1)) for p in folder.iterdir() if (m := RUN_FILE.match(p.name))}
+
+
+def results(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The sweep's dataset as one DataFrame, sorted by run and step."""
+    folder = Path(out) / "runs"
+    files = sorted(p for p in folder.glob("run-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return pd.DataFrame(columns=list(columns or ID_COLUMNS))
+    frame = pd.concat([pd.read_parquet(p, columns=columns) for p in files], ignore_index=True)
+    keys = [c for c in ("run", "step") if c in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
+
+
+def failures(out: str | Path) -> pd.DataFrame:
+    """The failures table of a sweep: run, point, replicate, seed, varied values, error."""
+    path = Path(out) / "failures.csv"
+    if path.is_file():
+        return pd.read_csv(path)
+    rows = [json.loads(p.read_text()) for p in sorted((Path(out) / "failures").glob("run-*.json"))]
+    return pd.DataFrame(rows)
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The manifest of a sweep directory."""
+    path = Path(out) / "manifest.json"
+    if not path.is_file():
+        raise UserError(f"{out} is not a sweep directory (no manifest.json)")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+
+
+def read_plan(out: str | Path) -> pd.DataFrame:
+    """``plan.csv``: one row per planned run (run, point, replicate, seed, varied values)."""
+    path = Path(out) / "plan.csv"
+    if not path.is_file():
+        raise UserError(f"{out} has a manifest but no plan.csv: it is damaged; start a new sweep")
+    return pd.read_csv(path)
+
+
+# -------------------------------------------------------------------------- provenance
+def data_dictionary(varied: tuple[str, ...] | list[str], fixed: Mapping[str, Any] = ()) -> pd.DataFrame:
+    """Column, unit and meaning of every column of the dataset, in order."""
+    rows = [{"column": c, "unit": ID_MEANINGS[c][0], "meaning": ID_MEANINGS[c][1]} for c in ID_COLUMNS]
+    for name in (*fixed, *varied):
+        meta = FIELDS[name].metadata
+        how = "varied" if name in varied else "fixed"
+        rows.append({"column": name, "unit": meta["unit"], "meaning": f"parameter ({how}): {meta['doc']}"})
+    for column in COLUMNS:
+        rows.append({"column": column, "unit": METRIC_UNITS.get(column, ""), "meaning": DESCRIPTIONS.get(column, "")})
+    return pd.DataFrame(rows, columns=["column", "unit", "meaning"])
+
+
+def resolved_parameters(spec: SweepSpec) -> dict[str, Any]:
+    """Every parameter that is not varied, at its resolved value (defaults, then the spec's [fixed])."""
+    return {k: v for k, v in spec.base.to_dict().items() if k not in spec.varied}
+
+
+def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
+    """What the manifest says about the spec (replaced when the sweep grows)."""
+    engines = sorted({str(p["engine"]) for p in spec.points}) if "engine" in spec.varied else [spec.engine]
+    return {
+        "spec_file": spec_file,
+        "spec": spec.raw,
+        "description": spec.raw.get("sweep", {}).get("description"),
+        "design": spec.design,
+        "replicates": spec.replicates,
+        "steps": spec.steps,
+        "days": spec.days,
+        "record": spec.record,
+        "samples": spec.samples,
+        "second_order": spec.second_order,
+        "levels": spec.levels,
+        "fixed": dict(spec.fixed),
+        "varied": list(spec.varied),
+        "bounds": {k: list(v) for k, v in spec.bounds.items()},
+        "engine": engines[0] if len(engines) == 1 else engines,
+        "parameters": resolved_parameters(spec),
+    }
+
+
+def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
+    """The manifest of a new sweep (status ``running``)."""
+    columns = data_dictionary(spec.varied, spec.fixed)
+    return {
+        "format": MANIFEST_FORMAT,
+        "command": "sweep",
+        **_spec_fields(spec, spec_file),
+        "points": spec.n_points,
+        "runs": spec.n_runs,
+        "design_points": [dict(p) for p in spec.points],
+        "seeds": {"master": spec.seed, "rule": SEED_RULE},
+        "bondsim": provenance.describe(),
+        "versions": versions(extra=EXTRA_VERSIONS),
+        "columns": columns.to_dict(orient="records"),
+        "started": now(),
+        "finished": None,
+        "status": "running",
+        "counts": {"runs": spec.n_runs, "done": 0, "failed": 0},
+        "extensions": [],
+    }
+
+
+# -------------------------------------------------------------------- opening a sweep folder
+@dataclass
+class Opened:
+    """A sweep folder checked against a spec, before anything is written.
+
+    Attributes:
+        mode: ``new``, ``resume`` or ``extend``.
+        manifest: the manifest to write.
+        plan: run, point, replicate and seed of every planned run.
+        points: the design points, by point number.
+        done: runs with a result file.
+        added_points: design points added by an extension.
+        added_runs: runs added by an extension.
+    """
+
+    mode: str
+    manifest: dict[str, Any]
+    plan: pd.DataFrame
+    points: list[dict[str, Any]]
+    done: set[int] = field(default_factory=set)
+    added_points: int = 0
+    added_runs: int = 0
+
+
+def plan_frame(rows: pd.DataFrame, points: list[Mapping[str, Any]], varied: list[str]) -> pd.DataFrame:
+    """The plan with the varied values of each run's point as columns."""
+    frame = rows[["run", "point", "replicate", "seed"]].astype("int64").reset_index(drop=True)
+    for name in varied:
+        frame[name] = [points[p][name] for p in frame["point"]]
+    return frame
+
+
+def check(spec: SweepSpec, out: Path, mode: str, spec_file: str | None = None) -> Opened:
+    """Check ``out`` for a new sweep, a resume or an extension with ``spec``; write nothing.
+
+    Raises:
+        UserError: one line naming what is wrong (a non-empty folder for a new sweep, a changed spec
+            on resume, a change to something already run on extend).
+    """
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a directory")
+    if mode == "new":
+        if out.exists() and any(out.iterdir()):
+            raise UserError(f"{out} is not empty: use --resume to continue the sweep in it, or another --out")
+        manifest = new_manifest(spec, spec_file)
+        rows = pd.DataFrame(
+            {
+                "run": range(spec.n_runs),
+                "point": [r // spec.replicates for r in range(spec.n_runs)],
+                "replicate": [r % spec.replicates for r in range(spec.n_runs)],
+                "seed": [spec.run_seed(r) for r in range(spec.n_runs)],
+            }
+        )
+        points = [dict(p) for p in spec.points]
+        return Opened(mode, manifest, plan_frame(rows, points, list(spec.varied)), points)
+
+    verb = "resume" if mode == "resume" else "extend"
+    flag = f"--{verb}"
+    if not (out / "manifest.json").is_file():
+        raise UserError(f"cannot {verb}: {out} holds no sweep (no manifest.json); run without {flag}")
+    manifest = read_manifest(out)
+    plan = read_plan(out)
+    points = manifest.get("design_points") or [dict(p) for p in spec.points]
+    if mode == "resume":
+        if manifest.get("spec") != spec.raw or manifest.get("seeds", {}).get("master") != spec.seed:
+            raise UserError(f"cannot resume: the spec differs from the one {out} was started with")
+        opened = Opened(mode, manifest, plan_frame(plan, points, list(manifest["varied"])), points)
+    else:
+        opened = _extend(spec, out, manifest, plan, spec_file)
+    opened.done = finished_runs(out) & set(opened.plan["run"])
+    return opened
+
+
+def _as_stored(value: Any) -> Any:
+    """A value as it reads back from manifest.json (non-finite floats become null, tuples lists)."""
+    return json.loads(json.dumps(_finite(value), default=_default))
+
+
+def _show(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in point.items())
+
+
+def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataFrame, spec_file: str | None) -> Opened:
+    """Check that ``spec`` only adds replicates or design points to the sweep in ``out``; plan the new runs."""
+    where = f"cannot extend {out}:"
+    if manifest.get("format", 1) < MANIFEST_FORMAT:
+        raise UserError(f"{where} it was made by an older bondsim (manifest format {manifest.get('format', 1)})")
+    checks = [
+        ("design", manifest["design"], spec.design),
+        ("master seed", manifest["seeds"]["master"], spec.seed),
+        ("engine", manifest["engine"], _spec_fields(spec, None)["engine"]),
+        ("varied parameters", sorted(manifest["varied"]), sorted(spec.varied)),
+        ("steps", manifest["steps"], spec.steps),
+        ("days", manifest["days"], spec.days),
+        ("record", manifest["record"], spec.record),
+    ]
+    for what, old, new in checks:
+        if old != new:
+            raise UserError(f"{where} its {what} is {old!r} and the spec's is {new!r}; start a new sweep to change it")
+    old_params, new_params = manifest["parameters"], _as_stored(resolved_parameters(spec))
+    for name in sorted(set(old_params) | set(new_params)):
+        old, new = old_params.get(name), new_params.get(name)
+        if old != new:
+            raise UserError(
+                f"{where} parameter {name} is {old!r} there and {new!r} in the spec; start a new sweep to change it"
+            )
+    if spec.replicates < manifest["replicates"]:
+        raise UserError(
+            f"{where} it has {manifest['replicates']} replicates per point and the spec {spec.replicates}: "
+            f"a sweep can only grow"
+        )
+    old_points = [dict(p) for p in manifest["design_points"]]
+    unused = [dict(p) for p in _as_stored(list(spec.points))]
+    for i, point in enumerate(old_points):
+        if point not in unused:
+            raise UserError(
+                f"{where} its design point {i} ({_show(point)}) is not in the spec: changed or removed points "
+                f"are refused; start a new sweep"
+            )
+        unused.remove(point)
+    points = old_points + unused
+    have = {(int(p), int(r)) for p, r in zip(plan["point"], plan["replicate"], strict=True)}
+    next_run = int(plan["run"].max()) + 1 if len(plan) else 0
+    new_rows = []
+    for p in range(len(points)):
+        for k in range(spec.replicates):
+            if (p, k) not in have:
+                new_rows.append({"run": next_run, "point": p, "replicate": k, "seed": spec.seed_of(p, k)})
+                next_run += 1
+    rows = pd.concat([plan[["run", "point", "replicate", "seed"]], pd.DataFrame(new_rows)], ignore_index=True)
+    manifest = dict(manifest)
+    if new_rows or manifest.get("spec") != spec.raw:
+        manifest.update(_spec_fields(spec, spec_file))
+        manifest["design_points"] = points
+        manifest["points"] = len(points)
+        manifest["runs"] = len(rows)
+        manifest["extensions"] = [
+            *manifest.get("extensions", []),
+            {"at": now(), "spec_file": spec_file, "added_points": len(unused), "added_runs": len(new_rows)},
+        ]
+    return Opened(
+        "extend",
+        manifest,
+        plan_frame(rows, points, list(manifest["varied"])),
+        points,
+        added_points=len(unused),
+        added_runs=len(new_rows),
+    )
+
+
+def commit(opened: Opened, out: Path) -> None:
+    """Create or update the sweep folder: folders, plan.csv, columns.csv and the manifest."""
+    try:
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+        (out / "failures").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror}") from None
+    for folder in (out, out / "runs", out / "failures"):
+        for p in folder.glob(".*.tmp"):
+            p.unlink()
+    manifest = opened.manifest
+    if opened.mode != "resume":
+        write_csv(opened.plan, out / "plan.csv")
+        write_csv(data_dictionary(manifest["varied"], manifest["fixed"]), out / "columns.csv")
+        manifest["status"] = "running"
+        manifest["finished"] = None
+        write_json(out / "manifest.json", manifest)
+
+
+def write_failure(out: Path, row: Mapping[str, Any]) -> None:
+    """Record a failed run."""
+    write_json(failure_path(out, int(row["run"])), dict(row))
+
+
+def finish(
+    out: Path, opened: Opened, status: str, elapsed: float, cluster: Mapping[str, Any] | None
+) -> tuple[int, int]:
+    """Write failures.csv and the final manifest; returns runs done and runs failed."""
+    manifest = opened.manifest
+    planned = set(int(r) for r in opened.plan["run"])
+    rows = [json.loads(p.read_text()) for p in sorted((out / "failures").glob("run-*.json"))]
+    rows = [r for r in rows if int(r["run"]) in planned]
+    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *manifest["varied"], "error"])
+    write_csv(table, out / "failures.csv")
+    n_done = len(finished_runs(out) & planned)
+    if status == "complete" and n_done < len(planned):
+        status = "failed"
+    if cluster is not None:
+        manifest["cluster"] = dict(cluster)
+    manifest.update(
+        {
+            "finished": now(),
+            "status": status,
+            "elapsed_seconds": round(manifest.get("elapsed_seconds", 0.0) + elapsed, 3),
+            "counts": {"runs": len(planned), "done": n_done, "failed": len(rows)},
+        }
+    )
+    write_json(out / "manifest.json", manifest)
+    return n_done, len(rows)
+
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "Opened",
+    "check",
+    "commit",
+    "data_dictionary",
+    "failures",
+    "finish",
+    "finished_runs",
+    "read_manifest",
+    "read_plan",
+    "results",
+    "run_path",
+    "write_parquet",
+]
