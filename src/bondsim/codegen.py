@@ -288,7 +288,7 @@ def agent_source(spec: ModelSpec) -> str:
     for phase in ("update", "observe"):
         for r in spec.rules(phase):
             lines += ["    " + line for line in _assign(r, agent)]
-    lines += ["", "", "def start(self):", '    """What is derived once from the initial state, then what is observed."""']
+    lines += ["", "", "def start(self):", '    """What is derived once from the initial state, then observed."""']
     for r in spec.rules("start") + spec.rules("observe"):
         lines += ["    " + line for line in _assign(r, agent)]
     lines.append("")
