@@ -176,3 +176,30 @@ def test_a_mechanism_that_reads_an_unknown_name_is_refused_with_one_line(tmp_pat
         "(did you mean 'tone'?)"
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_a_test_file_mechanism_and_drug_run_through_a_sweep(test_only):
+    spec = test_only / "spec.toml"
+    spec.write_text(
+        DRUG
+        + '\n[sweep]\ndesign = "grid"\nreplicates = 2\ndays = 1\nseed = 5\nrecord = "every:6"\n'
+        + "\n[fixed]\n"
+        + MECHANISMS.replace("mechanisms = ", "mechanisms = ", 1)
+        + 'n_agents = 40\nmean_degree = 4\ndrug = "testamine"\ndose_mg = 50\n'
+        + "\n[vary]\ncomfort_gain = [0.5, 2.0]\n"
+    )
+    for engine in ("agents", "array"):
+        text = spec.read_text().replace('drug = "testamine"', f'drug = "testamine"\nengine = "{engine}"')
+        (test_only / f"spec-{engine}.toml").write_text(text)
+        done = bondsim(f"bondsim sweep spec-{engine}.toml --out sweep-{engine} --workers 1", test_only)
+        assert done.returncode == 0, done.stderr[-2000:]
+    import bondsim.sweep as sweep
+
+    frames = [sweep.results(test_only / f"sweep-{e}") for e in ("agents", "array")]
+    assert len(frames[0]) == len(frames[1]) > 0
+    for frame in frames:
+        assert "mean_contact_count" in frame.columns and frame["mean_occupancy"].max() > 0.5
+    cols = ["run", "step", "mean_contact_count", "mean_occupancy", "felt_connection"]
+    pd.testing.assert_frame_equal(frames[0][cols], frames[1][cols], rtol=1e-12, atol=1e-12)
+    columns = pd.read_csv(test_only / "sweep-array" / "columns.csv")
+    assert "comfort_gain" in set(columns["column"])

@@ -244,7 +244,8 @@ def check_name(name: str, params: Params | None = None) -> None:
         raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, known)}")
 
 
-def _mechanism_list(value: Any) -> tuple[str, ...]:
+def mechanism_list(value: Any) -> tuple[str, ...]:
+    """A list of mechanism module names, from TOML or the command line."""
     if isinstance(value, str):
         value = [v for v in value.replace(",", " ").split() if v]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
@@ -258,8 +259,11 @@ def with_overrides(base: Params, changes: Mapping[str, Any]) -> Params:
     ``changes`` may hold ``mechanisms`` (module names) and ``drugs`` (DrugProfile objects).
     """
     changes = dict(changes)
-    mechanisms = _mechanism_list(changes.pop("mechanisms")) if "mechanisms" in changes else base.mechanisms
-    drugs = tuple(changes.pop("drugs")) if "drugs" in changes else base.drugs
+    mechanisms = mechanism_list(changes.pop("mechanisms")) if "mechanisms" in changes else base.mechanisms
+    drugs = base.drugs
+    if "drugs" in changes:  # DrugProfile objects, or [drugs.NAME] tables
+        drugs = changes.pop("drugs")
+        drugs = drug_registry.from_tables(drugs) if isinstance(drugs, Mapping) else tuple(drugs)
     known = user_parameters(mechanisms)
     builtin, extra = {}, dict(base.extra)
     for name, value in changes.items():

@@ -61,32 +61,42 @@ def morris_matrix(names: Sequence[str], bounds: Bounds, samples: int, levels: in
     return morris.sample(problem(names, bounds), samples, num_levels=levels, seed=seed)
 
 
-def to_points(names: Sequence[str], bounds: Bounds, x: np.ndarray) -> tuple[Point, ...]:
-    """Rows of a sample matrix as points: clipped to the bounds, integer parameters rounded."""
+def to_points(names: Sequence[str], bounds: Bounds, x: np.ndarray, integers: Sequence[str] = ()) -> tuple[Point, ...]:
+    """Rows of a sample matrix as points: clipped to the bounds, integer parameters rounded.
+
+    ``integers`` names integer parameters beyond bondsim's own (those of a user's mechanisms).
+    """
     points = []
     for row in x:
         point = {}
         for name, v in zip(names, row, strict=True):
             low, high = bounds[name]
             v = min(max(float(v), low), high)
-            point[name] = round(v) if FIELDS[name].metadata["integer"] else v
+            integer = name in integers or (name in FIELDS and FIELDS[name].integer)
+            point[name] = round(v) if integer else v
         points.append(point)
     return tuple(points)
 
 
-def lhs(names: Sequence[str], bounds: Bounds, samples: int, seed: int) -> tuple[Point, ...]:
+def lhs(
+    names: Sequence[str], bounds: Bounds, samples: int, seed: int, integers: Sequence[str] = ()
+) -> tuple[Point, ...]:
     """Points of a Latin hypercube design."""
-    return to_points(names, bounds, lhs_matrix(names, bounds, samples, seed))
+    return to_points(names, bounds, lhs_matrix(names, bounds, samples, seed), integers)
 
 
-def sobol(names: Sequence[str], bounds: Bounds, samples: int, second_order: bool, seed: int) -> tuple[Point, ...]:
+def sobol(
+    names: Sequence[str], bounds: Bounds, samples: int, second_order: bool, seed: int, integers: Sequence[str] = ()
+) -> tuple[Point, ...]:
     """Points of a Sobol' (Saltelli) design."""
-    return to_points(names, bounds, sobol_matrix(names, bounds, samples, second_order, seed))
+    return to_points(names, bounds, sobol_matrix(names, bounds, samples, second_order, seed), integers)
 
 
-def morris(names: Sequence[str], bounds: Bounds, samples: int, levels: int, seed: int) -> tuple[Point, ...]:
+def morris(
+    names: Sequence[str], bounds: Bounds, samples: int, levels: int, seed: int, integers: Sequence[str] = ()
+) -> tuple[Point, ...]:
     """Points of a Morris (elementary effects) design."""
-    return to_points(names, bounds, morris_matrix(names, bounds, samples, levels, seed))
+    return to_points(names, bounds, morris_matrix(names, bounds, samples, levels, seed), integers)
 
 
 __all__ = [

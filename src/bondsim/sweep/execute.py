@@ -39,7 +39,8 @@ def execute(task: RunTask) -> pd.DataFrame:
         frame = frame.iloc[[-1]]
     frame = frame.reset_index(drop=True)
     head = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
-    head.update({name: getattr(params, name) for name in (*task.fixed, *task.values)})
+    names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
+    head.update({name: getattr(params, name) for name in names})
     head_frame = pd.DataFrame({k: [v] * len(frame) for k, v in head.items()})
     out = pd.concat([head_frame, frame], axis=1)
     for column in ("run", "point", "replicate", "seed", "step"):

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..batch import seed_for
+from ..drugs import from_tables
 from ..errors import did_you_mean
-from ..params import FIELDS, ParameterError, Params, check_name, check_value, read_toml, with_overrides
+from ..params import ParameterError, Params, check_name, check_value, mechanism_list, read_toml, with_overrides
 from . import designs
 from .designs import DESIGNS, SAMPLED
 
@@ -37,7 +38,7 @@ SWEEP_KEYS = (
     "levels",
     "description",
 )
-TABLES = ("sweep", "fixed", "vary", "points")
+TABLES = ("sweep", "fixed", "vary", "points", "drugs")
 ID_COLUMNS = ("run", "point", "replicate", "seed")
 
 
@@ -165,15 +166,15 @@ def _fail(message: str) -> None:
     raise ParameterError(message)
 
 
-def _check_single(name: str, value: Any, where: str) -> Any:
+def _check_single(name: str, value: Any, where: str, base: Params) -> Any:
     """Coerce and check one value of one parameter, without cross-parameter rules."""
-    check_name(name)
-    f = FIELDS[name]
+    check_name(name, base)
+    f = base.parameter(name)
     if isinstance(f.default, tuple):
         _fail(f"{where}: {name} holds a list of times; vary it with separate specs or set it in [fixed]")
     if isinstance(value, (dict, list)):
         _fail(f"{where}: {name} = {value!r} must be a single value")
-    value = check_value(name, value)
+    value = check_value(name, value, base)
     if f.metadata["integer"]:
         value = int(value)
     elif not f.metadata["choices"]:
@@ -267,17 +268,28 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
     if "description" in sweep and not isinstance(sweep["description"], str):
         _fail("[sweep] description must be a string")
 
-    fixed = {}
+    # the model's mechanisms and the spec's own drugs first: they decide which parameters exist
+    fixed: dict[str, Any] = {}
+    if "mechanisms" in fixed_in:
+        fixed["mechanisms"] = list(mechanism_list(fixed_in["mechanisms"]))
+    if "drugs" in data:
+        drug_tables = data["drugs"]
+        from_tables(drug_tables, "the sweep spec")  # checked here, kept as tables (they go into the manifest)
+        fixed["drugs"] = {name: dict(table) for name, table in drug_tables.items()}
+    base = with_overrides(Params(engine="array"), fixed)
     for name, value in fixed_in.items():
-        check_name(name)
-        fixed[name] = value if isinstance(FIELDS[name].default, tuple) else _check_single(name, value, "[fixed]")
+        if name == "mechanisms":
+            continue
+        check_name(name, base)
+        is_list = isinstance(base.parameter(name).default, tuple)
+        fixed[name] = value if is_list else _check_single(name, value, "[fixed]", base)
     with_overrides(Params(engine="array"), fixed)  # full check, cross-parameter rules included
 
     points_in = data.get("points")
     if points_in is not None and design != "list":
         _fail(f'[[points]] is for design = "list"; a {design} design takes [vary]')
     for name in vary:
-        check_name(name)
+        check_name(name, base)
         if name in fixed:
             _fail(f"{name} is both in [fixed] and in [vary]: keep one")
 
@@ -289,7 +301,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         for name, values in vary.items():
             if not isinstance(values, list) or not values:
                 _fail(f"[vary] {name} must be a non-empty list of values for a grid design, e.g. {name} = [a, b]")
-            grid_levels[name] = [_check_single(name, v, f"[vary] {name}") for v in values]
+            grid_levels[name] = [_check_single(name, v, f"[vary] {name}", base) for v in values]
             if len(set(grid_levels[name])) != len(grid_levels[name]):
                 _fail(f"[vary] {name} lists a value twice")
         varied = tuple(vary)
@@ -302,7 +314,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
                 _fail("[[points]] must be one or more tables of name = value")
             varied = tuple(dict.fromkeys(k for p in points_in for k in p))
             for name in varied:
-                check_name(name)
+                check_name(name, base)
                 if name in fixed:
                     _fail(f"{name} is both in [fixed] and in [[points]]: keep one")
             missing = [(i, n) for i, p in enumerate(points_in) for n in varied if n not in p]
@@ -310,7 +322,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
                 i, n = missing[0]
                 _fail(f"[[points]] number {i + 1} has no value for {n}: give every point the same names")
             points = tuple(
-                {n: _check_single(n, p[n], f"[[points]] number {i + 1}") for n in varied}
+                {n: _check_single(n, p[n], f"[[points]] number {i + 1}", base) for n in varied}
                 for i, p in enumerate(points_in)
             )
         else:
@@ -328,29 +340,32 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
                     + ")"
                 )
             varied = tuple(vary)
-            columns = {n: [_check_single(n, v, f"[vary] {n}") for v in vals] for n, vals in vary.items()}
+            columns = {n: [_check_single(n, v, f"[vary] {n}", base) for v in vals] for n, vals in vary.items()}
             points = designs.listed(columns)
     else:
         if not vary:
             _fail(f"[vary] is missing or empty: a {design} design needs name = {{ low = ..., high = ... }}")
         for name, rng in vary.items():
-            f = FIELDS[name]
+            f = base.parameter(name)
             if f.metadata["choices"] or isinstance(f.default, tuple):
                 _fail(f"[vary] {name}: {design} designs vary numbers; set {name} in [fixed] or use a grid design")
             if not isinstance(rng, dict) or set(rng) != {"low", "high"}:
                 _fail(f"[vary] {name} must be {{ low = ..., high = ... }} for a {design} design")
-            low = _check_single(name, rng["low"], f"[vary] {name}.low")
-            high = _check_single(name, rng["high"], f"[vary] {name}.high")
+            low = _check_single(name, rng["low"], f"[vary] {name}.low", base)
+            high = _check_single(name, rng["high"], f"[vary] {name}.high", base)
             if not low < high:
                 _fail(f"[vary] {name}: low = {low:g} must be below high = {high:g}")
             bounds[name] = (float(low), float(high))
         varied = tuple(vary)
         if design == "lhs":
-            points = designs.lhs(varied, bounds, samples, master)
+            integers = [n for n in varied if base.parameter(n).integer]
+            points = designs.lhs(varied, bounds, samples, master, integers)
         elif design == "sobol":
-            points = designs.sobol(varied, bounds, samples, second_order, master)
+            integers = [n for n in varied if base.parameter(n).integer]
+            points = designs.sobol(varied, bounds, samples, second_order, master, integers)
         else:
-            points = designs.morris(varied, bounds, samples, levels, master)
+            integers = [n for n in varied if base.parameter(n).integer]
+            points = designs.morris(varied, bounds, samples, levels, master, integers)
 
     return SweepSpec(
         design=design,

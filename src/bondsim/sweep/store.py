@@ -31,7 +31,7 @@ from .. import provenance
 from ..errors import UserError
 from ..io import _default, _finite, now, versions, write_json
 from ..metrics import COLUMNS, DESCRIPTIONS
-from ..params import FIELDS
+from ..params import FIELDS, Params, with_overrides
 from .spec import ID_COLUMNS, SweepSpec
 
 RUN_FILE = re.compile(r"^run-(\d+)\.parquet$")
@@ -148,11 +148,15 @@ def read_plan(out: str | Path) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------------------- provenance
-def data_dictionary(varied: tuple[str, ...] | list[str], fixed: Mapping[str, Any] = ()) -> pd.DataFrame:
+def data_dictionary(
+    varied: tuple[str, ...] | list[str], fixed: Mapping[str, Any] = (), base: Params | None = None
+) -> pd.DataFrame:
     """Column, unit and meaning of every column of the dataset, in order."""
     rows = [{"column": c, "unit": ID_MEANINGS[c][0], "meaning": ID_MEANINGS[c][1]} for c in ID_COLUMNS]
     for name in (*fixed, *varied):
-        meta = FIELDS[name].metadata
+        if name in ("mechanisms", "drugs"):
+            continue
+        meta = (base.parameter(name) if base is not None else FIELDS[name]).metadata
         how = "varied" if name in varied else "fixed"
         rows.append({"column": name, "unit": meta["unit"], "meaning": f"parameter ({how}): {meta['doc']}"})
     for column in COLUMNS:
@@ -190,7 +194,7 @@ def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
 
 def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
     """The manifest of a new sweep (status ``running``)."""
-    columns = data_dictionary(spec.varied, spec.fixed)
+    columns = data_dictionary(spec.varied, spec.fixed, spec.base)
     return {
         "format": MANIFEST_FORMAT,
         "command": "sweep",
@@ -373,7 +377,8 @@ def commit(opened: Opened, out: Path) -> None:
     manifest = opened.manifest
     if opened.mode != "resume":
         write_csv(opened.plan, out / "plan.csv")
-        write_csv(data_dictionary(manifest["varied"], manifest["fixed"]), out / "columns.csv")
+        base = with_overrides(Params(engine="array"), manifest["fixed"])
+        write_csv(data_dictionary(manifest["varied"], manifest["fixed"], base), out / "columns.csv")
         manifest["status"] = "running"
         manifest["finished"] = None
         write_json(out / "manifest.json", manifest)
