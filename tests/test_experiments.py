@@ -135,8 +135,8 @@ def test_grooming_directions_and_tone_rise(grooming):
 
 def test_antagonist_less_reward_per_contact():
     model = BondingModel(seed=1, n_agents=10, mean_degree=4, drug="naltrexone")
-    free = model.evaluate(contact_reward, contacts=1, tone=model.state()["tone_set_point"], occupancy=0.0)[0]
-    blocked = model.evaluate(contact_reward, contacts=1, tone=model.state()["tone_set_point"], occupancy=0.95)[0]
+    free = model.evaluate(contact_reward, tone=model.state()["tone_set_point"], occupancy=0.0)[0]
+    blocked = model.evaluate(contact_reward, tone=model.state()["tone_set_point"], occupancy=0.95)[0]
     assert free == pytest.approx(1.0) and blocked < 0.2 * free
 
 

@@ -18,6 +18,7 @@ them.
 from __future__ import annotations
 
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import mesa
@@ -114,6 +115,16 @@ class AgentEngine(EngineBase):
         return np.fromiter((getattr(p, name) for p in self.people), dtype=_DTYPES[v.dtype], count=self.network.n)
 
     view = get  # gathering from the agents already makes a fresh array
+
+    def views(self, names) -> dict[str, np.ndarray]:
+        """Several per-person variables at once, in one pass over the agents."""
+        names = list(names)
+        values = chain.from_iterable(map(attrgetter(*names), self.people))
+        rows = np.fromiter(values, dtype=np.float64, count=len(names) * len(self.people)).reshape(-1, len(names))
+        return {
+            name: rows[:, k].astype(_DTYPES[self.spec.variables[name].dtype], copy=False)
+            for k, name in enumerate(names)
+        }
 
     def add(self, name: str, where, amount: float) -> None:
         """Add ``amount`` to a variable of the listed people (or ties)."""

@@ -65,14 +65,15 @@ def _call(r: Rule, spell) -> str:
 
 
 def _assign(r: Rule, target) -> list[str]:
-    """Lines that call a rule and store what it returns."""
+    """Lines that call a rule (if its ``when`` conditions hold) and store what it returns."""
     call = _call(r, target[1])
     if not r.writes:
-        return [call]
-    if len(r.writes) == 1:
-        return [f"{target[0](r.writes[0])} = {call}"]
-    names = [f"_{w}" for w in r.writes]
-    return [f"{', '.join(names)} = {call}"] + [f"{target[0](w)} = _{w}" for w in r.writes]
+        lines = [call]
+    else:
+        lines = [f"{', '.join(target[0](w) for w in r.writes)} = {call}"]
+    if r.when:
+        return [f"if {' and '.join(target[1](w) for w in r.when)}:", *("    " + line for line in lines)]
+    return lines
 
 
 def _imports(spec: ModelSpec) -> list[str]:
@@ -88,7 +89,7 @@ def _used(spec: ModelSpec, phases: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for phase in phases:
         for r in spec.rules(phase):
-            for a in (*r.arguments, *r.writes):
+            for a in (*r.when, *r.arguments, *r.writes):
                 if a not in names:
                     names.append(a)
     return names
@@ -256,7 +257,7 @@ def agent_source(spec: ModelSpec) -> str:
     for v in spec.variables.values():
         if v.scratch:
             if v.per == "edge":
-                lines.append(f"    self.edge_{v.name} = [{v.initial!r}] * len(self.edge_{v.name})")
+                lines.append(f"    self.edge_{v.name} = [{_literal(v)}] * len(self.edge_{v.name})")
             else:
                 lines.append(f"    self.{v.name} = {_literal(v)}")
     for r in spec.rules("decide"):

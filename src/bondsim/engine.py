@@ -68,6 +68,10 @@ class EngineBase:
         names = names or [v.name for v in self.spec.variables.values() if v.per == "person"]
         return {name: self.get(name) for name in names}
 
+    def views(self, names) -> dict[str, np.ndarray]:
+        """Several per-person variables, read-only and not copied where the engine can (valid until the next step)."""
+        return {name: self.view(name) for name in names}
+
     def bonds_of(self, person: int, include_closed: bool = False) -> dict[int, float]:
         """A person's bond to each neighbour (by default only over open ties)."""
         lo, hi = self.network.indptr[person], self.network.indptr[person + 1]

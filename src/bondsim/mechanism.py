@@ -114,6 +114,7 @@ class Rule:
     phase: str
     writes: tuple[str, ...]
     mechanism: str = ""
+    when: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -126,8 +127,14 @@ class Rule:
         return tuple(inspect.signature(self.function).parameters)
 
 
-def rule(phase: str, writes: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def rule(
+    phase: str, writes: Sequence[str] = (), when: Sequence[str] | str = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a function as a rule of ``phase`` that writes the variables named in ``writes``.
+
+    ``when`` names variables or constants that must all be true (non-zero) for the rule to apply
+    to a person, e.g. ``when="treated"`` for a drug's kinetics or ``when="contacts"`` for what
+    only contact changes; otherwise the person's variables stay as they are.
 
     ``start`` rules run once, on the initial state (values derived from it, such as a person's
     undrugged activation at their set point), followed by the ``observe`` rules. Then every step
@@ -141,7 +148,7 @@ def rule(phase: str, writes: Sequence[str] = ()) -> Callable[[Callable[..., Any]
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
         function = helper(function)
-        function.__bondsim_rule__ = (phase, tuple(writes))
+        function.__bondsim_rule__ = (phase, tuple(writes), (when,) if isinstance(when, str) else tuple(when))
         return function
 
     return mark
@@ -210,7 +217,7 @@ def load_mechanism(name: str) -> Mechanism:
     for value in vars(module).values():
         mark = getattr(value, "__bondsim_rule__", None)
         if mark and getattr(value, "__module__", None) == module.__name__:
-            rules.append(Rule(value, mark[0], mark[1], name))
+            rules.append(Rule(value, mark[0], mark[1], name, mark[2]))
     rules.sort(key=lambda r: r.function.__code__.co_firstlineno)  # in the order they are written
     doc = (module.__doc__ or name).strip().splitlines()[0]
     return Mechanism(name, doc, parameters, variables, tuple(rules), module)
@@ -288,7 +295,7 @@ def check_arguments(spec: ModelSpec, constants: dict[str, Any]) -> None:
     variables = spec.variables
     for m in spec.mechanisms:
         for r in m.rules:
-            for a in r.arguments:
+            for a in (*r.arguments, *r.when):
                 known = a in variables or a in constants or a in CLOCK or a.startswith("draw_")
                 if a.startswith("edge_"):
                     known = a[5:] in variables and variables[a[5:]].per == "edge"

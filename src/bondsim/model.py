@@ -206,7 +206,7 @@ class BondingModel(mesa.Model):
         self._record()
 
     def _record(self) -> None:
-        view = {name: self.engine.view(name) for name in metrics.NEEDS}
+        view = self.engine.views(metrics.NEEDS)
         self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self.network.n_edges)
         if self.extra_metrics:
             state = self.state()

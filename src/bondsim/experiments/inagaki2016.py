@@ -60,7 +60,7 @@ def lab_connection(model) -> np.ndarray:
     The felt-connection rule with the reward of this moment's contact in place of
     the remembered reward: (1 - share) * close ties + share * min(reward now, 1).
     """
-    return model.evaluate(connection, reward=model.evaluate(contact_reward, contacts=1))
+    return model.evaluate(connection, reward=model.evaluate(contact_reward))
 
 
 def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -43,14 +43,8 @@ def initialize(params, n, network, rng) -> dict:
 
 
 @helper
-def tally(bond, total, squares, strong, strongest):
-    """Add one bond to a person's running summaries: sum, sum of squares, strong bonds, strongest bond."""
-    return total + bond, squares + bond * bond, strong + (bond >= STRONG_BOND), max(strongest, bond)
-
-
-@helper
 def summary(total, squares, strong, strongest):
-    """What the summaries report: sum of bonds, strength of close ties sum(b^2)/sum(b), strong bonds, any tie."""
+    """A person's bond summaries: sum, strength of close ties sum(b^2)/sum(b), strong bonds, any tie left."""
     return total, squares / total if total > 0.0 else 0.0, strong, strongest >= TIE_BOND
 
 
@@ -68,15 +62,16 @@ def grow_and_fade(edge_bond, edge_met, reward, bond_learning_rate, bond_keep):
             bond = 1.0 - (1.0 - bond) * (1.0 - bond_learning_rate * reward) ** edge_met[k]
         bond *= bond_keep
         edge_bond[k] = bond
-        total, squares, strong, strongest = tally(bond, total, squares, strong, strongest)
+        total += bond
+        squares += bond * bond
+        if bond >= STRONG_BOND:
+            strong += 1
+        if bond > strongest:
+            strongest = bond
     return summary(total, squares, strong, strongest)
 
 
 @rule("start", writes=("bond_sum", "close_ties", "strong_bonds", "has_tie"))
-def summarize_bonds(edge_bond):
-    """The bond summaries of the initial bonds."""
-    total = squares = strongest = 0.0
-    strong = 0
-    for k in range(len(edge_bond)):
-        total, squares, strong, strongest = tally(edge_bond[k], total, squares, strong, strongest)
-    return summary(total, squares, strong, strongest)
+def summarize_bonds(edge_bond, edge_met):
+    """The summaries of the initial bonds: the same pass, with no contact and no fading."""
+    return grow_and_fade(edge_bond, edge_met, 0.0, 0.0, 1.0)

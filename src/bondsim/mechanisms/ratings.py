@@ -36,11 +36,9 @@ def constants(params) -> dict:
     }
 
 
-@rule("update", writes=("reward_memory",))
+@rule("update", writes=("reward_memory",), when="contacts")
 def remember_reward(reward_memory, reward, contacts, contact_memory):
     """Running mean of the reward per contact, each contact weighing dt / W."""
-    if contacts == 0:
-        return reward_memory
     return reward + (reward_memory - reward) * (1.0 - contact_memory) ** contacts
 
 

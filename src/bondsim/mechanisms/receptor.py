@@ -53,7 +53,9 @@ VARIABLES = (
     Variable("occupancy", "fraction of mu receptors held by the drug"),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
     Variable("baseline_reward", "activation gained from one contact at the set point without drug"),
-    Variable("reward", "reward of each accepted contact this step, 1 = undrugged at the set point (0 if none)"),
+    Variable(
+        "reward", "reward of each accepted contact this step, 1 = undrugged at the set point (0 if none)", scratch=True
+    ),
     Variable("signal", "opioid signal: receptor activation relative to the undrugged set point", initial=1.0),
     Variable("distress", "separation distress: the shortfall of the opioid signal, 0-1"),
 )
@@ -92,27 +94,25 @@ def baselines(tone_set_point, contact_release, endogenous_per_tone):
     return at_rest, after_contact - at_rest
 
 
-@rule("update", writes=("reward",))
-def contact_reward(
-    tone, occupancy, contacts, baseline_reward, contact_release, endogenous_per_tone, drug_efficacy
-):  # fmt: skip
+@rule("update", writes=("reward",), when="contacts")
+def contact_reward(tone, occupancy, baseline_reward, contact_release, endogenous_per_tone, drug_efficacy):
     """Reward of a contact: the release acting through free receptors, relative to the undrugged set point."""
-    if contacts == 0:
-        return 0.0
     gained = activation(tone + contact_release, occupancy, endogenous_per_tone, drug_efficacy) - activation(
         tone, occupancy, endogenous_per_tone, drug_efficacy
     )
     return gained / baseline_reward
 
 
-@rule("update", writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy"))
+@rule(
+    "update",
+    writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy"),
+    when=("treated", "drug_active"),
+)
 def advance_drug(
-    treated, drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
-    drug_active, drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
+    drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
+    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
 ):  # fmt: skip
     """The drug moves on by one step in treated people (pharmacology.md)."""
-    if not (treated and drug_active):
-        return drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy
     return advance_drug_state(
         drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
         drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
