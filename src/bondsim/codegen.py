@@ -28,7 +28,7 @@ from typing import Any
 
 from .mechanism import CLOCK, ModelSpec, Rule
 
-KERNEL_VERSION = "1"  # bump when the shape of the generated code changes
+KERNEL_VERSION = "2"  # bump when the shape of the generated code changes
 
 
 # ---------------------------------------------------------------- argument spelling
@@ -168,7 +168,7 @@ def array_source(spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
-JIT = '@numba.njit(cache=True, nogil=True, error_model="numpy")'
+JIT = '@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)'  # no reference counting of row views
 
 
 def _parameter(name: str, spec: ModelSpec) -> str:

@@ -70,7 +70,7 @@ def summarize(state: dict, contacts, step: int, hours: float, n_edges: int) -> d
         "distress": float(np.mean(state["distress"])),
         "seeking_rate": float(np.mean(state["seeking"])) if step else 0.0,
         "acceptance_rate": _ratio(float(np.count_nonzero(contacts.accepted)), float(len(contacts))),
-        "reward_per_contact": _ratio(float(np.dot(state["reward"], met)), float(np.sum(met))),
+        "reward_per_contact": _ratio(float((state["reward"] * met).sum()), float(np.sum(met))),  # no BLAS: it spins
         "mean_bond": float(np.sum(state["bond_sum"]) / max(n_edges, 1)),
         "strong_bonds": float(np.mean(state["strong_bonds"])),
         "isolated_fraction": float(1.0 - np.mean(state["has_tie"])),
