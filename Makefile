@@ -31,10 +31,10 @@ run: $(STAMP)
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest
 
-# The documentation site in docs/_build/html: notebooks executed, warnings are errors, internal
-# links and anchors checked (no network needed)
+# The documentation site in docs/_build/html, built afresh from the code (tables, API reference,
+# executed notebooks); warnings are errors, internal links and anchors are checked (no network)
 docs: $(DOCS_STAMP)
-	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -n -q -b html docs docs/_build/html
 
 # Debian's chromium for the browser tests: installed if this user may, else the tests say they skip
 browser:

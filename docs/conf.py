@@ -39,8 +39,7 @@ myst_enable_extensions = ["colon_fence", "dollarmath", "deflist", "html_image"]
 myst_heading_anchors = 3  # `[text](page.md#a-heading)` links resolve, and a missing anchor warns
 
 # --- notebooks (MyST-NB) ----------------------------------------------------------------------
-nb_execution_mode = "cache"  # run a notebook when it (or nothing cached) changed
-nb_execution_cache_path = str(Path(__file__).resolve().parent / "_build" / ".jupyter_cache")
+nb_execution_mode = "force"  # every build runs every notebook against the code as it is
 nb_execution_timeout = 120  # seconds per cell; each tutorial runs in well under a minute
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
