@@ -48,8 +48,9 @@ nb_merge_streams = True
 # --- API reference ----------------------------------------------------------------------------
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"  # no "Return type: None" noise
 autodoc_typehints_format = "short"
-autodoc_class_signature = "separated"
+autodoc_class_signature = "mixed"  # the class's own signature, not Mesa's inherited __init__ text
 autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
