@@ -6,6 +6,8 @@ so the tables cannot drift from the code:
 - ``{bondsim-params}``: ``bondsim.params.describe()``, one row per parameter.
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
+- ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
+  the model has that registry; then one line on a page shows it).
 - ``{bondsim-commands}``: every ``bondsim`` subcommand with its ``--help``.
 - ``{bondsim-api}``: the names in ``bondsim.__all__``, linked to their reference.
 
@@ -55,6 +57,11 @@ EXPERIMENT_COLUMNS = [
     ("trials_key", "`--trials` sets"),
     ("command", "command"),
 ]
+MECHANISM_COLUMNS = [
+    ("name", "mechanism"),
+    ("summary", "what it does"),
+    ("parameters", "parameters"),
+]
 # A parameter's source or reasoning, until the code carries it (a row's own "source" wins).
 PARAM_SOURCES = HERE / "param_sources.toml"
 
@@ -75,7 +82,10 @@ def entries(registry: Any) -> list[tuple[str, Any]]:
     if isinstance(registry, Mapping) or hasattr(registry, "items"):
         return [(str(name), item) for name, item in registry.items()]
     if isinstance(registry, Iterable) and not isinstance(registry, str | bytes):
-        return [(str(getattr(item, "name", item)), item) for item in registry]
+        items = list(registry)
+        if all(isinstance(item, str) for item in items) and hasattr(registry, "__getitem__"):
+            return [(name, registry[name]) for name in items]  # iterates over names, looked up by name
+        return [(str(getattr(item, "name", item)), item) for item in items]
     raise BuildError(f"cannot list the entries of {registry!r}")
 
 
@@ -131,6 +141,19 @@ def experiment_rows() -> list[dict[str, Any]]:
     for name, item in entries(registry):
         row = {key: field_of(item, key, name) for key, _ in EXPERIMENT_COLUMNS}
         row["command"] = f"`bondsim experiment {name}`"
+        rows.append(row)
+    return rows
+
+
+def mechanism_rows() -> list[dict[str, Any]]:
+    """One row per model mechanism (``bondsim.mechanisms``, once the model has that registry)."""
+    registry = find("bondsim.mechanisms", "MECHANISMS", "REGISTRY")
+    rows = []
+    for name, item in entries(registry):
+        row = {key: field_of(item, key, name) for key, _ in MECHANISM_COLUMNS}
+        if not row.get("summary"):
+            doc = (getattr(item, "__doc__", None) or "").strip().splitlines()
+            row["summary"] = doc[0] if doc else ""
         rows.append(row)
     return rows
 
@@ -223,6 +246,13 @@ class ExperimentsDirective(_MarkdownDirective):
         return markdown_table(experiment_rows(), EXPERIMENT_COLUMNS, code=("name", "trials_key"))
 
 
+class MechanismsDirective(_MarkdownDirective):
+    """The model's mechanisms (for a page once ``bondsim.mechanisms`` exists)."""
+
+    def markdown(self) -> str:
+        return markdown_table(mechanism_rows(), MECHANISM_COLUMNS, code=("name",))
+
+
 class CommandsDirective(_MarkdownDirective):
     """A section per subcommand with its one-line help and its ``--help``."""
 
@@ -260,6 +290,7 @@ DIRECTIVES = {
     "bondsim-params": ParamsDirective,
     "bondsim-drugs": DrugsDirective,
     "bondsim-experiments": ExperimentsDirective,
+    "bondsim-mechanisms": MechanismsDirective,
     "bondsim-commands": CommandsDirective,
     "bondsim-api": ApiDirective,
 }
