@@ -13,6 +13,8 @@ resolve), with the ``bondsim`` command of this environment. How a page talks to 
 - ``<!-- not-run: REASON -->`` right before a block skips it; the reason is required.
 - ``<!-- file: PATH -->`` right before a block says the block is the content of the project's file
   PATH; the file must exist and equal it.
+- ``<!-- output-of: bondsim ... -->`` right before a Markdown table says the table is what that
+  command prints as CSV; header and every row must equal the command's output.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from markdown_it import MarkdownIt
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", "docs/quickstart.md", "docs/pharmacology.md", "docs/sweeps.md"]
 SHELL_INFO = {"", "sh", "bash", "shell", "console"}
-MARKER = re.compile(r"^\s*<!--\s*(not-run|file)\s*:(.*?)-->\s*$", re.S)
+MARKER = re.compile(r"^\s*<!--\s*(not-run|file|output-of)\s*:(.*?)-->\s*$", re.S)
 
 
 @dataclass
@@ -115,6 +117,28 @@ def bondsim_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bondsim.cli"]
 
 
+def output_tables(path: Path) -> list[tuple[int, str, list[list[str]]]]:
+    """``(line, command, rows)`` of each Markdown table with an ``output-of`` marker right before it."""
+    found = []
+    command, rows, line = None, None, 0
+    for token in MarkdownIt("commonmark").enable("table").parse(path.read_text(encoding="utf-8")):
+        if token.type == "html_block" and (m := MARKER.match(token.content)) and m.group(1) == "output-of":
+            command = m.group(2).strip()
+            continue
+        if token.type == "table_open" and command:
+            rows, line = [], token.map[0] + 1
+        elif rows is not None and token.type == "tr_open":
+            rows.append([])
+        elif rows is not None and token.type == "inline":
+            rows[-1].append(token.content.strip())
+        elif rows is not None and token.type == "table_close":
+            found.append((line, command, rows))
+            rows = None
+        if token.block and token.nesting >= 0 and rows is None:
+            command = None
+    return found
+
+
 def test_the_pages_have_examples_and_their_markers_are_well_formed():
     for page in PAGES:
         found = blocks(ROOT / page)
@@ -170,6 +194,15 @@ def test_command_examples_run_as_shown(page, tmp_path):
                 problems.append(f"{where} exited {done.returncode}, expected {expected}:\n{done.stderr[-2000:]}")
             elif cmd.shown and (missing := matches(cmd.shown, done.stdout + "\n" + done.stderr)) is not None:
                 problems.append(f"{where} did not print {missing!r}; it printed:\n{done.stdout}{done.stderr[-2000:]}")
+    for line, command, rows in output_tables(ROOT / page):
+        argv = shlex.split(command)
+        done = subprocess.run(
+            [*bondsim_command(), *argv[1:]], cwd=work, env=env, capture_output=True, text=True, timeout=300
+        )
+        ran += 1
+        printed = [row.split(",") for row in done.stdout.strip().splitlines()]
+        if done.returncode != 0 or printed != rows:
+            problems.append(f"{page}:{line}: the table differs from what `{command}` prints:\n{done.stdout}")
     assert ran > 0, f"{page}: no example ran"
     assert not problems, "\n\n".join(problems)
     shutil.rmtree(work, ignore_errors=True)
