@@ -1,11 +1,12 @@
-# bondsim: make run | make test | make lint | make bench
+# bondsim: make run | make test | make docs | make lint | make bench
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test browser lint format bench clean
+.PHONY: run test docs browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "bondsim needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
@@ -20,11 +21,20 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP) $@
 
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(STAMP) $@
+
 run: $(STAMP)
 	$(BIN)/bondsim experiment inagaki2016 --out results/inagaki2016 --overwrite
 
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest
+
+# The documentation site in docs/_build/html, built afresh from the code (tables, API reference,
+# executed notebooks); warnings are errors, internal links and anchors are checked (no network)
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -E -W --keep-going -n -q -b html docs docs/_build/html
 
 # Debian's chromium for the browser tests: installed if this user may, else the tests say they skip
 browser:
@@ -42,4 +52,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache docs/_build
