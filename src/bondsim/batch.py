@@ -15,6 +15,7 @@ ran, how many workers there were, or the order in which they finished.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -142,16 +143,27 @@ class Runner:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            with _sigint_ignored():
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_sigint,
+                )
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type | None, *exc: object) -> None:
+        self.close(interrupted=kind is not None)
 
-    def close(self) -> None:
-        """Stop the workers this runner started (an external cluster keeps running)."""
+    def close(self, interrupted: bool = False) -> None:
+        """Stop the workers this runner started (an external cluster keeps running).
+
+        After an interrupt or an error the local workers are ended at once, not waited for.
+        """
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if interrupted:
+                _stop(self._pool)
+            else:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self.client is not None:
             self.client.close()
@@ -332,7 +344,8 @@ class Runner:
     def _processes(self, fn: Callable[..., Any], tasks: Sequence[tuple], errors: str) -> Iterator[tuple[int, Any]]:
         from concurrent.futures import as_completed
 
-        futures = {self._pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+        with _sigint_ignored():  # workers are started while tasks are submitted
+            futures = {self._pool.submit(fn, *args): i for i, args in enumerate(tasks)}
         try:
             for future in as_completed(futures):
                 exc = future.exception()
@@ -392,6 +405,36 @@ class Runner:
         finally:
             for future in list(pending.futures):
                 future.cancel()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this process for a moment, so that worker processes started now inherit that.
+
+    Ctrl-C reaches the whole process group: the workers ignore it and this process stops them
+    (:func:`_stop`), so an interrupt prints one line, not one traceback per worker.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _stop(pool: Any) -> None:
+    """Stop a process pool now: cancel what has not started and end the running workers."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def run_many(
