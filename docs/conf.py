@@ -62,7 +62,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(np|numpy|pd|pandas|mesa|nx|networkx|scipy|matplotlib|dask|distributed|pyarrow|argparse)(\..*)?"),
     (r"py:.*", r"(Figure|Axes|Generator|DataFrame|Series|Graph|ndarray|ArrayLike|Path|Namespace)"),
-    (r"py:.*", r"(collections\.abc|typing|pathlib|concurrent\.futures|os|datetime)\..*"),
+    (r"py:.*", r"(collections\.abc|typing|types|pathlib|concurrent\.futures|os|datetime)\..*"),
     (r"py:.*", r"(Any|Callable|Iterable|Iterator|Mapping|Sequence|Self|Literal)"),
 ]
 

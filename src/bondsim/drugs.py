@@ -4,7 +4,7 @@ A drug is a :class:`DrugProfile`: its kinetics (absorption, elimination, an opti
 metabolite, plasma-to-brain equilibration) and its action at the mu receptor (affinity,
 dissociation rate and efficacy: 0 for an antagonist, 1 for a full agonist, in between for a
 partial agonist such as buprenorphine). The allowed values of the ``drug`` parameter, the CLI
-help, the plots and the app all read :data:`BUILTIN` and the run's own ``[drugs.NAME]`` tables.
+help, the plots and the app all read ``BUILTIN`` and the run's own ``[drugs.NAME]`` tables.
 Every constant and its source is in docs/pharmacology.md.
 """
 

@@ -73,7 +73,7 @@ def _scales(p: DrugProfile) -> tuple[float, float]:
 
 
 def kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
-    """Constants of :func:`advance_drug` for a drug and a step of ``dt_hours``.
+    """Constants of :func:`advance_drug_state` for a drug and a step of ``dt_hours``.
 
     The linear chain is solved exactly over substeps of at most 15 min (a matrix exponential,
     flattened row by row into ``drug_matrix``); binding is integrated over each substep with the

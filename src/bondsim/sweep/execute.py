@@ -89,11 +89,11 @@ class SweepReport:
     added: int = 0
 
     def results(self) -> pd.DataFrame:
-        """The dataset (see :func:`bondsim.sweep.results`)."""
+        """The dataset (see :func:`bondsim.sweep.store.results`)."""
         return store.results(self.out)
 
     def failures(self) -> pd.DataFrame:
-        """The failures table (see :func:`bondsim.sweep.failures`)."""
+        """The failures table (see :func:`bondsim.sweep.store.failures`)."""
         return store.failures(self.out)
 
 

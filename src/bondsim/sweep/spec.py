@@ -2,7 +2,7 @@
 
 A spec (see docs/sweeps.md) names a design (:mod:`bondsim.sweep.designs`) over some parameters,
 the others fixed, a number of replicates, a run length and a master seed. Everything is checked
-here, before any run starts; a problem raises :class:`~bondsim.params.ParameterError` with one
+here, before any run starts; a problem raises :class:`~bondsim.errors.ParameterError` with one
 line. The run of design point ``p``, replicate ``k`` gets the seed ``seed_for(master, p, k)``
 (:func:`bondsim.batch.seed_for`), so adding replicates or points keeps every existing run's seed.
 """
