@@ -49,6 +49,8 @@ class EngineBase:
         self.constants = constants
         self.network = network
         self.dt = dt
+        stages = ("decide", "approach", "update")
+        self._draw_names = {stage: [name[5:] for name in spec.draws(stage)] for stage in stages}
 
     def step(self, rng: np.random.Generator, hours: float) -> Contacts:
         """One synchronous step: decide, approach (seekers in index order), then update and observe."""
@@ -61,7 +63,7 @@ class EngineBase:
         return Contacts(seekers[met], partners[met], accepted[met])
 
     def _draw(self, rng: np.random.Generator, stage: str, size: int) -> dict[str, np.ndarray]:
-        return {name[5:]: rng.random(size) for name in self.spec.draws(stage)}
+        return {name: rng.random(size) for name in self._draw_names[stage]}
 
     def state(self, names=None) -> dict[str, np.ndarray]:
         """Copies of the per-person variables (all, or those named)."""

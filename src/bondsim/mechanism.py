@@ -115,16 +115,16 @@ class Rule:
     writes: tuple[str, ...]
     mechanism: str = ""
     when: tuple[str, ...] = ()
+    arguments: tuple[str, ...] = ()  # the names the rule reads, in order (from its signature)
+
+    def __post_init__(self) -> None:
+        if not self.arguments:
+            object.__setattr__(self, "arguments", tuple(inspect.signature(self.function).parameters))
 
     @property
     def name(self) -> str:
         """The function's name."""
         return self.function.__name__
-
-    @property
-    def arguments(self) -> tuple[str, ...]:
-        """The names the rule reads, in order."""
-        return tuple(inspect.signature(self.function).parameters)
 
 
 def rule(
