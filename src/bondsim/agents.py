@@ -40,6 +40,7 @@ class Person(mesa.Agent):
     def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model)
         self.index = index
+        self.unique_id = index  # one name for a person everywhere: the index 0..n-1
 
     @property
     def bonds(self) -> dict[int, float]:

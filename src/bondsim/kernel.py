@@ -118,6 +118,7 @@ class PersonView(mesa.Agent):
         super().__init__(model)
         self.engine = engine
         self.index = index
+        self.unique_id = index  # one name for a person everywhere: the index 0..n-1
 
     def __getattr__(self, name: str) -> Any:
         arrays = self.__dict__.get("engine").arrays if "engine" in self.__dict__ else {}
