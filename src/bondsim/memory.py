@@ -14,10 +14,10 @@ from pathlib import Path
 
 from .errors import ResourceError
 
-# engine -> (bytes per person, bytes per person per unit of mean_degree)
+# engine -> (bytes per person, bytes per person per unit of mean_degree), from benchmarks/memory.py
 BYTES_PER_PERSON: dict[str, tuple[float, float]] = {
-    "agents": (3500.0, 115.0),
-    "array": (500.0, 45.0),
+    "agents": (2300.0, 275.0),
+    "array": (790.0, 36.0),
 }
 BASE_BYTES = 250e6  # the interpreter with Mesa, pandas, NumPy and SciPy imported
 GB = 1e9
