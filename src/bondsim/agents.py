@@ -27,6 +27,7 @@ from mesa.agent import AgentSet
 
 from .codegen import agent_methods
 from .engine import EngineBase
+from .mechanism import DTYPES
 
 
 class Person(mesa.Agent):
@@ -112,8 +113,8 @@ class AgentEngine(EngineBase):
         v = self.spec.variables[name]
         if v.per == "edge":
             values = chain.from_iterable(getattr(p, f"edge_{name}") for p in self.people)
-            return np.fromiter(values, dtype=_DTYPES[v.dtype], count=self.network.n_edges)
-        return np.fromiter((getattr(p, name) for p in self.people), dtype=_DTYPES[v.dtype], count=self.network.n)
+            return np.fromiter(values, dtype=DTYPES[v.dtype], count=self.network.n_edges)
+        return np.fromiter((getattr(p, name) for p in self.people), dtype=DTYPES[v.dtype], count=self.network.n)
 
     view = get  # gathering from the agents already makes a fresh array
 
@@ -123,8 +124,7 @@ class AgentEngine(EngineBase):
         values = chain.from_iterable(map(attrgetter(*names), self.people))
         rows = np.fromiter(values, dtype=np.float64, count=len(names) * len(self.people)).reshape(-1, len(names))
         return {
-            name: rows[:, k].astype(_DTYPES[self.spec.variables[name].dtype], copy=False)
-            for k, name in enumerate(names)
+            name: rows[:, k].astype(DTYPES[self.spec.variables[name].dtype], copy=False) for k, name in enumerate(names)
         }
 
     def add(self, name: str, where, amount: float) -> None:
@@ -148,16 +148,6 @@ class AgentEngine(EngineBase):
         else:
             person = self.people[index]
             setattr(person, name, how(getattr(person, name)))
-
-
-_DTYPES = {
-    "float": np.float64,
-    "int": np.int64,
-    "int32": np.int32,
-    "int16": np.int16,
-    "int8": np.int8,
-    "bool": np.bool_,
-}
 
 
 def _cast(v, value):

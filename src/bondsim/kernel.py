@@ -19,6 +19,7 @@ import numpy as np
 
 from .codegen import array_kernel, kernel_arguments
 from .engine import EngineBase
+from .mechanism import DTYPES
 
 
 class ArrayEngine(EngineBase):
@@ -33,9 +34,9 @@ class ArrayEngine(EngineBase):
             size = network.n_edges if v.per == "edge" else network.n
             values = state.get(v.name)
             self.arrays[v.name] = (
-                np.full(size, v.initial, dtype=_DTYPES[v.dtype])
+                np.full(size, v.initial, dtype=DTYPES[v.dtype])
                 if values is None
-                else np.array(values, dtype=_DTYPES[v.dtype], copy=True)
+                else np.ascontiguousarray(values, dtype=DTYPES[v.dtype])  # the initial state is ours to keep
             )
         self.module, source = array_kernel(spec)
         self._decide_args = kernel_arguments(spec, source, "decide")[2:]
@@ -95,16 +96,6 @@ class ArrayEngine(EngineBase):
     def put(self, name: str, where: np.ndarray, values: Any) -> None:
         """Set a variable of the listed people (or ties)."""
         self.arrays[name][np.asarray(where, dtype=np.int64)] = values
-
-
-_DTYPES = {
-    "float": np.float64,
-    "int": np.int64,
-    "int32": np.int32,
-    "int16": np.int16,
-    "int8": np.int8,
-    "bool": np.bool_,
-}
 
 
 class PersonView(mesa.Agent):

@@ -27,12 +27,22 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from .errors import ParameterError, did_you_mean
 
 PHASES = ("start", "decide", "choose", "accept", "update", "observe")
 STAGES = {"decide": ("decide",), "approach": ("choose", "accept"), "update": ("update", "observe")}
 STATUSES = ("fixed", "calibrated", "assumed", "setting")
 CLOCK = ("dt", "hours")
+DTYPES = {  # a Variable's dtype -> the NumPy type both engines keep it in
+    "float": np.float64,
+    "int": np.int64,
+    "int32": np.int32,
+    "int16": np.int16,
+    "int8": np.int8,
+    "bool": np.bool_,
+}
 DRUG_CHOICES = ("<drugs>",)  # the choices of a parameter that names a drug: the built-in and config-defined ones
 
 
