@@ -41,19 +41,18 @@ def peak_mb() -> float:
 def measure(kind: str, n: int, steps: int) -> dict:
     """Build one model and run it; called in a fresh process. ``kind``: array, legacy, agents or plain."""
     sys.path.insert(0, str(HERE))
-    base = peak_mb()
+    from _plain_mesa import PlainBondingModel
+    from legacy.model import BondingModel as LegacyModel
+
+    from bondsim.model import BondingModel
+
+    base = peak_mb()  # after the imports: what is left is the model's own
     started = time.perf_counter()
     if kind == "plain":
-        from _plain_mesa import PlainBondingModel
-
         model = PlainBondingModel(n, seed=1)
     elif kind == "legacy":
-        from legacy.model import BondingModel as LegacyModel
-
         model = LegacyModel(seed=1, n_agents=n, engine="array", create_agents=False)
     else:
-        from bondsim.model import BondingModel
-
         model = BondingModel(seed=1, n_agents=n, engine=kind, create_agents=kind == "agents")
     model.step()  # warm up (and compile, if the kernel is not cached yet)
     built = time.perf_counter() - started

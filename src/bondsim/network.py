@@ -73,27 +73,30 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 
 
 def from_edges(n: int, src: np.ndarray, dst: np.ndarray) -> SocialNetwork:
-    """CSR network from undirected edge endpoints; drops self-loops and duplicates."""
+    """CSR network from undirected edge endpoints; drops self-loops and duplicates.
+
+    Written to keep the peak memory low for millions of people: each directed edge is one int64
+    key ``row * n + column``, sorted in place. The reverse of the k-th edge in (row, column) order
+    is the k-th edge in (column, row) order, which a stable sort by column gives (within a column
+    the rows are already in order).
+    """
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
     keep = src != dst
-    key = sorted_unique(np.minimum(src[keep], dst[keep]) * n + np.maximum(src[keep], dst[keep]))
-    a, b = key // n, key % n
+    low, high = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
+    del keep
+    key = sorted_unique(low * n + high)  # one key per undirected tie
+    del low, high
+    keys = np.concatenate([key, (key % n) * n + key // n])  # both directions
     del key
-    m = len(a)
-    # directed edges: k -> (a[k], b[k]) and m + k -> (b[k], a[k]), sorted by (row, column)
-    rows, cols = np.concatenate([a, b]), np.concatenate([b, a])
-    del a, b
-    order = np.argsort(rows * n + cols)
-    rows, cols = rows[order], cols[order]
-    position = np.empty(2 * m, dtype=np.int64)
-    position[order] = np.arange(2 * m)
-    # the reverse of directed edge k is m + k and back: look both up in the sorted order
-    reverse = position[(order + m) % (2 * m)]
-    del position, order
+    keys.sort()  # by (row, column)
+    rows = (keys // n).astype(np.int32)
+    cols = (keys % n).astype(np.int32)
+    del keys
+    reverse = np.argsort(cols, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return SocialNetwork(indptr=indptr, indices=cols.astype(np.int32), row=rows.astype(np.int32), reverse=reverse)
+    return SocialNetwork(indptr=indptr, indices=cols, row=rows, reverse=reverse)
 
 
 def from_networkx(g: nx.Graph) -> SocialNetwork:
