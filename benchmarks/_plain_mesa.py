@@ -1,7 +1,8 @@
 """A minimal plain-Mesa model of the same bonding rules, written the way Mesa models usually are.
 
 One ``mesa.Agent`` per person with its tone and a dict of bonds, ``shuffle_do("step")`` each step,
-no drug, no phases: the speed a Mesa user gets writing this idea directly. The benchmarks measure
+a DataCollector recording two means every step, no drug, no phases: the speed a Mesa user gets
+writing this idea directly. The benchmarks measure
 bondsim's agents engine against it in the same run.
 """
 
@@ -29,7 +30,7 @@ class Person(mesa.Agent):
             partners = list(self.bonds)
             weights = [0.05 + b**3 for b in self.bonds.values()]
             partner = self.random.choices(partners, weights)[0]
-            if self.random.random() < 0.8:
+            if self.random.random() < m.accept_probability:
                 reward = m.reward(self.tone)
                 self.tone += 0.5
                 partner.tone += 0.5
@@ -47,8 +48,9 @@ class Person(mesa.Agent):
 class PlainBondingModel(mesa.Model):
     """``n`` people on a small-world network."""
 
-    def __init__(self, n: int = 1000, seed: int = 1) -> None:
-        super().__init__(rng=seed)
+    def __init__(self, n: int = 1000, seed: int = 1, rejection_rate: float = 0.2, rng: int | None = None) -> None:
+        super().__init__(rng=seed if rng is None else rng)
+        self.accept_probability = 1.0 - rejection_rate
         self.tone_keep = math.exp(-1.0 / 3.0)
         self.bond_keep = math.exp(-math.log(2.0) / (24.0 * 60.0))
         people = [Person(self) for _ in range(n)]
@@ -56,6 +58,12 @@ class PlainBondingModel(mesa.Model):
         for a, b in graph.edges():
             people[a].bonds[people[b]] = self.random.random() * 0.4
             people[b].bonds[people[a]] = self.random.random() * 0.4
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "mean_tone": lambda m: sum(p.tone for p in m.agents) / len(m.agents),
+                "distress": lambda m: sum(p.distress for p in m.agents) / len(m.agents),
+            }
+        )
 
     @staticmethod
     def reward(tone: float) -> float:
@@ -65,3 +73,4 @@ class PlainBondingModel(mesa.Model):
 
     def step(self) -> None:
         self.agents.shuffle_do("step")
+        self.datacollector.collect(self)
