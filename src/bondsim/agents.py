@@ -200,6 +200,13 @@ class AgentEngine:
         net, people = self.model.network, self.model.people
         return np.array([people[i].bonds[j] for i, j in zip(net.row.tolist(), net.indices.tolist(), strict=True)])
 
+    def open_edges(self) -> np.ndarray:
+        """Whether each directed edge can carry contact now: not closed by a loss, neither end isolated."""
+        net, people = self.model.network, self.model.people
+        isolated = np.array([p.is_isolated() for p in people], dtype=bool)
+        absent = np.array([j in people[i].absent for i, j in zip(net.row.tolist(), net.indices.tolist(), strict=True)])
+        return ~absent.astype(bool) & ~isolated[net.row] & ~isolated[net.indices]
+
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to neighbours who have not left."""
         agent = self.model.people[person]

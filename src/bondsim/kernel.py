@@ -286,6 +286,11 @@ class ArrayEngine:
         """Bonds on the network's CSR edges (a copy)."""
         return self.bond.copy()
 
+    def open_edges(self) -> np.ndarray:
+        """Whether each directed edge can carry contact now: not closed by a loss, neither end isolated."""
+        isolated = self.isolated_now()
+        return self.tie_open & ~isolated[self.net.row] & ~isolated[self.net.indices]
+
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to neighbours who have not left."""
         lo, hi = self.net.indptr[person], self.net.indptr[person + 1]

@@ -198,6 +198,19 @@ class BondingModel(mesa.Model):
         )
         self.datacollector.collect(self)
 
+    @property
+    def drug(self):
+        """The drug's profile (``.name``, ``.active``)."""
+        return self.rules.drug
+
+    def edge_bonds(self) -> np.ndarray:
+        """Bond of each directed CSR edge of ``network`` (a copy)."""
+        return self.engine.edge_bonds()
+
+    def open_edges(self) -> np.ndarray:
+        """Per directed edge: False where the tie is closed by a loss or an isolation now (a copy)."""
+        return self.engine.open_edges()
+
     def state(self) -> dict[str, np.ndarray]:
         """Per-person state and observables as arrays (either engine)."""
         return self.engine.arrays()
