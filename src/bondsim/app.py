@@ -429,6 +429,7 @@ class Run:
                 "isolated": self.isolated.copy(),
             },
             edges=self.pairs[open_fwd],
+            edge_ids=np.flatnonzero(open_fwd),
             strength=strength,
             layout=self.layout,
             days=np.arange(self._t) * model.params.step_hours / 24.0,
@@ -481,8 +482,11 @@ class Session:
     """A browser session's state: the preset, the run, its latest snapshot, the play loop.
 
     Every change of the run (step, reset, preset) and every snapshot happens under ``lock``;
-    the page reads only ``frame``, an immutable snapshot swapped in whole. ``notify`` (set by the
-    page) asks the page to redraw; it is called after the lock is released.
+    the page reads only ``frame``, an immutable snapshot swapped in whole (with the ``painter``
+    of its run). After each change, ``draw`` (set by the page) puts the latest snapshot into the
+    page's view widgets directly, with no re-render of the page, and ``notify`` (set by the page)
+    updates the buttons when playing, the lesson or an error changes. Both are called after the
+    lock is released.
 
     Args:
         engine: the model's engine.
@@ -499,6 +503,9 @@ class Session:
         self.preset = "free play"
         self.run = preset_run(self.preset, engine=engine)
         self.frame = self.run.frame()
+        self.painter = self.run.painter
+        self.view = ("tone", False)  # colour mode, projector
+        self.draw: Callable[[], None] = lambda: None
         self.playing = False
         self.speed = DEFAULT_SPEED
         self.error: str | None = None
@@ -513,12 +520,25 @@ class Session:
             with self.lock:
                 action()
                 self.frame = self.run.frame()
+                self.painter = self.run.painter
+            self.draw()
         except Exception:
             log.exception("bondsim app: an action failed")
             with self.lock:
                 self.playing = False
                 self.error = FRIENDLY_ERROR
         self.notify()
+
+    def views(self) -> dict[str, str]:
+        """The latest snapshot drawn: HTML of the monitors, SVG of the network and of the plots."""
+        with self.lock:
+            frame, painter = self.frame, self.painter
+            mode, big = self.view
+        return {
+            "monitors": monitors_html(frame, big),
+            "network": painter.svg(frame, mode, big),
+            "plots": plots_svg(frame, big),
+        }
 
     def step(self, steps: int = 1) -> None:
         """Advance the run by ``steps`` steps."""
@@ -736,28 +756,47 @@ def _page():
     import solara.lab
 
     @solara.component
-    def Views(session: Session, tick: Any, colour_by: Any, big: bool):
-        """The monitors, the network and the plots: drawn from the session's latest snapshot only."""
-        tick.value  # noqa: B018 (redraw on every new snapshot)
-        frame = session.frame  # one immutable snapshot for the whole drawing
-        error = session.error
-        mode = colour_by.value
-        network = solara.use_memo(lambda: session.run.painter.svg(frame, mode, big), [frame, mode, big])
-        plots = solara.use_memo(lambda: plots_svg(frame, big), [frame, big])
+    def Views(session: Session, ui: Any, colour_by: Any, big: bool):
+        """The monitors, the network and the plots: widgets that the session fills with each snapshot.
+
+        They are created once; each new snapshot replaces their content directly, so a step costs
+        three small messages to the browser and no re-render of the page.
+        """
+        ui.value  # noqa: B018 (redraw the error notice when it changes)
+        boxes = solara.use_memo(
+            lambda: {
+                key: solara.widgets.HTML(tag="div", unsafe_innerHTML="", attributes={"class": f"bondsim-{key}-box"})
+                for key in ("monitors", "network", "plots")
+            },
+            [],
+        )
+        draw_lock = solara.use_memo(threading.Lock, [])
+
+        def draw() -> None:
+            with draw_lock:
+                views = session.views()
+                for key, html_text in views.items():
+                    if boxes[key].unsafe_innerHTML != html_text:
+                        boxes[key].unsafe_innerHTML = html_text
+
+        def attach():
+            session.view = (colour_by.value, big)
+            session.draw = _in_context(session, draw)
+            draw()
+
+        solara.use_effect(attach, [colour_by.value, big])
         with solara.Column(gap="6px"):
-            if error:
+            if session.error:
                 with solara.Div(classes=["bondsim-error"]):
-                    solara.Text(error)
+                    solara.Text(session.error)
                     solara.Button(
                         "Restart this lesson",
                         on_click=lambda: session.load(session.preset),
                         color="error",
                         style={"margin-left": "12px"},
                     )
-            solara.HTML(tag="div", unsafe_innerHTML=monitors_html(frame, big))
-            with solara.Div(classes=["bondsim-views"]):
-                solara.HTML(tag="div", unsafe_innerHTML=network)
-                solara.HTML(tag="div", unsafe_innerHTML=plots)
+            solara.Div(children=[boxes["monitors"]])
+            solara.Div(classes=["bondsim-views"], children=[boxes["network"], boxes["plots"]])
 
     @solara.component
     def Sidebar(session: Session, ui: Any, controls: Any, colour_by: Any, projector: Any):
@@ -877,28 +916,14 @@ def _page():
         """The classroom page: lessons, controls and downloads in the sidebar; readouts, network and plots."""
         context = solara.use_memo(_current_context, [])
         session = solara.use_memo(lambda: Session(engine=app_engine(), context=context), [])
-        tick = solara.use_reactive(0)
         ui = solara.use_reactive(())
         controls = solara.use_reactive(dict(PRESETS["free play"].settings))
         colour_by = solara.use_reactive("tone")
         projector = solara.use_reactive(False)
-        counter = solara.use_memo(lambda: itertools.count(1), [])
 
-        def notify() -> None:
-            def bump() -> None:
-                tick.set(next(counter))
-                ui.set((session.playing, session.preset, session.error, session.run.id))
-
-            if context is not None:
-                try:
-                    with context:
-                        bump()
-                except Exception:  # the page closed meanwhile
-                    session.close()
-            else:
-                bump()
-
-        session.notify = notify
+        session.notify = _in_context(
+            session, lambda: ui.set((session.playing, session.preset, session.error, session.run.id))
+        )
         solara.use_effect(lambda: session.close, [])
         big = projector.value
         solara.Title("bondsim classroom")
@@ -908,11 +933,31 @@ def _page():
         with solara.Div(classes=["bondsim-big"] if big else []):
             with solara.lab.Tabs():
                 with solara.lab.Tab("Simulation"):
-                    Views(session, tick, colour_by, big)
+                    Views(session, ui, colour_by, big)
                 with solara.lab.Tab("Info"):
                     solara.HTML(tag="div", unsafe_innerHTML=INFO, style="max-width: 900px; padding: 8px")
 
     return Page
+
+
+def _in_context(session: Session, function: Callable[[], None]) -> Callable[[], None]:
+    """``function`` run inside the session's Solara context (from any thread); a closed page stops the session."""
+
+    def run() -> None:
+        context = session.context
+        if context is None:
+            function()
+            return
+        try:
+            with context:
+                function()
+        except Exception:
+            if context.closed_event.is_set():
+                session.close()
+            else:
+                raise
+
+    return run
 
 
 def _current_context():

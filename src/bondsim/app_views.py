@@ -43,7 +43,8 @@ class Frame:
         steps: steps done; hours: simulated time (h); step_hours: length of a step (h).
         people: per-person arrays (``tone_ratio``, ``distress``, ``treated``, ``bereaved``,
             ``isolated``), copies.
-        edges: (k, 2) endpoints of the open ties (each once) and ``strength`` their mean bond.
+        edges: (k, 2) endpoints of the open ties (each once) and ``strength`` their mean bond;
+            ``edge_ids`` their rows in the run's list of ties (for the painter's cached text).
         layout: (n, 2) positions of the people in [0, 1].
         days: time of each recorded step (days).
         series: quantity -> group label -> mean at each recorded step.
@@ -62,6 +63,7 @@ class Frame:
     edges: np.ndarray
     strength: np.ndarray
     layout: np.ndarray
+    edge_ids: np.ndarray
     days: np.ndarray
     series: dict[str, dict[str, np.ndarray]]
     baseline: dict[str, np.ndarray] = field(default_factory=dict)
@@ -146,19 +148,17 @@ class NetworkPainter:
         xy = np.rint(40 + layout * (self.SIZE - 80)).astype(np.int64)
         self.xy = xy
         self._dot = np.array([f"M{x} {y}h0" for x, y in xy.tolist()], dtype=object)
-        self._ring_xy = xy
-        self.edges = edges
+        ends = np.hstack([xy[edges[:, 0]], xy[edges[:, 1]]]) if len(edges) else np.zeros((0, 4), dtype=np.int64)
+        self._segment = np.array([f"M{p} {q}L{r} {s}" for p, q, r, s in ends.tolist()], dtype=object)
+        self._rings: dict[int, np.ndarray] = {}
 
-    def _segments(self, edges: np.ndarray) -> str:
-        a, b = self.xy[edges[:, 0]], self.xy[edges[:, 1]]
-        return "".join(f"M{p} {q}L{r} {s}" for p, q, r, s in np.hstack([a, b]).tolist())
-
-    def _rings(self, mask: np.ndarray, radius: int) -> str:
-        pts = self.xy[mask]
-        return "".join(
-            f"M{x - radius} {y}a{radius} {radius} 0 1 0 {2 * radius} 0a{radius} {radius} 0 1 0 {-2 * radius} 0"
-            for x, y in pts.tolist()
-        )
+    def _ring_text(self, mask: np.ndarray, r: int) -> str:
+        if r not in self._rings:
+            self._rings[r] = np.array(
+                [f"M{x - r} {y}a{r} {r} 0 1 0 {2 * r} 0a{r} {r} 0 1 0 {-2 * r} 0" for x, y in self.xy.tolist()],
+                dtype=object,
+            )
+        return "".join(self._rings[r][mask])
 
     def svg(self, frame: Frame, mode: str = "tone", big: bool = False) -> str:
         """The SVG document of the network now."""
@@ -178,12 +178,12 @@ class NetworkPainter:
         if len(frame.strength):
             cls = np.minimum((np.clip(frame.strength, 0.0, 1.0) * _N_WIDTHS).astype(np.int64), _N_WIDTHS - 1)
             for k in range(_N_WIDTHS):
-                chosen = frame.edges[cls == k]
+                chosen = frame.edge_ids[cls == k]
                 if len(chosen):
                     width = 1.0 + 2.2 * k
                     opacity = 0.12 + 0.14 * k
                     parts.append(
-                        f'<path d="{self._segments(chosen)}" stroke="#000" stroke-opacity="{opacity:.2f}" '
+                        f'<path d="{"".join(self._segment[chosen])}" stroke="#000" stroke-opacity="{opacity:.2f}" '
                         f'stroke-width="{width:.1f}" fill="none"/>'
                     )
         # marks under the dots: treated (black ring), lost a partner (purple ring), isolated (dashed grey ring)
@@ -199,7 +199,7 @@ class NetworkPainter:
                 continue  # everyone is alone: the legend says so, rings would only clutter
             if mask.any():
                 parts.append(
-                    f'<path d="{self._rings(mask, radius)}" stroke="{MARK_COLOURS[key]}" stroke-width="{width}" '
+                    f'<path d="{self._ring_text(mask, radius)}" stroke="{MARK_COLOURS[key]}" stroke-width="{width}" '
                     f'fill="none"{extra}/>'
                 )
         # people, one path per colour (round caps on zero-length lines are dots)
