@@ -143,7 +143,7 @@ def test_drawing_while_another_thread_steps_is_always_consistent():
                 session.run.painter.svg(frame)
                 for by_group in frame.series.values():
                     assert all(len(v) == len(frame.days) for v in by_group.values())
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
                 break
     finally:
