@@ -6,7 +6,7 @@ tests are skipped with a line naming the command to install it, except under CI 
 where they fail.
 
 Besides a walk through a lesson, three tests stress the app: a randomised test that clicks and
-drags for ``BONDSIM_RANDOM_SECONDS`` (default 60) seconds, a test that a closed tab stops using the
+drags for ``BONDSIM_RANDOM_SECONDS`` (default 30) seconds with each engine, a test that a closed tab stops using the
 server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 30) pages playing at once.
 Live timings are not asserted here: ``benchmarks/app_live.py`` reports them.
 """
@@ -110,8 +110,11 @@ def browser():
 class Session:
     """One browser page on the app, recording page errors and every host it contacts."""
 
-    def __init__(self, browser, url: str, width: int = 1400, height: int = 1000, wait: bool = True) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+    def __init__(
+        self, browser, url: str, width: int = 1400, height: int = 1000, wait: bool = True, context=None
+    ) -> None:
+        self.own_context = context is None
+        self.context = context or browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.hosts: set[str] = set()
@@ -121,8 +124,8 @@ class Session:
         if wait:
             self.ready()
 
-    def ready(self) -> None:
-        self.page.locator("svg.bondsim-plots").wait_for(timeout=UI_TIMEOUT_MS)
+    def ready(self, state: str = "visible") -> None:
+        self.page.locator("svg.bondsim-plots").wait_for(timeout=UI_TIMEOUT_MS, state=state)
 
     def _record_host(self, request) -> None:
         url = urlparse(request.url)
@@ -158,7 +161,10 @@ class Session:
         return self.page.locator("body").inner_text()
 
     def close(self) -> None:
-        self.context.close()
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -258,7 +264,7 @@ def test_downloads_give_csv_and_png(server, browser):
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
     """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order."""
     url, _, _ = server
-    seconds = float(os.environ.get("BONDSIM_RANDOM_SECONDS", "60"))
+    seconds = float(os.environ.get("BONDSIM_RANDOM_SECONDS", "30"))  # per engine
     rng = random.Random(14)
     s = Session(browser, url)
     presets = ["free play", "placebo vs naltrexone", "separation", "morphine and distress", "rejection"]
@@ -360,36 +366,59 @@ def test_a_closed_tab_stops_playing(bondsim_argv, browser):
 
 
 def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, browser):
-    """A class on one laptop: 30 pages play at once; each still advances at >= 1 step/s (bounded in time)."""
+    """A class on one laptop: 30 pages play at once; each still advances at >= 1 step/s (bounded in time).
+
+    The 30 pages run in one headless Chromium on the same machine as the server, where in class each
+    student's browser runs on their own computer. So that the test measures the server, the pages
+    receive and apply every update but do not lay out or paint the pictures (they are hidden).
+    """
     import psutil
 
     sessions_wanted = int(os.environ.get("BONDSIM_LOAD_SESSIONS", "30"))
     proc, url, _ = _serve(bondsim_argv)
     server = psutil.Process(proc.pid)
     sessions: list[Session] = []
+    hide = (
+        "document.addEventListener('DOMContentLoaded', () => { const s = document.createElement('style');"
+        " s.textContent = '.bondsim-views, .bondsim-monitors-box { display: none !important; }';"
+        " document.head.appendChild(s); });"
+    )
+    shared = browser.new_context(viewport={"width": 800, "height": 600})  # pages share the browser's cache
+    shared.add_init_script(hide)
     try:
-        first = Session(browser, url, width=900, height=700)
-        sessions.append(first)
-        rss_one = server.memory_info().rss
-        for _ in range(sessions_wanted - 1):
-            sessions.append(Session(browser, url, width=900, height=700, wait=False))
+        rss_idle = server.memory_info().rss
+        for _ in range(sessions_wanted):
+            sessions.append(Session(browser, url, wait=False, context=shared))
+        t_open = time.monotonic()
         for s in sessions:
-            s.ready()
+            s.ready(state="attached")
+        print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
         rss_all = server.memory_info().rss
-        for s in sessions:
-            s.page.get_by_role("button", name="▶ Play").click()
+        t_click = time.monotonic()
+        click_play = (
+            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+            " if (b) { b.click(); } return Boolean(b); }"
+        )
+        for s in sessions:  # a plain click, without Playwright's waits for a steady page
+            s.page.wait_for_function(click_play, timeout=UI_TIMEOUT_MS)
+        print(f"clicked in {time.monotonic() - t_click:.1f} s")
         time.sleep(3.0)
         start = [(s.steps(), time.monotonic()) for s in sessions]
-        time.sleep(10.0)
+        cpu = _cpu_share(proc.pid, 10.0)
         rates = [(s.steps() - k) / (time.monotonic() - t) for s, (k, t) in zip(sessions, start, strict=True)]
-        per_session_mb = (rss_all - rss_one) / max(1, sessions_wanted - 1) / 2**20
+        per_session_mb = (rss_all - rss_idle) / sessions_wanted / 2**20
         print(
             f"\n{sessions_wanted} sessions: steps/s min {min(rates):.2f}, median {np.median(rates):.2f}; "
-            f"server memory {rss_all / 2**20:.0f} MB, about {per_session_mb:.1f} MB per session"
+            f"server {cpu:.2f} cores; server memory {rss_all / 2**20:.0f} MB, "
+            f"about {per_session_mb:.1f} MB per session"
         )
         assert min(rates) >= 1.0, rates
         assert all(s.errors == [] for s in sessions)
     finally:
+        t_close = time.monotonic()
         for s in sessions:
             s.close()
-        assert "Traceback" not in _stop(proc)
+        shared.close()
+        print(f"closed in {time.monotonic() - t_close:.1f} s")
+        output = _stop(proc)
+        assert "Traceback" not in output, output[-4000:]
