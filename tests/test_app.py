@@ -320,14 +320,32 @@ def test_play_loop_advances_and_stops_when_the_page_goes():
     session.DISCONNECT_GRACE_S = 0.2
     session.set_speed(50)
     session.play()
+    thread = session._thread
     time.sleep(0.5)
     assert session.playing and session.frame.steps > 5
+    session.play()  # pressing Play again starts no second loop
+    assert session._thread is thread
     context.page_status["page"] = PageStatus.CLOSED  # the tab closed
     time.sleep(0.6)
-    assert not session.playing and not session._thread.is_alive()
+    assert not session.playing and not thread.is_alive() and session._thread is None
     steps = session.frame.steps
     time.sleep(0.3)
     assert session.frame.steps == steps
+
+
+def test_pause_then_play_at_once_always_leaves_a_loop_running():
+    session = Session()
+    session.set_speed(100)
+    for _ in range(50):
+        session.play()
+        session.pause()
+        session.play()
+        assert session.playing
+    time.sleep(0.3)
+    steps = session.frame.steps
+    time.sleep(0.3)
+    assert session.frame.steps > steps and session._thread.is_alive()
+    session.close()
 
 
 def test_an_error_pauses_with_a_friendly_message():

@@ -295,7 +295,8 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 s.button("Restart this lesson").click()
             elif action == "step":
                 if s.button("Step").is_enabled():
-                    s.button("Step").click()
+                    # Step is disabled while playing: a Play clicked just before may disable it meanwhile
+                    s.button("Step").click(timeout=5_000, trial=False, force=True)
             elif action == "play":
                 toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
                 label = toggle.inner_text(timeout=10_000)

@@ -527,7 +527,10 @@ class Session:
             with self.lock:
                 self.playing = False
                 self.error = FRIENDLY_ERROR
-        self.notify()
+        try:
+            self.notify()
+        except Exception:
+            log.exception("bondsim app: updating the page failed")
 
     def views(self) -> dict[str, str]:
         """The latest snapshot drawn: HTML of the monitors, SVG of the network and of the plots."""
@@ -562,16 +565,15 @@ class Session:
         self.speed = max(0.1, float(speed))
 
     def play(self) -> None:
-        """Start the play loop (a thread of this session), if it is not running."""
+        """Start the play loop (a thread of this session), unless it is running."""
         with self.lock:
             if self.error is not None:
                 return
             self.playing = True
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="bondsim-play", daemon=True)
-            self._thread.start()
+            if self._thread is None:  # set to None by the loop itself, under the lock, as it ends
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._loop, name="bondsim-play", daemon=True)
+                self._thread.start()
         self.notify()
 
     def pause(self) -> None:
@@ -588,27 +590,45 @@ class Session:
 
     # ------------------------------------------------------------ play loop
     def _loop(self) -> None:
+        try:
+            self._play()
+        except Exception:  # never leave a dead loop behind a Pause button
+            log.exception("bondsim app: the play loop failed")
+            with self.lock:
+                self.playing = False
+                self.error = FRIENDLY_ERROR
+                self._thread = None
+            try:
+                self.notify()
+            except Exception:
+                log.exception("bondsim app: updating the page failed")
+
+    def _keep_playing(self, page_there: bool = True) -> bool:
+        """Whether to go on; if not, the loop is marked as ended (under the lock, so play() can start another)."""
+        with self.lock:
+            if self.playing and page_there and not self._stop.is_set():
+                return True
+            if not page_there:
+                self.playing = False
+            self._thread = None
+            return False
+
+    def _play(self) -> None:
         gone_since: float | None = None
-        while not self._stop.is_set():
+        while True:
             started = time.monotonic()
+            page_there = True
             if not _connected(self.context):
                 gone_since = gone_since or started
-                if started - gone_since > self.DISCONNECT_GRACE_S or (
-                    self.context is not None and self.context.closed_event.is_set()
-                ):
-                    with self.lock:
-                        self.playing = False
-                    return
+                closed = self.context is not None and self.context.closed_event.is_set()
+                page_there = not closed and started - gone_since <= self.DISCONNECT_GRACE_S
             else:
                 gone_since = None
-            with self.lock:
-                if not self.playing:
-                    return
+            if not self._keep_playing(page_there):
+                return
             self._guard(lambda: self.run.step(1))
             self.steps_played += 1
             with self.lock:
-                if not self.playing:
-                    return
                 interval = 1.0 / self.speed
             self._stop.wait(max(0.005, interval - (time.monotonic() - started)))
 
@@ -941,21 +961,24 @@ def _page():
 
 
 def _in_context(session: Session, function: Callable[[], None]) -> Callable[[], None]:
-    """``function`` run inside the session's Solara context (from any thread); a closed page stops the session."""
+    """``function`` run inside the session's Solara context, from any thread.
+
+    It holds the context's lock, as Solara does while it handles a message from the page, so that
+    the play thread and the page's own events never update the page at the same time. A closed
+    page stops the session instead.
+    """
 
     def run() -> None:
         context = session.context
         if context is None:
             function()
             return
-        try:
-            with context:
-                function()
-        except Exception:
+        with context.lock:
             if context.closed_event.is_set():
                 session.close()
-            else:
-                raise
+                return
+            with context:
+                function()
 
     return run
 
