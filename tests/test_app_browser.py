@@ -223,6 +223,7 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
         s.close()
 
 
+@pytest.mark.parametrize("server", ["array"], indirect=True)  # the page's layout does not depend on the engine
 def test_projector_mode_fits_1280x720(server, browser):
     url, _, _ = server
     s = Session(browser, url, width=1280, height=720)
@@ -244,6 +245,7 @@ def test_projector_mode_fits_1280x720(server, browser):
         s.close()
 
 
+@pytest.mark.parametrize("server", ["array"], indirect=True)
 def test_downloads_give_csv_and_png(server, browser):
     url, _, _ = server
     s = Session(browser, url)
