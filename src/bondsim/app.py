@@ -132,8 +132,8 @@ PRESETS: dict[str, Preset] = {
             },
             text=(
                 "From day 1 to day 3 everyone is alone. Half get 10 mg morphine a day. Morphine keeps the opioid "
-                "signal up, so the morphine arm shows much less distress than the placebo arm while alone "
-                "(Panksepp et al. 1980)."
+                "signal up, so the morphine arm shows much less distress than the placebo arm while alone, "
+                "until a dose wears off before the next (Panksepp et al. 1980)."
             ),
         ),
         Preset(
