@@ -202,6 +202,22 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
         s.wait_new_run(run)
         assert s.steps() == 0 and "naltrexone arm" in s.text()
 
+        # a lesson clicked while playing pauses, and the play button is there to start again
+        s.page.get_by_role("button", name="▶ Play").click()
+        s.wait_steps(2)
+        s.page.get_by_role("button", name="separation", exact=True).click()
+        s.page.get_by_role("button", name="▶ Play").wait_for(timeout=UI_TIMEOUT_MS)
+        # two lessons clicked 0.4 s apart: the page ends on the second, its controls showing its settings
+        s.page.get_by_role("button", name="rejection", exact=True).click()
+        s.page.wait_for_timeout(400)
+        s.page.get_by_role("button", name="morphine and distress", exact=True).click()
+        s.page.get_by_text("morphine arm").first.wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Dose: 10 mg a day", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Approaches turned down: 20%", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("The run uses these settings.").wait_for(timeout=UI_TIMEOUT_MS)
+        assert "Seven approaches in ten" not in s.text() and "not yet in the run" not in s.text()
+        assert s.steps() == 0
+
         shot = s.page.screenshot(full_page=True)
         (tmp_path / "app.png").write_bytes(shot)
         pixels = _pixels(shot)

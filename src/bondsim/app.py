@@ -827,8 +827,8 @@ def _page():
         values = controls.value
 
         def choose(name: str) -> None:
+            session.load(name)  # the run first, so the controls never show a lesson the run is not
             controls.set(dict(PRESETS[name].settings))
-            session.load(name)
 
         def set_control(key: str, value: Any) -> None:
             controls.set({**controls.value, key: value})
