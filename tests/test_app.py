@@ -418,6 +418,22 @@ def test_page_steps_plays_switches_presets_and_resets(page):
         assert jargon not in _text(page)
 
 
+@pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")
+def test_a_failure_while_drawing_the_page_shows_a_message_not_a_traceback(page, monkeypatch):
+    import ipyvuetify as v
+
+    def broken(key, value):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "describe", broken)  # the sidebar's "press Reset" notice fails to draw
+    page.find(v.Slider, label="Dose: 50 mg a day").widget.v_model = 25.0
+    assert app.FRIENDLY_ERROR in str([w.children for w in page.find(v.Html).widgets])
+    assert "Traceback" not in _text(page) and "boom" not in _text(page)
+    monkeypatch.undo()
+    page.find(v.Btn, children=["Restart this lesson"]).widget.click()
+    page.find(v.Btn, children=["Step"]).assert_single()
+
+
 def test_importing_the_app_does_not_start_solara():
     code = "import sys, bondsim.app, bondsim.cli; bondsim.cli.build_parser(); print('solara' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -932,6 +932,25 @@ def _page():
                 )
 
     @solara.component
+    def Guard(session: Session, children: list | None = None):
+        """Shows its children, or, if drawing them failed, a short message and a restart button (never a traceback)."""
+        import reacton
+
+        exception, clear = reacton.use_exception()
+        if exception is None:
+            solara.Column(children=children or [], gap="6px")
+            return
+        log.error("bondsim app: drawing the page failed", exc_info=exception)
+
+        def restart() -> None:
+            session.load(session.preset)
+            clear()
+
+        with solara.Div(classes=["bondsim-error"]):
+            solara.Text(FRIENDLY_ERROR)
+            solara.Button("Restart this lesson", on_click=restart, color="error", style={"margin-left": "12px"})
+
+    @solara.component
     def Page():
         """The classroom page: lessons, controls and downloads in the sidebar; readouts, network and plots."""
         context = solara.use_memo(_current_context, [])
@@ -949,11 +968,11 @@ def _page():
         solara.Title("bondsim classroom")
         solara.Style(_CSS + (_PROJECTOR_CSS if big else ""))
         with solara.Sidebar(), solara.Div(classes=["bondsim-big"] if big else []):
-            Sidebar(session, ui, controls, colour_by, projector)
+            Guard(session, children=[Sidebar(session, ui, controls, colour_by, projector)])
         with solara.Div(classes=["bondsim-big"] if big else []):
             with solara.lab.Tabs():
                 with solara.lab.Tab("Simulation"):
-                    Views(session, ui, colour_by, big)
+                    Guard(session, children=[Views(session, ui, colour_by, big)])
                 with solara.lab.Tab("Info"):
                     solara.HTML(tag="div", unsafe_innerHTML=INFO, style="max-width: 900px; padding: 8px")
 
