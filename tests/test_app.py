@@ -434,6 +434,14 @@ def test_a_failure_while_drawing_the_page_shows_a_message_not_a_traceback(page, 
     page.find(v.Btn, children=["Step"]).assert_single()
 
 
+def test_the_printable_worksheet_is_up_to_date_with_the_docs():
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "worksheet_html.py"
+    out = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
 def test_importing_the_app_does_not_start_solara():
     code = "import sys, bondsim.app, bondsim.cli; bondsim.cli.build_parser(); print('solara' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
