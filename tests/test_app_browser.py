@@ -120,9 +120,11 @@ class Session:
         self.hosts: set[str] = set()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.page.on("request", self._record_host)
-        self.page.goto(url, wait_until="commit" if not wait else "load")
         if wait:
+            self.page.goto(url)
             self.ready()
+        else:  # start loading and return at once (many pages load side by side)
+            self.page.evaluate("url => { window.location.href = url; }", url)
 
     def ready(self, state: str = "visible") -> None:
         self.page.locator("svg.bondsim-plots").wait_for(timeout=UI_TIMEOUT_MS, state=state)
