@@ -270,7 +270,7 @@ def test_plots_have_fixed_axes_one_line_per_group_and_the_comparison_dashed():
     assert len(lines) == 6 * 2  # six panels: everyone and the usual-rejection run
     assert sum(1 for line in lines if line.get("stroke-dasharray")) == 6
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert "usual rejection (20%)" in texts and "opioid tone" in texts and "day 0" in texts
+    assert "usual rejection (20%)" in texts and "opioid tone" in texts and "time axis: days" in texts
     assert plots_svg(run.frame()) == plots_svg(run.frame())
     run.step(1)
     assert _svg(plots_svg(run.frame())).get("data-steps") == "11"

@@ -292,6 +292,10 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
             f'stroke-width="5"{dash}/><text x="{x + 42}" y="{y}" font-size="{font}">{html.escape(text)}</text>'
         )
         x += w
+    parts.append(
+        f'<text x="{width - 10}" y="{10 + 2 * font + 8}" font-size="{font * 0.8:.0f}" text-anchor="end" '
+        f'fill="#555">time axis: days</text>'
+    )
     for i, (key, (title, (lo, hi), _)) in enumerate(PANELS.items()):
         col, row = i % cols, i // cols
         x0 = col * cell_w + left_pad
@@ -323,8 +327,7 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
         ticks = _day_ticks(x_max)
         for d in ticks:
             xx = sx(d)
-            first = row == rows - 1 and d == ticks[0]
-            text, anchor = ("day 0", "start") if first else (f"{d:g}", "middle")
+            text, anchor = f"{d:g}", "middle"
             parts.append(
                 f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{y0}" y2="{y1}" stroke="#eee"/><text x="{xx:.1f}" '
                 f'y="{y1 + font}" font-size="{font * 0.8:.0f}" text-anchor="{anchor}">{text}</text>'
