@@ -247,6 +247,7 @@ def spring_layout(network, seed: int, iterations: int = 60) -> np.ndarray:
 
 TRACKED = tuple(PANELS)  # felt_connection, tone_ratio, distress, seeking, occupancy, strong_bonds
 _run_ids = itertools.count(1)
+_thread_ids = itertools.count(1)
 
 
 def _quantities(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -572,7 +573,8 @@ class Session:
             self.playing = True
             if self._thread is None:  # set to None by the loop itself, under the lock, as it ends
                 self._stop.clear()
-                self._thread = threading.Thread(target=self._loop, name="bondsim-play", daemon=True)
+                name = f"bondsim-play-{next(_thread_ids)}"  # unique: Solara keys its contexts by thread name
+                self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
                 self._thread.start()
         self.notify()
 
@@ -592,6 +594,7 @@ class Session:
     def _loop(self) -> None:
         try:
             self._play()
+            self._forget_thread()
         except Exception:  # never leave a dead loop behind a Pause button
             log.exception("bondsim app: the play loop failed")
             with self.lock:
@@ -602,6 +605,20 @@ class Session:
                 self.notify()
             except Exception:
                 log.exception("bondsim app: updating the page failed")
+
+    def _forget_thread(self) -> None:
+        """Drop this ended thread's slot in Solara's table of current contexts (it would stay there, empty)."""
+        if self.context is None:
+            return
+        try:
+            from solara.server import kernel_context
+
+            with self.context.lock:
+                key = kernel_context.get_current_thread_key()
+                if kernel_context.current_context.get(key) is None:
+                    kernel_context.current_context.pop(key, None)
+        except Exception:
+            log.debug("bondsim app: could not tidy the play thread's context slot", exc_info=True)
 
     def _keep_playing(self, page_there: bool = True) -> bool:
         """Whether to go on; if not, the loop is marked as ended (under the lock, so play() can start another)."""
