@@ -1,6 +1,10 @@
 """Run every benchmark script in this folder (except this one), one after the other.
 
 Usage: ``python benchmarks/run_all.py`` (or ``make bench``). Exits non-zero if any script failed.
+
+The scripts: ``engines.py`` (speed and memory of the two engines), ``sweeps.py`` (sweeps on Dask) and
+``app_live.py`` (the classroom app in a real browser: page load, Step to plots, play rate at 200 and
+1,000 people; it says it skipped if Debian's chromium is missing).
 """
 
 from __future__ import annotations

@@ -1,210 +1,366 @@
-"""The classroom app without a browser: presets, the model it drives, its figures, its page and its command."""
+"""The classroom app without a browser: presets, runs, snapshots, views, the session, the page, the command.
+
+The app's tests run with both engines; the presets' "what to look for" sentences are checked here
+by running each preset headless and asserting the direction it states.
+"""
 
 from __future__ import annotations
 
-import io
 import socket
 import subprocess
 import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection, PathCollection
 
 from bondsim import app
-from bondsim.app import CONTROLS, PRESETS, ClassroomModel, model_params, preset_kwargs
+from bondsim.app import CONTROLS, PRESETS, Run, Session, preset_kwargs, preset_run
+from bondsim.app_views import csv_text, monitors_html, plots_svg, report_png
 from bondsim.params import FIELDS
 
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+ENGINES = ["array", "agents"]
 
 
-def _run(model: ClassroomModel, steps: int) -> ClassroomModel:
-    for _ in range(steps):
-        model.step()
-    return model
+def _means(run: Run, key: str) -> dict[str, np.ndarray]:
+    return run.frame().series[key]
 
 
 # ------------------------------------------------------------------ presets and controls
 
 
 def test_controls_stay_inside_the_parameter_ranges():
-    for name, spec in CONTROLS.items():
+    for name, control in CONTROLS.items():
         if name == "seed":
-            assert spec["min"] >= 0
+            assert control.low >= 0
             continue
         meta = FIELDS[name].metadata
-        if spec["type"] == "Select":
-            assert set(spec["values"]) <= set(meta["choices"])
+        if control.kind == "select":
+            values = set(app.NETWORKS.values()) if name == "network" else set(control.values)
+            assert values <= set(meta["choices"])
         else:
-            assert meta["low"] <= spec["min"] < spec["max"] <= meta["high"]
+            assert meta["low"] <= control.low < control.high <= meta["high"]
 
 
+def test_labels_are_plain_words_with_units():
+    labels = [c.label(v) for c, v in zip(CONTROLS.values(), app.DEFAULTS.values(), strict=True)]
+    assert "Dose: 50 mg a day" in labels and "Group size: 200 people" in labels
+    assert "Approaches turned down: 20%" in labels and "People taking the pill: 50%" in labels
+    text = " ".join(labels) + " ".join(p.text for p in PRESETS.values()) + app.INFO
+    for jargon in ("small_world", "PAGE 0", "Use Threads", "Render Interval", "Time:"):
+        assert jargon not in text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_every_preset_builds_the_model_it_describes(name):
+def test_every_preset_builds_the_model_it_describes(name, engine):
     preset = PRESETS[name]
     assert set(preset.settings) == set(CONTROLS), "a preset sets every control"
-    model = ClassroomModel(**preset_kwargs(name))
-    p = model.params
-    assert p.engine == "array" and p.n_agents == 200
-    for key, value in {**preset.settings, **preset.extras}.items():
+    run = preset_run(name, engine=engine)
+    p = run.model.params
+    assert p.engine == engine and p.n_agents == 200
+    for key, value in preset_kwargs(name).items():
         if key != "seed":
             assert getattr(p, key) == value, key
-    assert model.seed == preset.settings["seed"]
-    # the controls Mesa shows start at the preset's values; the extras ride along as fixed values
-    params = model_params(name)
-    for key in CONTROLS:
-        assert params[key]["value"] == preset.settings[key]
-    for key, value in preset.extras.items():
-        assert params[key] == value
+    assert run.model.seed == preset.settings["seed"]
+    assert (run.baseline_model is not None) == bool(preset.baseline)
     assert preset.text
 
 
-def test_mesa_reset_rebuilds_the_same_model_from_the_controls():
-    from mesa.visualization.solara_viz import _build_model_init_kwargs, split_model_params
-
-    current = ClassroomModel(**preset_kwargs("separation"))
-    user, fixed = split_model_params(model_params("separation"))
-    values = {**fixed, **{k: v["value"] for k, v in user.items()}}
-    kwargs = _build_model_init_kwargs(
-        current, values, add_scenario_when_empty=True, require_model_accepts_scenario=True
-    )
-    assert "scenario" in kwargs  # Mesa passes one; the model must accept it
-    rebuilt = type(current)(**kwargs)
-    assert rebuilt.params == current.params and rebuilt.seed == current.seed
-    _run(current, 30)
-    _run(rebuilt, 30)
-    for key in app.TRACKED:
-        np.testing.assert_array_equal(np.vstack(rebuilt.history[key]), np.vstack(current.history[key]))
-
-
-# ------------------------------------------------------------------ the model behind the page
-
-
-def test_history_has_one_snapshot_per_step_and_time_in_days():
-    model = _run(ClassroomModel(n_agents=60, seed=3), 5)
-    assert all(len(v) == 6 for v in model.history.values())
-    assert all(v.shape == (60,) for v in model.history["tone"])
-    np.testing.assert_allclose(model.days(), np.arange(6) / 24.0)
-    np.testing.assert_allclose(model.history["tone"][-1], model.state()["tone"], rtol=1e-6)
-
-
-def test_layout_is_computed_once_per_model():
-    model = ClassroomModel(n_agents=80, seed=2)
-    first = model.layout()
-    assert first.shape == (80, 2) and np.isfinite(first).all()
-    _run(model, 3)
-    assert model.layout() is first
-    np.testing.assert_array_equal(ClassroomModel(n_agents=80, seed=2).layout(), first)
-
-
-def test_groups_split_by_drug_arm_only_when_arms_differ():
-    assert list(ClassroomModel(**preset_kwargs("free play")).groups()) == ["everyone"]  # placebo only
-    assert list(ClassroomModel(drug="naltrexone", treated_fraction=1.0).groups()) == ["everyone"]
-    model = ClassroomModel(**preset_kwargs("placebo vs naltrexone"))
-    groups = model.groups()
-    assert list(groups) == ["naltrexone arm", "placebo arm"]
-    np.testing.assert_array_equal(groups["naltrexone arm"], model.state()["treated"])
-    assert groups["naltrexone arm"].sum() == 100 and not (groups["naltrexone arm"] & groups["placebo arm"]).any()
-
-
-def test_separation_groups_appear_when_the_partner_leaves():
-    model = ClassroomModel(**preset_kwargs("separation"))
-    _run(model, 47)
-    assert list(model.groups()) == ["everyone"]
-    _run(model, 2)  # the loss happens on day 2 (hour 48)
-    groups = model.groups()
-    assert list(groups) == ["lost a partner", "others"]
-    assert groups["lost a partner"].sum() == 60  # 30 % of 200
-
-
-def test_placebo_vs_naltrexone_shows_the_blockade():
-    model = _run(ClassroomModel(**preset_kwargs("placebo vs naltrexone")), 48)
-    felt = model.group_series("felt_connection")
-    occupancy = model.group_series("occupancy")
-    assert occupancy["naltrexone arm"][-1] > 0.9 and occupancy["placebo arm"][-1] == 0.0
-    assert felt["naltrexone arm"][-1] < felt["placebo arm"][-1] - 0.1
-    seeking = model.group_series("seeking")
-    assert seeking["naltrexone arm"][24:].mean() > 2 * seeking["placebo arm"][24:].mean()
-
-
-def test_morphine_spares_the_isolated_from_distress():
-    model = _run(ClassroomModel(**preset_kwargs("morphine and distress")), 72)
-    distress = model.group_series("distress")
-    during = slice(24, 73)  # everyone is isolated from hour 24 to hour 72
-    assert distress["placebo arm"][during].mean() > 0.4
-    assert distress["morphine arm"][during].mean() < 0.5 * distress["placebo arm"][during].mean()
-    assert distress["morphine arm"][26:34].max() < 0.05  # while the morning dose acts
-
-
-def test_separation_raises_distress_of_those_left():
-    model = _run(ClassroomModel(**preset_kwargs("separation")), 96)
-    distress = model.group_series("distress")
-    assert distress["lost a partner"][60:].mean() > distress["others"][60:].mean()
+def test_reset_rebuilds_the_current_preset_with_the_changed_controls():
+    session = Session()
+    session.load("separation")
+    session.load("separation", {**PRESETS["separation"].settings, "rejection_rate": 0.5, "n_agents": 120})
+    p = session.run.model.params
+    assert (p.separation, p.separation_day, p.rejection_rate, p.n_agents) == ("loss", 2.0, 0.5, 120)
+    assert session.preset == "separation" and session.frame.n == 120
+    session.load("placebo vs naltrexone", {**PRESETS["placebo vs naltrexone"].settings, "dose_mg": 25.0})
+    assert session.run.model.params.drug == "naltrexone" and session.run.model.params.dose_mg == 25.0
+    assert session.pending({**session.run.settings, "dose_mg": 30.0}) == [
+        "Dose: 30 mg a day (the run uses 25 mg a day)"
+    ]
+    assert session.pending(session.run.settings) == []
 
 
 def test_same_seed_same_run_other_seed_other_run():
-    a = _run(ClassroomModel(**preset_kwargs("rejection")), 20)
-    b = _run(ClassroomModel(**preset_kwargs("rejection")), 20)
-    c = _run(ClassroomModel(**{**preset_kwargs("rejection"), "seed": 2}), 20)
-    np.testing.assert_array_equal(np.vstack(a.history["tone"]), np.vstack(b.history["tone"]))
-    assert not np.array_equal(np.vstack(a.history["tone"]), np.vstack(c.history["tone"]))
+    a, b = preset_run("rejection"), preset_run("rejection")
+    c = preset_run("rejection", {**PRESETS["rejection"].settings, "seed": 2})
+    for run in (a, b, c):
+        run.step(20)
+    np.testing.assert_array_equal(a.history("tone_ratio"), b.history("tone_ratio"))
+    assert not np.array_equal(a.history("tone_ratio"), c.history("tone_ratio"))
 
 
-# ------------------------------------------------------------------ figures
+# ------------------------------------------------------------------ runs and snapshots
 
 
-def test_trailing_mean_known_values():
-    np.testing.assert_allclose(app._trailing_mean(np.array([0.0, 2.0, 4.0, 6.0]), 2), [0.0, 1.0, 3.0, 5.0])
-    np.testing.assert_allclose(app._trailing_mean(np.array([1.0, 3.0]), 1), [1.0, 3.0])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_history_and_snapshot_agree_and_time_is_in_days(engine):
+    run = Run({"n_agents": 60, "seed": 3}, engine=engine)
+    run.step(5)
+    frame = run.frame()
+    assert run.history("tone_ratio").shape == (6, 60)
+    np.testing.assert_allclose(frame.days, np.arange(6) / 24.0)
+    assert frame.steps == 5 and frame.day == pytest.approx(5 / 24)
+    for by_group in frame.series.values():
+        assert all(len(v) == 6 for v in by_group.values())
+    state = run.model.state()
+    np.testing.assert_allclose(frame.people["tone_ratio"], state["tone"] / state["tone_set_point"])
 
 
-def test_network_figure_draws_every_open_tie_and_every_person():
-    model = ClassroomModel(**preset_kwargs("separation"))
-    _run(model, 49)
-    closed = int((~model.open_edges()).sum()) // 2
-    fig = app.network_figure(model)
-    ax = fig.axes[0]
-    lines = [c for c in ax.collections if isinstance(c, LineCollection)]
-    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
-    assert closed == 60  # one partner each for 60 people
-    assert len(lines[0].get_segments()) == model.network.n_edges // 2 - closed
-    assert len(dots[0].get_offsets()) == model.n
-    # colours follow tone by default, distress when asked
-    np.testing.assert_allclose(dots[0].get_array(), model.state()["tone"] / model.state()["tone_set_point"])
-    dots_d = [c for c in app.network_figure(model, "distress").axes[0].collections if isinstance(c, PathCollection)]
-    np.testing.assert_allclose(dots_d[0].get_array(), model.state()["distress"])
-    with pytest.raises(ValueError, match="colour_by"):
-        app.network_figure(model, "bonds")
+def test_a_snapshot_never_changes_after_it_is_taken():
+    run = preset_run("placebo vs naltrexone")
+    run.step(3)
+    frame = run.frame()
+    copies = {k: v.copy() for k, v in frame.people.items()}
+    lengths = {k: {g: len(v) for g, v in by.items()} for k, by in frame.series.items()}
+    run.step(5)
+    for k, v in frame.people.items():
+        np.testing.assert_array_equal(v, copies[k])
+    assert {k: {g: len(v) for g, v in by.items()} for k, by in frame.series.items()} == lengths
 
 
-def test_figures_change_as_the_model_steps():
-    model = ClassroomModel(**preset_kwargs("placebo vs naltrexone"))
-    before = [_png(f(model)) for f in (app.network_figure, app.mood_figure, app.occupancy_figure)]
-    _run(model, 3)
-    after = [_png(f(model)) for f in (app.network_figure, app.mood_figure, app.occupancy_figure)]
-    assert all(a != b for a, b in zip(before, after, strict=True))
+def test_drawing_while_another_thread_steps_is_always_consistent():
+    """The crash of issue 14 (x and y of different lengths while playing) cannot happen."""
+    session = Session()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def play():
+        while not stop.is_set():
+            session.step(1)
+
+    thread = threading.Thread(target=play)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            frame = session.frame
+            try:
+                plots_svg(frame)
+                session.run.painter.svg(frame)
+                for by_group in frame.series.values():
+                    assert all(len(v) == len(frame.days) for v in by_group.values())
+            except BaseException as exc:
+                errors.append(exc)
+                break
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == [] and session.error is None and session.frame.steps > 20
 
 
-def test_mood_figure_plots_the_group_means():
-    model = _run(ClassroomModel(**preset_kwargs("placebo vs naltrexone")), 10)
-    fig = app.mood_figure(model)
-    ax = fig.axes[0]  # felt connection
-    assert [line.get_label() for line in ax.get_lines()] == ["naltrexone arm", "placebo arm"]
-    for line, series in zip(ax.get_lines(), model.group_series("felt_connection").values(), strict=True):
-        np.testing.assert_allclose(line.get_ydata(), series)
-        np.testing.assert_allclose(line.get_xdata(), model.days())
+@pytest.mark.parametrize("engine", ENGINES)
+def test_groups_follow_the_lesson(engine):
+    assert list(preset_run("free play", engine=engine).groups()) == ["placebo pill", "no pill"]
+    full = Run({"drug": "naltrexone", "treated_fraction": 1.0}, engine=engine)
+    assert list(full.groups()) == ["everyone"]
+    run = preset_run("placebo vs naltrexone", engine=engine)
+    groups = run.groups()
+    assert list(groups) == ["naltrexone arm", "placebo arm"] and groups["naltrexone arm"].sum() == 100
+    run = preset_run("separation", engine=engine)
+    run.step(47)
+    assert list(run.groups()) == ["everyone"]
+    run.step(2)  # the loss happens on day 2 (hour 48)
+    groups = run.groups()
+    assert list(groups) == ["lost a partner", "others"]
+    assert groups["lost a partner"].sum() >= 60  # 30 % of 200 leave; their partners lose someone too
+    frame = run.frame()
+    assert frame.people["bereaved"].sum() == groups["lost a partner"].sum()
+    assert all(len(v) == 50 for v in frame.series["distress"].values())  # the new groups' lines from day 0
 
 
-def test_occupancy_figure_says_so_when_no_drug_acts():
-    fig = app.occupancy_figure(ClassroomModel(**preset_kwargs("free play")))
-    assert "no active drug" in " ".join(t.get_text() for t in fig.axes[0].texts)
-    model = _run(ClassroomModel(**preset_kwargs("placebo vs naltrexone")), 12)
-    line = app.occupancy_figure(model).axes[0].get_lines()[0]
-    assert line.get_ydata()[-1] == pytest.approx(model.current["mean_occupancy"], rel=1e-5)
+# ------------------------------------------------------------------ what to look for (each preset's sentences)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_free_play_bonds_grow_and_pill_changes_nothing(engine):
+    run = preset_run("free play", engine=engine)
+    run.step(96)
+    bonds = _means(run, "strong_bonds")
+    felt, distress = _means(run, "felt_connection"), _means(run, "distress")
+    assert min(v[-1] for v in bonds.values()) > max(v[0] for v in bonds.values()) + 0.5
+    assert abs(felt["placebo pill"][24:].mean() - felt["no pill"][24:].mean()) < 0.05
+    assert abs(distress["placebo pill"][24:].mean() - distress["no pill"][24:].mean()) < 0.05
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_naltrexone_blocks_receptors_lowers_connection_raises_seeking(engine):
+    run = preset_run("placebo vs naltrexone", engine=engine)
+    run.step(96)
+    occupancy = _means(run, "occupancy")
+    assert occupancy["naltrexone arm"][6:].min() > 0.9 and occupancy["placebo arm"].max() == 0.0
+    felt, seeking = _means(run, "felt_connection"), _means(run, "seeking")
+    assert felt["naltrexone arm"][24:].mean() < felt["placebo arm"][24:].mean() - 0.05
+    assert seeking["naltrexone arm"][24:].mean() > 1.5 * seeking["placebo arm"][24:].mean()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_separation_lowers_tone_and_raises_distress_of_those_who_lost(engine):
+    run = preset_run("separation", engine=engine)
+    run.step(96)
+    tone, distress = _means(run, "tone_ratio"), _means(run, "distress")
+    after = slice(54, None)
+    assert tone["lost a partner"][after].mean() < tone["others"][after].mean()
+    assert distress["lost a partner"][after].mean() > distress["others"][after].mean() + 0.03
+    base = run.frame().baseline["distress"]
+    assert distress["lost a partner"][after].mean() > base[after].mean()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_morphine_spares_the_isolated_from_distress(engine):
+    run = preset_run("morphine and distress", engine=engine)
+    run.step(72)
+    distress = _means(run, "distress")
+    alone = slice(25, 73)  # everyone is alone from hour 24 to hour 72
+    assert distress["placebo arm"][alone].mean() > 0.3
+    assert distress["morphine arm"][alone].mean() < 0.5 * distress["placebo arm"][alone].mean()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rejection_lowers_tone_raises_distress_slows_bonds_against_the_usual_rate(engine):
+    run = preset_run("rejection", engine=engine)
+    run.step(96)
+    frame = run.frame()
+    series, base = frame.series, frame.baseline
+    later = slice(24, None)
+    assert series["tone_ratio"]["everyone"][later].mean() < base["tone_ratio"][later].mean()
+    assert series["distress"]["everyone"][later].mean() > base["distress"][later].mean()
+    assert series["strong_bonds"]["everyone"][-1] < base["strong_bonds"][-1]
+
+
+# ------------------------------------------------------------------ views
+
+
+def _svg(text: str) -> ET.Element:
+    return ET.fromstring(text)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_network_view_draws_every_person_and_every_open_tie(engine):
+    run = preset_run("separation", engine=engine)
+    run.step(49)
+    frame = run.frame()
+    open_ties = int(run.model.open_edges()[run.forward].sum())
+    assert len(frame.edges) == open_ties == run.model.network.n_edges // 2 - int((~run.model.open_edges()).sum()) // 2
+    svg = run.painter.svg(frame)
+    root = _svg(svg)
+    assert root.get("data-steps") == "49"
+    dots = "".join(p.get("d") for p in root.iter("{http://www.w3.org/2000/svg}path") if p.get("stroke-linecap"))
+    assert dots.count("h0") == frame.n
+    links = "".join(
+        p.get("d")
+        for p in root.iter("{http://www.w3.org/2000/svg}path")
+        if p.get("stroke") == "#000" and "L" in p.get("d")
+    )
+    assert links.count("L") == open_ties
+    assert "lost a partner" in svg and "#8e44ad" in svg  # the bereaved are marked
+    assert run.painter.svg(frame, "distress") != svg
+    with pytest.raises(ValueError, match="colour mode"):
+        run.painter.svg(frame, "bonds")
+
+
+def test_plots_have_fixed_axes_one_line_per_group_and_the_comparison_dashed():
+    run = preset_run("rejection")
+    run.step(10)
+    root = _svg(plots_svg(run.frame()))
+    lines = list(root.iter("{http://www.w3.org/2000/svg}polyline"))
+    assert len(lines) == 6 * 2  # six panels: everyone and the usual-rejection run
+    assert sum(1 for line in lines if line.get("stroke-dasharray")) == 6
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "usual rejection (20%)" in texts and "opioid tone" in texts and "time axis: days" in texts
+    assert plots_svg(run.frame()) == plots_svg(run.frame())
+    run.step(1)
+    assert _svg(plots_svg(run.frame())).get("data-steps") == "11"
+
+
+def test_monitors_csv_and_report_figure():
+    run = preset_run("placebo vs naltrexone")
+    run.step(12)
+    frame = run.frame()
+    html = monitors_html(frame)
+    assert "day 0, hour 12" in html and "naltrexone arm" in html and "placebo arm" in html
+    rows = csv_text(frame).strip().splitlines()
+    assert rows[0].startswith("day,hour,group,people,felt_connection")
+    assert len(rows) == 1 + 13 * 2
+    png = report_png(frame, "distress", title="test")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_layout_is_cached_per_community_and_inside_the_unit_square():
+    a, b = Run({"n_agents": 80, "seed": 2}), Run({"n_agents": 80, "seed": 2})
+    assert a.layout is b.layout and a.layout.shape == (80, 2)
+    assert a.layout.min() >= 0 and a.layout.max() <= 1 and np.isfinite(a.layout).all()
+
+
+# ------------------------------------------------------------------ the session: play loop and errors
+
+
+class _FakeContext:
+    def __init__(self):
+        from solara.server.kernel_context import PageStatus
+
+        self.closed_event = threading.Event()
+        self.page_status = {"page": PageStatus.CONNECTED}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_play_loop_advances_and_stops_when_the_page_goes():
+    from solara.server.kernel_context import PageStatus
+
+    context = _FakeContext()
+    session = Session(context=context)
+    session.DISCONNECT_GRACE_S = 0.2
+    session.set_speed(50)
+    session.play()
+    thread = session._thread
+    time.sleep(0.5)
+    assert session.playing and session.frame.steps > 5
+    session.play()  # pressing Play again starts no second loop
+    assert session._thread is thread
+    context.page_status["page"] = PageStatus.CLOSED  # the tab closed
+    time.sleep(0.6)
+    assert not session.playing and not thread.is_alive() and session._thread is None
+    steps = session.frame.steps
+    time.sleep(0.3)
+    assert session.frame.steps == steps
+
+
+def test_pause_then_play_at_once_always_leaves_a_loop_running():
+    session = Session()
+    session.set_speed(100)
+    for _ in range(50):
+        session.play()
+        session.pause()
+        session.play()
+        assert session.playing
+    time.sleep(0.3)
+    steps = session.frame.steps
+    time.sleep(0.3)
+    assert session.frame.steps > steps and session._thread.is_alive()
+    session.close()
+
+
+def test_an_error_pauses_with_a_friendly_message():
+    session = Session()
+
+    def broken(steps=1):
+        raise RuntimeError("boom")
+
+    session.run.step = broken
+    session.step()
+    assert session.error == app.FRIENDLY_ERROR and "boom" not in session.error and not session.playing
+    session.load(session.preset)  # restart this lesson
+    assert session.error is None
+    session.step()
+    assert session.frame.steps == 1
 
 
 # ------------------------------------------------------------------ the page (rendered without a browser)
@@ -222,34 +378,68 @@ def page():
         rc.close()
 
 
-@pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")  # inside Solara
-def test_page_steps_switches_presets_and_resets(page):
+def _text(rc) -> str:
     import ipyvuetify as v
-    import ipywidgets
+    import solara
 
-    images = lambda: [bytes(w.value) for w in page.find(ipywidgets.Image).widgets]  # noqa: E731
-    assert len(images()) == 3
-    page.find(children=["Time: 0.0"]).assert_single()
-    page.find(v.Btn, children=["Step"]).widget.click()
-    page.find(children=["Time: 1.0"]).assert_single()
-    first = images()
+    html = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+    return " ".join(html + [str(w.children) for w in rc.find(v.Html).widgets])
 
-    page.find(v.Btn, children=["placebo vs naltrexone"]).widget.click()
-    page.find(children=["Time: 0.0"]).assert_single()
-    assert page.find(v.Select, label="Drug").widget.v_model == "naltrexone"
-    page.find(v.Btn, children=["Step"]).widget.click()
-    page.find(v.Btn, children=["Step"]).widget.click()
-    page.find(children=["Time: 2.0"]).assert_single()
-    stepped = images()
-    assert all(a != b for a, b in zip(first, stepped, strict=True))
 
-    page.find(v.BtnToggle).widget.v_model = 1  # recolour the network by distress (what a click on it does)
-    assert images()[0] != stepped[0]
-    page.find(children=["Time: 2.0"]).assert_single()
+@pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")  # inside Solara
+def test_page_steps_plays_switches_presets_and_resets(page):
+    import ipyvuetify as v
 
-    page.find(v.Btn, children=["Reset"]).widget.click()  # Mesa's reset keeps the preset's settings
-    page.find(children=["Time: 0.0"]).assert_single()
-    assert page.find(v.Select, label="Drug").widget.v_model == "naltrexone"
+    def click(name):
+        page.find(v.Btn, children=[name]).widget.click()
+
+    assert "day 0, hour 0" in _text(page)
+    click("Step")
+    assert "day 0, hour 1" in _text(page)
+    click("placebo vs naltrexone")
+    assert "day 0, hour 0" in _text(page) and "naltrexone arm" in _text(page)
+    assert page.find(v.Select, label="Pill taken once a day").widget.v_model == "naltrexone"
+    # a changed control says it needs a reset, and Reset applies it to this lesson
+    page.find(v.Slider, label="Dose: 50 mg a day").widget.v_model = 25.0
+    assert "Press Reset to apply" in _text(page)
+    click("Reset")
+    assert "Press Reset to apply" not in _text(page)
+    page.find(v.Slider, label="Dose: 25 mg a day").assert_single()
+    assert "naltrexone arm" in _text(page)
+    click("Restart this lesson")
+    page.find(v.Slider, label="Dose: 50 mg a day").assert_single()
+    click("▶ Play")
+    time.sleep(1.0)
+    click("❚❚ Pause")
+    time.sleep(0.3)
+    page.find(v.Btn, children=["▶ Play"]).assert_single()
+    assert "day 0, hour 0" not in _text(page)
+    for jargon in ("small_world", "Time:", "Render Interval", "Use Threads"):
+        assert jargon not in _text(page)
+
+
+@pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")
+def test_a_failure_while_drawing_the_page_shows_a_message_not_a_traceback(page, monkeypatch):
+    import ipyvuetify as v
+
+    def broken(key, value):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "describe", broken)  # the sidebar's "press Reset" notice fails to draw
+    page.find(v.Slider, label="Dose: 50 mg a day").widget.v_model = 25.0
+    assert app.FRIENDLY_ERROR in str([w.children for w in page.find(v.Html).widgets])
+    assert "Traceback" not in _text(page) and "boom" not in _text(page)
+    monkeypatch.undo()
+    page.find(v.Btn, children=["Restart this lesson"]).widget.click()
+    page.find(v.Btn, children=["Step"]).assert_single()
+
+
+def test_the_printable_worksheet_is_up_to_date_with_the_docs():
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "worksheet_html.py"
+    out = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
 
 
 def test_importing_the_app_does_not_start_solara():

@@ -4,12 +4,19 @@ The browser is Debian's ``chromium`` package (``make test`` installs it where it
 ``tools/ensure-browser``); Playwright's own browser download is never used. With no chromium these
 tests are skipped with a line naming the command to install it, except under CI (``CI`` set),
 where they fail.
+
+Besides a walk through a lesson, three tests stress the app: a randomised test that clicks and
+drags for ``BONDSIM_RANDOM_SECONDS`` (default 30) seconds with each engine, a test that a closed tab stops using the
+server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 30) pages playing at once.
+Live timings are not asserted here: ``benchmarks/app_live.py`` reports them.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import random
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +29,15 @@ import pytest
 
 START_TIMEOUT_S = 90.0
 UI_TIMEOUT_MS = 60_000
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -30,35 +46,57 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(bondsim_argv):
-    """``bondsim app`` on a free port; yields its URL and the first line it printed."""
+def _serve(bondsim_argv, engine: str = "array"):
     port = _free_port()
     proc = subprocess.Popen(
-        [*bondsim_argv, "app", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*bondsim_argv, "app", "--port", str(port), "--engine", engine],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    try:
-        first_line = proc.stdout.readline().strip()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"bondsim app exited with {proc.returncode}: {proc.stdout.read()}"
-            try:
-                with urllib.request.urlopen(url + "/", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"bondsim app did not answer within {START_TIMEOUT_S:g} s"
-            time.sleep(0.5)
-        yield url, first_line
-    finally:
-        proc.terminate()
+    first_line = proc.stdout.readline().strip()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        assert proc.poll() is None, f"bondsim app exited with {proc.returncode}: {proc.stdout.read()}"
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            with urllib.request.urlopen(url + "/", timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"bondsim app did not answer within {START_TIMEOUT_S:g} s"
+        time.sleep(0.5)
+    return proc, url, first_line
+
+
+def _stop(proc) -> str:
+    """Stop the server; its output, leaving out a traceback Solara may print while it shuts down.
+
+    (Solara 1.58's shutdown closes every session's context while their threads may still be
+    leaving theirs, and can then report a KeyError from its own bookkeeping; nothing is lost.)
+    """
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    out = out or ""
+    if "in on_shutdown" in out:
+        out = out[: out.index("in on_shutdown")].rsplit("Traceback", 1)[0]
+    return out
+
+
+@pytest.fixture(scope="module", params=["array", "agents"])
+def server(request, bondsim_argv):
+    """``bondsim app`` on a free port with each engine; yields its URL, first line and process."""
+    proc, url, first_line = _serve(bondsim_argv, request.param)
+    try:
+        yield url, first_line, proc
+    finally:
+        output = _stop(proc)
+        assert "Traceback" not in output, output[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -72,19 +110,7 @@ def browser():
             pytest.fail(message + " (under CI the browser tests are never skipped)")
         pytest.skip(message + " (browser tests SKIPPED)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -92,36 +118,63 @@ def browser():
 class Session:
     """One browser page on the app, recording page errors and every host it contacts."""
 
-    def __init__(self, browser, url: str) -> None:
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    def __init__(
+        self, browser, url: str, width: int = 1400, height: int = 1000, wait: bool = True, context=None
+    ) -> None:
+        self.own_context = context is None
+        self.context = context or browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
         self.errors: list[str] = []
         self.hosts: set[str] = set()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.page.on("request", self._record_host)
-        self.page.goto(url)
-        self.step_button.wait_for(timeout=UI_TIMEOUT_MS)
-        self.wait_time(0)
+        if wait:
+            self.page.goto(url)
+            self.ready()
+        else:  # start loading and return at once (many pages load side by side)
+            self.page.evaluate("url => { window.location.href = url; }", url)
+
+    def ready(self, state: str = "visible") -> None:
+        self.page.locator("svg.bondsim-plots").wait_for(timeout=UI_TIMEOUT_MS, state=state)
 
     def _record_host(self, request) -> None:
         url = urlparse(request.url)
         if url.scheme in ("http", "https", "ws", "wss"):  # not data: or blob: (made in the page)
             self.hosts.add(url.hostname)
 
-    @property
-    def step_button(self):
-        return self.page.get_by_role("button", name="Step", exact=True)
+    def button(self, name: str):
+        return self.page.get_by_role("button", name=name, exact=True)
 
-    def wait_time(self, step: int) -> None:
-        self.page.get_by_text(f"Time: {step:.1f}", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+    def steps(self) -> int:
+        return int(self.page.locator("svg.bondsim-plots").get_attribute("data-steps"))
 
-    def image(self, index: int) -> str:
-        """The ``src`` of the index-th figure (0 network, 1 mood plots, 2 occupancy)."""
-        figures = self.page.locator(".vue-grid-item img")
-        figures.nth(2).wait_for(timeout=UI_TIMEOUT_MS)
-        return figures.nth(index).get_attribute("src")
+    def run_id(self) -> str:
+        return self.page.locator("svg.bondsim-plots").get_attribute("data-run")
+
+    def wait_steps(self, at_least: int, timeout_ms: int = UI_TIMEOUT_MS) -> None:
+        self.page.wait_for_function(
+            "k => { const s = document.querySelector('svg.bondsim-plots');"
+            " return s && Number(s.getAttribute('data-steps')) >= k; }",
+            arg=at_least,
+            timeout=timeout_ms,
+        )
+
+    def wait_new_run(self, old: str) -> None:
+        self.page.wait_for_function(
+            "r => { const s = document.querySelector('svg.bondsim-plots');"
+            " return s && s.getAttribute('data-run') !== r; }",
+            arg=old,
+            timeout=UI_TIMEOUT_MS,
+        )
+
+    def text(self) -> str:
+        return self.page.locator("body").inner_text()
 
     def close(self) -> None:
-        self.page.close()
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -131,28 +184,49 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def test_command_prints_the_url(server):
-    url, first_line = server
+    url, first_line, _ = server
     assert first_line == f"bondsim app: serving the classroom app at {url} (Ctrl+C to stop)"
 
 
-def test_preset_step_plots_change_offline_and_sessions_are_separate(server, browser, tmp_path):
-    url, _ = server
+def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser, tmp_path):
+    url, _, _ = server
     s = Session(browser, url)
     try:
+        assert "runs on Solara" not in s.text()
         s.page.get_by_role("button", name="placebo vs naltrexone").click()
-        s.page.get_by_text("Two arms in one community").wait_for(timeout=UI_TIMEOUT_MS)
-        s.wait_time(0)
-        s.page.get_by_text("naltrexone", exact=True).first.wait_for(timeout=UI_TIMEOUT_MS)  # the Drug control
-        before = s.image(1)
+        s.page.get_by_text("Within hours naltrexone holds").wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("naltrexone arm").first.wait_for(timeout=UI_TIMEOUT_MS)
+        assert s.steps() == 0
         for k in range(1, 3):
-            s.step_button.click()
-            s.wait_time(k)
-        assert s.image(1) != before, "the plots did not change as the model stepped"
-        network = s.image(0)
-        s.page.get_by_role("button", name="distress", exact=True).click()
+            s.button("Step").click()
+            s.wait_steps(k)
+        s.page.get_by_text("day 0, hour 2").wait_for(timeout=UI_TIMEOUT_MS)
+        network = s.page.locator("svg.bondsim-network").inner_html()
+        s.button("distress").click()
         s.page.wait_for_function(
-            "src => document.querySelector('.vue-grid-item img').src !== src", arg=network, timeout=UI_TIMEOUT_MS
+            "h => document.querySelector('svg.bondsim-network').innerHTML !== h", arg=network, timeout=UI_TIMEOUT_MS
         )
+        # Reset keeps the lesson (naltrexone, two arms), and starts again at day 0
+        run = s.run_id()
+        s.button("Reset").click()
+        s.wait_new_run(run)
+        assert s.steps() == 0 and "naltrexone arm" in s.text()
+
+        # a lesson clicked while playing pauses, and the play button is there to start again
+        s.page.get_by_role("button", name="▶ Play").click()
+        s.wait_steps(2)
+        s.page.get_by_role("button", name="separation", exact=True).click()
+        s.page.get_by_role("button", name="▶ Play").wait_for(timeout=UI_TIMEOUT_MS)
+        # two lessons clicked 0.4 s apart: the page ends on the second, its controls showing its settings
+        s.page.get_by_role("button", name="rejection", exact=True).click()
+        s.page.wait_for_timeout(400)
+        s.page.get_by_role("button", name="morphine and distress", exact=True).click()
+        s.page.get_by_text("morphine arm").first.wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Dose: 10 mg a day", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Approaches turned down: 20%", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("The run uses these settings.").wait_for(timeout=UI_TIMEOUT_MS)
+        assert "Seven approaches in ten" not in s.text() and "not yet in the run" not in s.text()
+        assert s.steps() == 0
 
         shot = s.page.screenshot(full_page=True)
         (tmp_path / "app.png").write_bytes(shot)
@@ -160,11 +234,12 @@ def test_preset_step_plots_change_offline_and_sessions_are_separate(server, brow
         assert pixels.std() > 20, "the screenshot is blank"
         assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200
 
-        other = Session(browser, url)  # waits for "Time: 0.0": its own model, not the first page's
+        other = Session(browser, url)  # its own run: starts at step 0 of free play
         try:
-            other.step_button.click()
-            other.wait_time(1)
-            s.wait_time(2)
+            assert other.steps() == 0 and "placebo pill" in other.text()
+            other.button("Step").click()
+            other.wait_steps(1)
+            assert s.steps() == 0
             assert other.errors == []
         finally:
             other.close()
@@ -172,3 +247,207 @@ def test_preset_step_plots_change_offline_and_sessions_are_separate(server, brow
         assert s.hosts <= {"127.0.0.1"}, f"the page reached beyond this machine: {sorted(s.hosts)}"
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("server", ["array"], indirect=True)  # the page's layout does not depend on the engine
+def test_projector_mode_fits_1280x720(server, browser):
+    url, _, _ = server
+    s = Session(browser, url, width=1280, height=720)
+    try:
+        s.page.get_by_text("Projector (large text)").click()
+        s.page.wait_for_timeout(500)
+        for selector in ("svg.bondsim-plots", "svg.bondsim-network", ".bondsim-monitors"):
+            box = s.page.locator(selector).bounding_box()
+            assert box["y"] + box["height"] <= 720 + 4, (selector, box)
+            assert box["x"] + box["width"] <= 1280, (selector, box)
+        # the plots' text is at least 14 px high on screen
+        size = s.page.evaluate(
+            "() => Math.min(...[...document.querySelectorAll('svg.bondsim-plots text')]"
+            ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
+        )
+        assert size >= 14, size
+        assert s.errors == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("server", ["array"], indirect=True)
+def test_downloads_give_csv_and_png(server, browser):
+    url, _, _ = server
+    s = Session(browser, url)
+    try:
+        s.button("Step").click()
+        s.wait_steps(1)
+        with s.page.expect_download() as info:
+            s.page.get_by_role("button", name="Data (CSV)").click()
+        text = open(info.value.path()).read()
+        assert text.startswith("day,hour,group,people,") and len(text.splitlines()) == 1 + 2 * 2
+        with s.page.expect_download() as info:
+            s.page.get_by_role("button", name="Figures (PNG)").click()
+        assert open(info.value.path(), "rb").read()[:4] == b"\x89PNG"
+    finally:
+        s.close()
+
+
+def test_random_clicks_and_drags_never_break_the_page(server, browser):
+    """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order."""
+    url, _, _ = server
+    seconds = float(os.environ.get("BONDSIM_RANDOM_SECONDS", "30"))  # per engine
+    rng = random.Random(14)
+    s = Session(browser, url)
+    presets = ["free play", "placebo vs naltrexone", "separation", "morphine and distress", "rejection"]
+    actions = ["preset", "slider", "reset", "restart", "play", "step", "colour", "projector", "tab", "speed", "select"]
+    log: list[str] = []
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            action = rng.choice(actions)
+            log.append(action)
+            page = s.page
+            if action == "preset":
+                page.get_by_role("button", name=rng.choice(presets), exact=True).click()
+            elif action == "slider":
+                sliders = page.get_by_role("slider")
+                slider = sliders.nth(rng.randrange(sliders.count()))
+                slider.scroll_into_view_if_needed()
+                box = slider.bounding_box()
+                if box:
+                    y = box["y"] + box["height"] / 2
+                    page.mouse.move(box["x"] + rng.random() * box["width"], y)
+                    page.mouse.down()
+                    page.mouse.move(box["x"] + rng.random() * box["width"], y, steps=5)
+                    page.mouse.up()
+            elif action == "reset":
+                s.button("Reset").click()
+            elif action == "restart":
+                s.button("Restart this lesson").click()
+            elif action == "step":
+                if s.button("Step").is_enabled():
+                    # Step is disabled while playing: a Play clicked just before may disable it meanwhile
+                    s.button("Step").click(timeout=5_000, trial=False, force=True)
+            elif action == "play":
+                toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
+                label = toggle.inner_text(timeout=10_000)
+                toggle.click(timeout=10_000)
+                if "play" in label.lower():  # the label is shown in capitals
+                    start = s.steps()
+                    s.wait_steps(start + 2, timeout_ms=10_000)  # the clock advances while playing
+            elif action == "colour":
+                s.button(rng.choice(["tone", "distress"])).click()
+            elif action == "projector":
+                page.get_by_text("Projector (large text)").click()
+            elif action == "tab":
+                page.get_by_role("tab", name=rng.choice(["Info", "Simulation"])).click()
+                page.get_by_role("tab", name="Simulation").click()
+            elif action == "speed":
+                s.button(rng.choice(["1", "2", "5", "10", "20"])).click()
+            elif action == "select":
+                page.locator(".v-select", has_text="Who knows whom").click()
+                page.get_by_role("option", name=rng.choice(["small world", "random", "a few hubs"])).click()
+                page.keyboard.press("Escape")
+            page.wait_for_timeout(rng.choice([0, 50, 200, 400]))
+            assert "Traceback" not in s.text(), log[-10:]
+            assert s.errors == [], (s.errors, log[-10:])
+        assert "Something went wrong" not in s.text(), log[-10:]
+        # still alive: it plays
+        if "play" in s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text().lower():
+            s.page.get_by_role("button", name="▶ Play").click()
+        start = s.steps()
+        s.wait_steps(start + 3, timeout_ms=15_000)
+    finally:
+        s.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    process = psutil.Process(pid)
+    total = process.cpu_times()
+    return total.user + total.system
+
+
+def _cpu_share(pid: int, seconds: float) -> float:
+    before = _cpu_seconds(pid)
+    time.sleep(seconds)
+    return (_cpu_seconds(pid) - before) / seconds
+
+
+def test_a_closed_tab_stops_playing(bondsim_argv, browser):
+    """After a playing tab closes, the server's processor use is back to idle within 10 s."""
+    proc, url, _ = _serve(bondsim_argv)
+    try:
+        s = Session(browser, url)
+        s.button("20").click()
+        s.page.get_by_role("button", name="▶ Play").click()
+        s.wait_steps(10)
+        playing = _cpu_share(proc.pid, 2.0)
+        s.close()
+        closed_at = time.monotonic()
+        shares = []
+        while time.monotonic() - closed_at < 10.0:
+            shares.append(_cpu_share(proc.pid, 1.0))
+            if shares[-1] < 0.05:
+                break
+        assert shares[-1] < 0.05, f"playing: {playing:.2f} of a core; after closing the tab: {shares}"
+        assert playing > shares[-1]
+    finally:
+        assert "Traceback" not in _stop(proc)
+
+
+def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, browser):
+    """A class on one laptop: 30 pages play at once; each still advances at >= 1 step/s (bounded in time).
+
+    The 30 pages run in one headless Chromium on the same machine as the server, where in class each
+    student's browser runs on their own computer. So that the test measures the server, the pages
+    receive and apply every update but do not lay out or paint the pictures (they are hidden).
+    """
+    import psutil
+
+    sessions_wanted = int(os.environ.get("BONDSIM_LOAD_SESSIONS", "30"))
+    proc, url, _ = _serve(bondsim_argv)
+    server = psutil.Process(proc.pid)
+    sessions: list[Session] = []
+    hide = (
+        "document.addEventListener('DOMContentLoaded', () => { const s = document.createElement('style');"
+        " s.textContent = '.bondsim-views, .bondsim-monitors-box { display: none !important; }';"
+        " document.head.appendChild(s); });"
+    )
+    shared = browser.new_context(viewport={"width": 800, "height": 600})  # pages share the browser's cache
+    shared.add_init_script(hide)
+    try:
+        rss_idle = server.memory_info().rss
+        for _ in range(sessions_wanted):
+            sessions.append(Session(browser, url, wait=False, context=shared))
+        t_open = time.monotonic()
+        for s in sessions:
+            s.ready(state="attached")
+        print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
+        rss_all = server.memory_info().rss
+        t_click = time.monotonic()
+        click_play = (
+            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+            " if (b) { b.click(); } return Boolean(b); }"
+        )
+        for s in sessions:  # a plain click, without Playwright's waits for a steady page
+            s.page.wait_for_function(click_play, timeout=UI_TIMEOUT_MS)
+        print(f"clicked in {time.monotonic() - t_click:.1f} s")
+        time.sleep(2.0)
+        start = [(s.steps(), time.monotonic()) for s in sessions]
+        cpu = _cpu_share(proc.pid, 8.0)
+        rates = [(s.steps() - k) / (time.monotonic() - t) for s, (k, t) in zip(sessions, start, strict=True)]
+        per_session_mb = (rss_all - rss_idle) / sessions_wanted / 2**20
+        print(
+            f"\n{sessions_wanted} sessions: steps/s min {min(rates):.2f}, median {np.median(rates):.2f}; "
+            f"server {cpu:.2f} cores; server memory {rss_all / 2**20:.0f} MB, "
+            f"about {per_session_mb:.1f} MB per session"
+        )
+        assert min(rates) >= 1.0, rates
+        assert all(s.errors == [] for s in sessions)
+    finally:
+        t_close = time.monotonic()
+        for s in sessions:
+            s.close()
+        shared.close()
+        print(f"closed in {time.monotonic() - t_close:.1f} s")
+        output = _stop(proc)
+        assert "Traceback" not in output, output[-4000:]

@@ -1,49 +1,81 @@
-"""The classroom app: a Mesa SolaraViz page for teaching the brain opioid theory of attachment.
+"""The classroom app: a Solara page for teaching the brain opioid theory of attachment.
 
-Serve it with ``bondsim app`` (a browser page on localhost) or show it in Jupyter
-with ``from bondsim.app import Page; Page()``. Every browser session builds its own
-model, so one class's clicks never leak into another's page.
+Serve it with ``bondsim app`` (a browser page on localhost) or show it in Jupyter with
+``from bondsim.app import Page; Page()``. Every browser session has its own run, so one
+student's clicks never reach another's page.
 
-The figures are drawn with matplotlib only, so the page works with no internet
-access (Solara's own scripts come from the ``solara-assets`` package).
+How it stays live, consistent and light (docs/classroom.md):
+
+- the live views are SVG drawn by the browser from a few paths per frame
+  (:mod:`bondsim.app_views`), not PNG images drawn by matplotlib on the server;
+- the model steps, and a frozen snapshot of it (:class:`bondsim.app_views.Frame`) is taken,
+  under one lock per session; the page only ever reads snapshots, so a figure can never mix
+  two steps;
+- each session's play loop is a thread that stops when the tab closes or disconnects;
+- the page uses only the model's public interface (``state``, ``edge_bonds``, ``open_edges``,
+  ``network``, ``params``, ``hours``, ``steps_done``, ``treated_index``, ``drug``, ``step``), so it
+  runs with either engine.
+
+Everything is served from this machine: Solara's scripts come from ``solara-assets``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
+import logging
+import math
 import os
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
+from .app_views import COLOUR_MODES, PANELS, Frame, NetworkPainter, csv_text, day_text, monitors_html, plots_svg
 from .errors import UserError
 from .model import BondingModel
 from .params import load
 
+log = logging.getLogger(__name__)
+
 APP_DRUGS = ("placebo", "naltrexone", "morphine")
-TRACKED = ("tone", "felt_connection", "distress", "seeking", "occupancy")
+NETWORKS = {"small world": "small_world", "random": "random", "a few hubs": "scale_free"}
+SPEEDS = (1, 2, 5, 10, 20)  # simulated hours per second while playing
+DEFAULT_SPEED = 5
 SEEKING_WINDOW_HOURS = 6.0  # the seeking curve is a trailing mean over this many hours
-COLOUR_MODES = ("tone", "distress")
+ENGINE_ENV = "BONDSIM_APP_ENGINE"
 
 # ------------------------------------------------------------------ settings
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A teaching moment: the settings of the controls, fixed extras and what to look for."""
+    """A teaching moment: the controls' settings, fixed extras, what to look for, what to compare with.
+
+    Attributes:
+        name: the button's label.
+        settings: a value for every control.
+        extras: other parameters the lesson fixes (a separation, an isolation).
+        text: what to look for (each sentence's direction is checked by a test).
+        baseline: parameters changed in a comparison run of the same community, drawn dashed
+            (empty: no comparison run).
+        baseline_label: the comparison run's name on the plots.
+        days: length of the lesson's time axis (days).
+    """
 
     name: str
     settings: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    baseline: dict[str, Any] = field(default_factory=dict)
+    baseline_label: str = ""
+    days: float = 4.0
 
 
 DEFAULTS: dict[str, Any] = {
@@ -63,17 +95,18 @@ PRESETS: dict[str, Preset] = {
             "free play",
             dict(DEFAULTS),
             text=(
-                "Half the group takes a placebo pill, which does nothing pharmacologically. Change a control, "
-                "press Reset, then play. Bonds (the links) thicken where people meet often."
+                "Half the group takes a placebo pill (black rings), which does nothing pharmacologically. Links "
+                "thicken where people meet often, and close bonds grow. The pill and no-pill lines stay together: "
+                "nothing differs between pill and no pill."
             ),
         ),
         Preset(
             "placebo vs naltrexone",
             {**DEFAULTS, "drug": "naltrexone", "dose_mg": 50.0},
             text=(
-                "Two arms in one community: half take 50 mg naltrexone a day, the other half are the placebo arm. "
-                "Naltrexone blocks mu-opioid receptors, so contact rewards less. Look for lower felt connection "
-                "and more seeking in the naltrexone arm (Inagaki et al. 2016; 2019)."
+                "Half take 50 mg naltrexone a day, the others are the placebo arm. Within hours naltrexone holds "
+                "nearly all mu-opioid receptors, so contact rewards less: the naltrexone arm feels less connected "
+                "and seeks company more often (Inagaki et al. 2016)."
             ),
         ),
         Preset(
@@ -81,9 +114,12 @@ PRESETS: dict[str, Preset] = {
             {**DEFAULTS, "treated_fraction": 0.0},
             extras={"separation": "loss", "separation_day": 2.0, "separation_fraction": 0.3},
             text=(
-                "On day 2, three people in ten lose their closest partner for good. Watch their tone fall and "
-                "their distress rise compared with the others: separation distress (Panksepp 1978)."
+                "On day 2, three people in ten lose their closest partner for good, and so those partners lose someone "
+                "too (purple rings). Their tone falls and their distress rises above the others' (Panksepp 1978). "
+                "Dashed: the same community with no loss."
             ),
+            baseline={"separation": "none"},
+            baseline_label="no one leaves",
         ),
         Preset(
             "morphine and distress",
@@ -95,160 +131,135 @@ PRESETS: dict[str, Preset] = {
                 "isolation_days": 2.0,
             },
             text=(
-                "From day 1 everyone is alone for 2 days. Half get 10 mg morphine a day. Morphine keeps the opioid "
-                "signal up, so the morphine arm shows little distress while the others grieve, until each dose wears "
-                "off (Panksepp 1978)."
+                "From day 1 to day 3 everyone is alone. Half get 10 mg morphine a day. Morphine keeps the opioid "
+                "signal up, so the morphine arm shows much less distress than the placebo arm while alone, "
+                "until a dose wears off before the next (Panksepp et al. 1980)."
             ),
         ),
         Preset(
             "rejection",
-            {**DEFAULTS, "rejection_rate": 0.7},
+            {**DEFAULTS, "rejection_rate": 0.7, "treated_fraction": 0.0},
             text=(
-                "Seven approaches in ten are turned down. Each rejection lowers tone; watch tone sink towards the "
-                "set point, distress appear and bonds grow more slowly (Eisenberger et al. 2003; Hsu et al. 2013)."
+                "Seven approaches in ten are turned down. Each rejection lowers tone: tone sits lower, distress is "
+                "higher and fewer close bonds grow than in the same community with the usual 20% rejection "
+                "(dashed) (Eisenberger et al. 2003; Hsu et al. 2013)."
             ),
+            baseline={"rejection_rate": 0.2},
+            baseline_label="usual rejection (20%)",
         ),
     )
 }
 
-CONTROLS: dict[str, dict[str, Any]] = {
-    "drug": {"type": "Select", "label": "Drug", "values": list(APP_DRUGS)},
-    "dose_mg": {"type": "SliderFloat", "label": "Dose (mg once a day)", "min": 0.0, "max": 100.0, "step": 5.0},
-    "treated_fraction": {
-        "type": "SliderFloat",
-        "label": "Share of people on the drug",
-        "min": 0.0,
-        "max": 1.0,
-        "step": 0.05,
-    },
-    "rejection_rate": {"type": "SliderFloat", "label": "Rejection rate", "min": 0.0, "max": 0.9, "step": 0.05},
-    "n_agents": {"type": "SliderInt", "label": "Group size (people)", "min": 20, "max": 500, "step": 10},
-    "network": {"type": "Select", "label": "Network kind", "values": ["small_world", "random", "scale_free"]},
-    "seed": {"type": "SliderInt", "label": "Seed (another random community)", "min": 0, "max": 99, "step": 1},
+
+@dataclass(frozen=True)
+class Control:
+    """A control in the sidebar: its label shows its value, with units."""
+
+    key: str
+    kind: str  # "select", "float" or "int"
+    label: Callable[[Any], str]
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 1.0
+    values: tuple[str, ...] = ()
+
+
+CONTROLS: dict[str, Control] = {
+    c.key: c
+    for c in (
+        Control("drug", "select", lambda v: "Pill taken once a day", values=APP_DRUGS),
+        Control("dose_mg", "float", lambda v: f"Dose: {v:g} mg a day", 0.0, 100.0, 5.0),
+        Control("treated_fraction", "float", lambda v: f"People taking the pill: {v:.0%}", 0.0, 1.0, 0.05),
+        Control("rejection_rate", "float", lambda v: f"Approaches turned down: {v:.0%}", 0.0, 0.9, 0.05),
+        Control("n_agents", "int", lambda v: f"Group size: {v} people", 20, 1000, 10),
+        Control("network", "select", lambda v: "Who knows whom", values=tuple(NETWORKS)),
+        Control("seed", "int", lambda v: f"Community number: {v}", 0, 99, 1),
+    )
 }
 
-HELP = (
-    "<p><b>What you see.</b> Each dot is a person on a social network. Its colour is the person's opioid tone "
-    "(or distress: switch it in the sidebar); a thicker, darker link is a stronger bond. Outlined dots take the "
-    "drug. The plots follow felt connection, opioid tone, distress and contact seeking, one line per group, "
-    "and the share of mu-opioid receptors held by the drug.</p>"
-    "<p><b>Controls.</b> <i>Drug</i> and <i>dose</i> set the pill taken once a day by the share of people on the "
-    "drug (naltrexone blocks mu-opioid receptors; morphine activates them). <i>Rejection rate</i> is the chance "
-    "that an approached person says no. <i>Group size</i>, <i>network kind</i> and <i>seed</i> choose the "
-    "community. After changing a control, press <b>Reset</b>. <b>Step</b> advances one hour; <b>&#9654;</b> "
-    "plays; <i>Play interval</i> sets the speed.</p>"
-    "<p><b>The idea.</b> Contact releases endogenous opioids; the reward a contact brings grows bonds. When the "
-    "opioid signal falls below a person's set point they feel distress and seek company (Panksepp 1978; "
-    "Løseth, Ellingsen and Leknes 2014).</p>"
-)
 
-# -------------------------------------------------------------------- model
-
-
-class ClassroomModel(BondingModel):
-    """The bonding model with the app's controls as keyword arguments and a per-person history.
-
-    Args:
-        drug: placebo, naltrexone or morphine, given once a day to the treated share.
-        dose_mg: dose per day (mg).
-        treated_fraction: share of people on the drug.
-        rejection_rate: chance that an approached partner rejects.
-        n_agents: group size (people).
-        network: network kind.
-        seed: master seed.
-        scenario: accepted for Mesa's reset button and ignored (the seed is the model's).
-        **extras: any other parameter of :class:`bondsim.params.Params`.
-    """
-
-    def __init__(
-        self,
-        *,
-        drug: str = "placebo",
-        dose_mg: float = 50.0,
-        treated_fraction: float = 0.5,
-        rejection_rate: float = 0.2,
-        n_agents: int = 200,
-        network: str = "small_world",
-        seed: int = 1,
-        scenario: Any = None,
-        **extras: Any,
-    ) -> None:
-        settings = {
-            "drug": drug,
-            "dose_mg": float(dose_mg),
-            "treated_fraction": float(treated_fraction),
-            "rejection_rate": float(rejection_rate),
-            "n_agents": int(n_agents),
-            "network": network,
-        }
-        extras.setdefault("engine", "array")
-        super().__init__(load(overrides={**settings, **extras}), seed=int(seed))
-        self.history: dict[str, list[np.ndarray]] = {k: [] for k in TRACKED}
-        self._layout: np.ndarray | None = None
-        self._snapshot()
-
-    def step(self) -> None:
-        """One step of the bonding model, then a snapshot of everyone for the plots."""
-        super().step()
-        self._snapshot()
-
-    def _snapshot(self) -> None:
-        state = self.state()
-        for key in TRACKED:
-            self.history[key].append(np.asarray(state[key], dtype=np.float32).copy())
-
-    def days(self) -> np.ndarray:
-        """Simulated time of each snapshot (days)."""
-        return np.arange(len(self.history["tone"])) * self.params.step_hours / 24.0
-
-    def layout(self) -> np.ndarray:
-        """Positions of the people for drawing, (n, 2); computed once per model so the picture stays still."""
-        if self._layout is None:
-            graph = self.network.to_networkx()
-            pos = nx.spring_layout(graph, seed=self.seed % 2**32, iterations=60)
-            self._layout = np.array([pos[i] for i in range(self.n)])
-        return self._layout
-
-    def groups(self) -> dict[str, np.ndarray]:
-        """The groups to compare, label -> boolean mask over people.
-
-        People who lost a partner against the others once a separation has happened; otherwise
-        the drug arm against the placebo arm when an active drug is given to some but not all;
-        otherwise everyone.
-        """
-        everyone = np.ones(self.n, dtype=bool)
-        separated = getattr(self, "separated_index", None)
-        if separated is not None and self.params.separation == "loss" and 0 < len(separated) < self.n:
-            mask = np.zeros(self.n, dtype=bool)
-            mask[separated] = True
-            return {"lost a partner": mask, "others": ~mask}
-        treated = np.asarray(self.state()["treated"], dtype=bool)
-        if self.drug.active and 0 < treated.sum() < self.n:
-            return {f"{self.params.drug} arm": treated, "placebo arm": ~treated}
-        return {"everyone": everyone}
-
-    def group_series(self, key: str) -> dict[str, np.ndarray]:
-        """Mean of a tracked quantity in each group at each snapshot."""
-        values = np.vstack(self.history[key])
-        return {label: values[:, mask].mean(axis=1) for label, mask in self.groups().items()}
+def describe(key: str, value: Any) -> str:
+    """A setting in plain words (for the 'press Reset' notice)."""
+    control = CONTROLS[key]
+    if key == "network":
+        return {v: k for k, v in NETWORKS.items()}.get(value, str(value))
+    if control.kind == "select":
+        return str(value)
+    return control.label(value).split(": ", 1)[1]
 
 
 def preset_kwargs(name: str) -> dict[str, Any]:
-    """Keyword arguments of :class:`ClassroomModel` for a preset."""
+    """Settings and extras of a preset, as one dictionary."""
     preset = PRESETS[name]
     return {**preset.settings, **preset.extras}
 
 
-def model_params(name: str) -> dict[str, Any]:
-    """SolaraViz ``model_params`` for a preset: the controls at the preset's values, plus its fixed extras."""
-    preset = PRESETS[name]
-    controls = {key: {**spec, "value": preset.settings[key]} for key, spec in CONTROLS.items()}
-    return {**controls, **preset.extras}
+def app_engine() -> str:
+    """The engine the app runs (``BONDSIM_APP_ENGINE``, default array)."""
+    engine = os.environ.get(ENGINE_ENV, "array") or "array"
+    if engine not in ("array", "agents"):
+        raise UserError(f"{ENGINE_ENV} = {engine!r}: use array or agents")
+    return engine
 
 
-# ------------------------------------------------------------------ figures
+# -------------------------------------------------------------------- layout
 
-GROUP_COLOURS = ("#c0392b", "#2471a3", "#7d3c98", "#1e8449")
+_LAYOUTS: dict[tuple, np.ndarray] = {}
+
+
+def spring_layout(network, seed: int, iterations: int = 60) -> np.ndarray:
+    """Positions in [0, 1]^2 by Fruchterman-Reingold force-directed placement (cached per network and seed).
+
+    A dense NumPy version (float32): about a tenth of a second for 200 people, under a second for 1,000.
+    """
+    key = (network.n, hash(network.indptr.tobytes()), hash(network.indices.tobytes()), seed, iterations)
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    n = network.n
+    rng = np.random.default_rng(seed)
+    pos = rng.random((n, 2)).astype(np.float32)
+    k2 = np.float32(1.0 / n)
+    k = np.float32(math.sqrt(1.0 / n))
+    temperature = 0.1
+    cooling = temperature / (iterations + 1)
+    src, dst = network.row, network.indices
+    for _ in range(iterations):
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist2 = np.einsum("ijk,ijk->ij", delta, delta)
+        np.maximum(dist2, np.float32(1e-6), out=dist2)
+        disp = np.einsum("ijk,ij->ik", delta, k2 / dist2)
+        pull = pos[src] - pos[dst]
+        length = np.sqrt((pull * pull).sum(axis=1))[:, None]
+        np.add.at(disp, src, -pull * length / k)
+        size = np.sqrt((disp * disp).sum(axis=1))[:, None]
+        np.maximum(size, np.float32(1e-9), out=size)
+        pos += disp / size * np.minimum(size, np.float32(temperature))
+        temperature -= cooling
+    pos -= pos.min(axis=0)
+    pos /= max(float(pos.max()), 1e-9)
+    if len(_LAYOUTS) > 32:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    _LAYOUTS[key] = pos.astype(np.float64)
+    return _LAYOUTS[key]
+
+
+# -------------------------------------------------------------------- one run
+
+TRACKED = tuple(PANELS)  # felt_connection, tone_ratio, distress, seeking, occupancy, strong_bonds
+_run_ids = itertools.count(1)
+_thread_ids = itertools.count(1)
+
+
+def _quantities(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The tracked per-person quantities from a model state."""
+    return {
+        "felt_connection": state["felt_connection"],
+        "tone_ratio": state["tone"] / state["tone_set_point"],
+        "distress": state["distress"],
+        "seeking": state["seeking"],
+        "occupancy": state["occupancy"],
+        "strong_bonds": state["strong_bonds"],
+    }
 
 
 def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
@@ -260,179 +271,588 @@ def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
-def network_figure(model: ClassroomModel, colour_by: str = "tone") -> Figure:
-    """The social network: people coloured by tone or distress, links drawn by bond strength."""
-    if colour_by not in COLOUR_MODES:
-        raise ValueError(f"colour_by = {colour_by!r}: use one of {', '.join(COLOUR_MODES)}")
-    pos = model.layout()
-    net, bond = model.network, model.edge_bonds()
-    state = model.state()
-    fig = Figure(figsize=(6.4, 4.8), dpi=100)
-    ax = fig.add_axes((0.02, 0.02, 0.78, 0.9))
-    forward = (net.row < net.indices) & model.open_edges()
-    edges = np.flatnonzero(forward)
-    strength = 0.5 * (bond[edges] + bond[net.reverse[edges]])
-    order = np.argsort(strength)
-    edges, strength = edges[order], strength[order]
-    segments = np.stack([pos[net.row[edges]], pos[net.indices[edges]]], axis=1)
-    colours = np.zeros((len(edges), 4))
-    colours[:, 3] = 0.08 + 0.8 * np.clip(strength, 0.0, 1.0)
-    ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.3 + 3.5 * strength, zorder=1))
-    if colour_by == "tone":
-        values = state["tone"] / state["tone_set_point"]
-        cmap, vmin, vmax, label = "RdYlBu", 0.0, 2.0, "opioid tone / set point"
-    else:
-        values = state["distress"]
-        cmap, vmin, vmax, label = "Reds", 0.0, 1.0, "distress"
-    treated = np.asarray(state["treated"], dtype=bool)
-    edge_colours = np.where(treated[:, None], np.array([[0.0, 0.0, 0.0, 1.0]]), np.array([[0.5, 0.5, 0.5, 0.6]]))
-    dots = ax.scatter(
-        pos[:, 0],
-        pos[:, 1],
-        c=values,
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        s=36,
-        edgecolors=edge_colours,
-        linewidths=np.where(treated, 1.4, 0.4),
-        zorder=2,
+class Run:
+    """One classroom run: the model, a comparison run if the lesson has one, and their history.
+
+    Only the model's public interface is used. All methods are called under the owning
+    session's lock; :meth:`frame` returns an immutable snapshot for the page.
+
+    Args:
+        settings: a value for each control (missing ones take the defaults).
+        extras: other parameters (a separation, an isolation).
+        baseline: parameters changed in the comparison run (empty: none).
+        baseline_label: its name on the plots.
+        days: length of the lesson's time axis (days).
+        engine: ``array`` or ``agents``.
+    """
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        extras: dict[str, Any] | None = None,
+        *,
+        baseline: dict[str, Any] | None = None,
+        baseline_label: str = "",
+        days: float = 4.0,
+        engine: str = "array",
+    ) -> None:
+        self.id = next(_run_ids)
+        self.settings = {**DEFAULTS, **settings}
+        self.extras = dict(extras or {})
+        self.engine = engine
+        self.days = days
+        self.model = self._build(self.settings, self.extras)
+        self.baseline_label = baseline_label
+        self.baseline_model = (
+            self._build({**self.settings, **baseline}, {**self.extras, **baseline}) if baseline else None
+        )
+        net = self.model.network
+        self.forward = np.flatnonzero(net.row < net.indices)
+        self.pairs = np.stack([net.row[self.forward], net.indices[self.forward]], axis=1)
+        self.layout = spring_layout(net, seed=int(self.settings["seed"]))
+        self.painter = NetworkPainter(self.layout, self.pairs)
+        self.degree = np.diff(net.indptr)
+        self.treated = np.zeros(net.n, dtype=bool)
+        self.treated[np.asarray(self.model.treated_index, dtype=np.int64)] = True
+        self.bereaved = np.zeros(net.n, dtype=bool)
+        self._history = {k: np.empty((64, net.n), dtype=np.float32) for k in TRACKED}
+        self._t = 0
+        self._means: dict[str, dict[str, list[float]]] = {}
+        self._groups_key: tuple = ()
+        self._baseline: dict[str, list[float]] = {k: [] for k in TRACKED}
+        self._record()
+
+    def _build(self, settings: dict[str, Any], extras: dict[str, Any]) -> BondingModel:
+        values = {k: v for k, v in settings.items() if k != "seed"}
+        values["dose_mg"] = float(values["dose_mg"])
+        values["treated_fraction"] = float(values["treated_fraction"])
+        values["rejection_rate"] = float(values["rejection_rate"])
+        values["n_agents"] = int(values["n_agents"])
+        params = load(overrides={**values, **extras, "engine": self.engine})
+        kwargs = {"create_agents": False} if self.engine == "array" else {}
+        return BondingModel(params, seed=int(settings["seed"]), **kwargs)
+
+    # -------------------------------------------------------------- stepping
+    def step(self, steps: int = 1) -> None:
+        """Advance the run (and its comparison run) and record the new state."""
+        for _ in range(steps):
+            self.model.step()
+            if self.baseline_model is not None:
+                self.baseline_model.step()
+            self._record()
+
+    @property
+    def steps(self) -> int:
+        """Steps done."""
+        return self.model.steps_done
+
+    def _record(self) -> None:
+        model = self.model
+        values = _quantities(model.state())
+        if self._t == len(self._history["tone_ratio"]):
+            self._history = {k: np.concatenate([v, np.empty_like(v)]) for k, v in self._history.items()}
+        for key in TRACKED:
+            self._history[key][self._t] = values[key]
+        self._t += 1
+        self._open = model.open_edges()
+        closed = np.bincount(model.network.row[~self._open], minlength=model.n)
+        self.isolated = (closed == self.degree) & (self.degree > 0)
+        if model.params.separation == "loss":
+            self.bereaved |= (closed > 0) & ~self.isolated
+        groups = self.groups()
+        key = tuple((label, int(mask.sum()), int(np.flatnonzero(mask)[:1].sum())) for label, mask in groups.items())
+        if key != self._groups_key:  # new groups (a separation happened): the means from the start
+            self._groups_key = key
+            self._means = {
+                k: {label: self._history[k][: self._t][:, mask].mean(axis=1).tolist() for label, mask in groups.items()}
+                for k in TRACKED
+            }
+        else:
+            for k in TRACKED:
+                for label, mask in groups.items():
+                    self._means[k][label].append(float(values[k][mask].mean()))
+        if self.baseline_model is not None:
+            base = _quantities(self.baseline_model.state())
+            for k in TRACKED:
+                self._baseline[k].append(float(np.mean(base[k])))
+
+    def groups(self) -> dict[str, np.ndarray]:
+        """The groups to compare, label -> boolean mask over people.
+
+        Those who lost a partner against the others once a loss has happened; otherwise those who
+        take the pill against those who do not, when some but not all do; otherwise everyone.
+        """
+        n = self.model.n
+        if 0 < self.bereaved.sum() < n:
+            return {"lost a partner": self.bereaved.copy(), "others": ~self.bereaved}
+        if 0 < self.treated.sum() < n:
+            drug = self.model.drug
+            if drug.active:
+                return {f"{drug.name} arm": self.treated.copy(), "placebo arm": ~self.treated}
+            return {"placebo pill": self.treated.copy(), "no pill": ~self.treated}
+        return {"everyone": np.ones(n, dtype=bool)}
+
+    def history(self, key: str) -> np.ndarray:
+        """Per-person history of a tracked quantity, (steps + 1, n) (a copy)."""
+        return self._history[key][: self._t].copy()
+
+    # -------------------------------------------------------------- snapshot
+    def frame(self) -> Frame:
+        """An immutable snapshot of the run now, for the page."""
+        model = self.model
+        state = model.state()
+        bonds = model.edge_bonds()
+        net = model.network
+        fwd = self.forward
+        open_fwd = self._open[fwd]
+        strength = (0.5 * (bonds[fwd] + bonds[net.reverse[fwd]]))[open_fwd]
+        window = max(1, round(SEEKING_WINDOW_HOURS / model.params.step_hours))
+        series = {k: {label: np.asarray(v) for label, v in by.items()} for k, by in self._means.items()}
+        series["seeking"] = {label: _trailing_mean(v, window) for label, v in series["seeking"].items()}
+        baseline = {}
+        if self.baseline_model is not None:
+            baseline = {k: np.asarray(v) for k, v in self._baseline.items()}
+            baseline["seeking"] = _trailing_mean(baseline["seeking"], window)
+        day = model.hours / 24.0
+        x_max = self.days
+        while day > x_max:
+            x_max *= 2
+        return Frame(
+            run_id=self.id,
+            steps=model.steps_done,
+            hours=float(model.hours),
+            step_hours=float(model.params.step_hours),
+            people={
+                "tone_ratio": np.asarray(state["tone"] / state["tone_set_point"], dtype=np.float64),
+                "distress": np.array(state["distress"], dtype=np.float64),
+                "treated": self.treated.copy(),
+                "bereaved": self.bereaved.copy(),
+                "isolated": self.isolated.copy(),
+            },
+            edges=self.pairs[open_fwd],
+            edge_ids=np.flatnonzero(open_fwd),
+            strength=strength,
+            layout=self.layout,
+            days=np.arange(self._t) * model.params.step_hours / 24.0,
+            series=series,
+            baseline=baseline,
+            baseline_label=self.baseline_label,
+            groups={label: int(mask.sum()) for label, mask in self.groups().items()},
+            x_max=x_max,
+            drug=model.params.drug,
+            drug_active=bool(model.drug.active),
+        )
+
+
+def preset_run(name: str, settings: dict[str, Any] | None = None, engine: str = "array") -> Run:
+    """A run of a preset, with the controls' settings (default: the preset's own)."""
+    preset = PRESETS[name]
+    return Run(
+        {**preset.settings, **(settings or {})},
+        preset.extras,
+        baseline=preset.baseline,
+        baseline_label=preset.baseline_label,
+        days=preset.days,
+        engine=engine,
     )
-    fig.colorbar(dots, cax=fig.add_axes((0.84, 0.15, 0.03, 0.65)), label=label)
-    ax.set_title(f"{model.n} people, day {model.hours / 24:.1f}", fontsize=10)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return fig
 
 
-def mood_figure(model: ClassroomModel) -> Figure:
-    """Felt connection, opioid tone, distress and seeking over time, one line per group."""
-    days = model.days()
-    fig = Figure(figsize=(6.4, 4.8), dpi=100)
-    axes = fig.subplots(2, 2, sharex=True)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.94, wspace=0.22, hspace=0.25)
-    window = max(1, round(SEEKING_WINDOW_HOURS / model.params.step_hours))
-    panels = (
-        ("felt_connection", "felt connection", (0, 1)),
-        ("tone", "opioid tone", None),
-        ("distress", "distress", (0, 1)),
-        ("seeking", f"seeking contact ({SEEKING_WINDOW_HOURS:g}-h mean)", (0, 1)),
-    )
-    for ax, (key, title, ylim) in zip(axes.flat, panels, strict=True):
-        for colour, (label, series) in zip(GROUP_COLOURS, model.group_series(key).items(), strict=False):
-            if key == "seeking":
-                series = _trailing_mean(series, window)
-            ax.plot(days, series, color=colour, label=label, lw=1.6)
-        if ylim:
-            ax.set_ylim(*ylim)
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("day")
-    axes[0, 0].legend(fontsize=8, loc="lower right")
-    return fig
+# ------------------------------------------------------------------ one browser session
+
+FRIENDLY_ERROR = (
+    "Something went wrong and the simulation was paused. Press “Restart this lesson” to start again; "
+    "if it happens again, reload the page."
+)
 
 
-def occupancy_figure(model: ClassroomModel) -> Figure:
-    """Mean mu-receptor occupancy by the drug among the people who take it, over time."""
-    days = model.days()
-    fig = Figure(figsize=(6.4, 3.0), dpi=100)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.9)
-    treated = np.asarray(model.state()["treated"], dtype=bool)
-    occupancy = np.vstack(model.history["occupancy"])
-    if treated.any() and model.drug.active:
-        ax.plot(
-            days,
-            occupancy[:, treated].mean(axis=1),
-            color=GROUP_COLOURS[0],
-            lw=1.8,
-            label=f"{model.params.drug} arm, mean",
-        )
-        ax.fill_between(
-            days,
-            occupancy[:, treated].min(axis=1),
-            occupancy[:, treated].max(axis=1),
-            color=GROUP_COLOURS[0],
-            alpha=0.15,
-            label="range",
-        )
-        ax.legend(fontsize=8, loc="upper right")
-    else:
-        ax.plot(days, np.zeros_like(days), color="grey", lw=1.2)
-        ax.text(
-            0.5,
-            0.5,
-            f"no active drug ({model.params.drug}): no receptor is occupied",
-            transform=ax.transAxes,
-            ha="center",
-            fontsize=9,
-        )
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("day")
-    ax.set_ylabel("occupancy")
-    ax.set_title("mu-opioid receptors held by the drug", fontsize=10)
-    ax.grid(alpha=0.3)
-    return fig
+def _connected(context) -> bool:
+    """Whether the browser page of a Solara kernel context is still there (True outside a server)."""
+    if context is None:
+        return True
+    if context.closed_event.is_set():
+        return False
+    status = getattr(context, "page_status", None)
+    if not status:  # rendered without a browser (tests, Jupyter)
+        return True
+    from solara.server.kernel_context import PageStatus
 
+    return PageStatus.CONNECTED in status.values()
+
+
+class Session:
+    """A browser session's state: the preset, the run, its latest snapshot, the play loop.
+
+    Every change of the run (step, reset, preset) and every snapshot happens under ``lock``;
+    the page reads only ``frame``, an immutable snapshot swapped in whole (with the ``painter``
+    of its run). After each change, ``draw`` (set by the page) puts the latest snapshot into the
+    page's view widgets directly, with no re-render of the page, and ``notify`` (set by the page)
+    updates the buttons when playing, the lesson or an error changes. Both are called after the
+    lock is released.
+
+    Args:
+        engine: the model's engine.
+        context: the Solara kernel context of the page (None outside a server), to set the
+            page's state from the play thread and to see when the tab has gone.
+    """
+
+    DISCONNECT_GRACE_S = 2.0
+
+    def __init__(self, engine: str = "array", context: Any = None) -> None:
+        self.engine = engine
+        self.context = context
+        self.lock = threading.RLock()
+        self.preset = "free play"
+        self.run = preset_run(self.preset, engine=engine)
+        self.frame = self.run.frame()
+        self.painter = self.run.painter
+        self.view = ("tone", False)  # colour mode, projector
+        self.draw: Callable[[], None] = lambda: None
+        self.playing = False
+        self.speed = DEFAULT_SPEED
+        self.error: str | None = None
+        self.notify: Callable[[], None] = lambda: None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.steps_played = 0
+
+    # ------------------------------------------------------------ actions
+    def _guard(self, action: Callable[[], None]) -> None:
+        try:
+            with self.lock:
+                action()
+                self.frame = self.run.frame()
+                self.painter = self.run.painter
+            self.draw()
+        except Exception:
+            log.exception("bondsim app: an action failed")
+            with self.lock:
+                self.playing = False
+                self.error = FRIENDLY_ERROR
+        try:
+            self.notify()
+        except Exception:
+            log.exception("bondsim app: updating the page failed")
+
+    def views(self) -> dict[str, str]:
+        """The latest snapshot drawn: HTML of the monitors, SVG of the network and of the plots."""
+        with self.lock:
+            frame, painter = self.frame, self.painter
+            mode, big = self.view
+        return {
+            "monitors": monitors_html(frame, big),
+            "network": painter.svg(frame, mode, big),
+            "plots": plots_svg(frame, big),
+        }
+
+    def step(self, steps: int = 1) -> None:
+        """Advance the run by ``steps`` steps."""
+        self._guard(lambda: self.run.step(steps))
+
+    def load(self, preset: str, settings: dict[str, Any] | None = None) -> None:
+        """Start ``preset`` again with these control settings (default: the preset's); pauses."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown lesson {preset!r}")
+
+        def action() -> None:
+            self.playing = False
+            self.error = None
+            self.preset = preset
+            self.run = preset_run(preset, settings, engine=self.engine)
+
+        self._guard(action)
+
+    def set_speed(self, speed: float) -> None:
+        """Simulated hours per second while playing."""
+        self.speed = max(0.1, float(speed))
+
+    def play(self) -> None:
+        """Start the play loop (a thread of this session), unless it is running."""
+        with self.lock:
+            if self.error is not None:
+                return
+            self.playing = True
+            if self._thread is None:  # set to None by the loop itself, under the lock, as it ends
+                self._stop.clear()
+                name = f"bondsim-play-{next(_thread_ids)}"  # unique: Solara keys its contexts by thread name
+                self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+                self._thread.start()
+        self.notify()
+
+    def pause(self) -> None:
+        """Stop playing (the loop ends after its current step)."""
+        with self.lock:
+            self.playing = False
+        self.notify()
+
+    def close(self) -> None:
+        """Stop the play loop for good (the page is gone)."""
+        with self.lock:
+            self.playing = False
+        self._stop.set()
+
+    # ------------------------------------------------------------ play loop
+    def _loop(self) -> None:
+        try:
+            self._play()
+            self._forget_thread()
+        except Exception:  # never leave a dead loop behind a Pause button
+            log.exception("bondsim app: the play loop failed")
+            with self.lock:
+                self.playing = False
+                self.error = FRIENDLY_ERROR
+                self._thread = None
+            try:
+                self.notify()
+            except Exception:
+                log.exception("bondsim app: updating the page failed")
+
+    def _forget_thread(self) -> None:
+        """Drop this ended thread's slot in Solara's table of current contexts (it would stay there, empty)."""
+        if self.context is None:
+            return
+        try:
+            from solara.server import kernel_context
+
+            with self.context.lock:
+                key = kernel_context.get_current_thread_key()
+                if kernel_context.current_context.get(key) is None:
+                    kernel_context.current_context.pop(key, None)
+        except Exception:
+            log.debug("bondsim app: could not tidy the play thread's context slot", exc_info=True)
+
+    def _keep_playing(self, page_there: bool = True) -> bool:
+        """Whether to go on; if not, the loop is marked as ended (under the lock, so play() can start another)."""
+        with self.lock:
+            if self.playing and page_there and not self._stop.is_set():
+                return True
+            if not page_there:
+                self.playing = False
+            self._thread = None
+            return False
+
+    def _play(self) -> None:
+        gone_since: float | None = None
+        while True:
+            started = time.monotonic()
+            page_there = True
+            if not _connected(self.context):
+                gone_since = gone_since or started
+                closed = self.context is not None and self.context.closed_event.is_set()
+                page_there = not closed and started - gone_since <= self.DISCONNECT_GRACE_S
+            else:
+                gone_since = None
+            if not self._keep_playing(page_there):
+                return
+            self._guard(lambda: self.run.step(1))
+            self.steps_played += 1
+            with self.lock:
+                interval = 1.0 / self.speed
+            self._stop.wait(max(0.005, interval - (time.monotonic() - started)))
+
+    # ------------------------------------------------------------ downloads
+    def csv(self) -> str:
+        """The run's data as CSV."""
+        with self.lock:
+            frame = self.frame
+        return csv_text(frame)
+
+    def png(self, mode: str = "tone") -> bytes:
+        """The current figures as one PNG."""
+        from .app_views import report_png
+
+        with self.lock:
+            frame, preset = self.frame, self.preset
+        return report_png(frame, mode, title=f"bondsim classroom: {preset}, {day_text(frame.hours)}")
+
+    def pending(self, controls: dict[str, Any]) -> list[str]:
+        """Controls whose value differs from the run's, in plain words."""
+        with self.lock:
+            current = dict(self.run.settings)
+        return [
+            f"{CONTROLS[k].label(current[k]).split(':')[0]}: {describe(k, controls[k])} "
+            f"(the run uses {describe(k, current[k])})"
+            for k in CONTROLS
+            if k in controls and controls[k] != current.get(k)
+        ]
+
+
+# ------------------------------------------------------------------ the Info view
+
+INFO = """
+<h2>What is it?</h2>
+<p>A community of people on a social network whose brain opioids drive, and are driven by, social
+contact: the <b>brain opioid theory of social attachment</b> (Panksepp 1978; Løseth, Ellingsen and Leknes
+2014). Each dot is a person, each link a tie between two people who know each other. You can give some
+people a pill (a placebo, naltrexone or morphine) and watch what happens to their bonds and feelings.</p>
+
+<h2>How it works</h2>
+<p>One step is one hour. Every hour:</p>
+<ol>
+<li><b>Distress makes people seek company.</b> Each person has an opioid tone, which relaxes toward their
+own set point. When the opioid signal falls below the set point, they feel distress, and distress raises the
+chance of looking for someone.</li>
+<li><b>They turn to those they are close to.</b> A seeker picks a neighbour, preferring stronger bonds.</li>
+<li><b>Yes or no.</b> The neighbour accepts or turns them down (the rejection rate). Accepted contact releases
+opioids in both; the <i>reward</i> is that release acting through the receptors a drug leaves free, and the
+bond between them grows with the reward. A rejection lowers tone.</li>
+<li><b>Everything fades.</b> Tone relaxes to the set point, bonds fade slowly, the pill's drug is absorbed
+and cleared, and it holds a share of the mu-opioid receptors (occupancy).</li>
+<li><b>Loss hurts.</b> Losing a partner, or being alone, lowers tone: separation distress.</li>
+</ol>
+<p><b>Naltrexone</b> blocks mu-opioid receptors, so contact rewards less. <b>Morphine</b> activates them, so
+the opioid signal stays up even alone. The <b>placebo</b> does nothing pharmacologically.</p>
+<details><summary><b>The equations</b> (click to open)</summary>
+<pre style="white-space:pre-wrap">
+signal        s = A(T, O) / A0(S)            T tone, S set point, O drug occupancy
+distress      D = min(max(1 - s, 0), 1)
+seeking       P(seek in one hour) = 1 - exp(-(r0 + g D))
+partner       chosen with weight f + b^gamma      b = bond to that neighbour
+reward        R = [A(T + c, O) - A(T, O)] / [A(S + c, 0) - A(S, 0)]
+bond growth   b <- 1 - (1 - b)(1 - eta R)^k      k contacts this hour
+tone          T <- T + c k;  T <- T (1 - delta)^m  (m rejections);  T <- T exp(-lambda B_absent)
+              T <- S + (T - S) exp(-1 h / tau)
+bond decay    b <- b exp(-ln 2 / (24 h_b))
+felt connection  F = (1 - sigma) sum(b^2)/sum(b) + sigma min(M, 1)   M = recent reward per contact
+</pre>
+<p>Every rule, parameter and source is in the project's <code>docs/model.md</code>; the drugs' kinetics in
+<code>docs/pharmacology.md</code>.</p></details>
+
+<h2>How to use it</h2>
+<p>Pick a <b>lesson</b> in the sidebar, read what to look for, then press <b>Play</b> (or <b>Step</b> for one
+hour). The numbers above the plots are the group means now. Change a setting, then press <b>Reset</b>: the
+same lesson starts again with your settings. <b>Restart this lesson</b> brings back the lesson's own
+settings. Colour the people by tone or distress; <b>Projector</b> makes the text large.</p>
+
+<h2>Things to notice</h2>
+<ul>
+<li>Links thicken between people who meet often: bonds follow reward.</li>
+<li>People on naltrexone look for company <i>more</i> often yet feel <i>less</i> connected.</li>
+<li>After a loss, tone falls and distress rises only in those who lost someone.</li>
+<li>Alone, the morphine arm stays calm while the placebo arm grieves.</li>
+</ul>
+
+<h2>Things to try</h2>
+<ul>
+<li>Give naltrexone to everyone (100%): which line disappears, and why?</li>
+<li>Set the dose to 0 mg: does the naltrexone arm still differ?</li>
+<li>Raise the rejection rate step by step: at what rate do close bonds stop growing?</li>
+<li>Try a network with a few hubs: who has the strongest bonds?</li>
+</ul>
+
+<h2>Extending the model</h2>
+<p>The rules are one small Python class per person (<code>src/bondsim/agents.py</code>); a new drug is a new
+set of constants (<code>src/bondsim/pharmacology.py</code>); a new lesson is a new entry in
+<code>PRESETS</code> in <code>src/bondsim/app.py</code>. The same model runs parameter sweeps
+(<code>bondsim sweep</code>) and virtual experiments (<code>bondsim experiment</code>).</p>
+
+<h2>Related models</h2>
+<p>Mesa's example models (virus on a network, Boltzmann wealth); the NetLogo Models Library's social
+and network models; models of attachment and separation in the ethology literature.</p>
+
+<h2>Credits and references</h2>
+<p>bondsim developers, MIT licence. Built with Mesa and Solara.</p>
+<ul>
+<li>Panksepp J (1978) and Panksepp J, Herman B, Conner R, Bishop P, Scott JP (1978). The biology of social
+attachments: opiates alleviate separation distress. <i>Biological Psychiatry</i> 13: 607-618.</li>
+<li>Panksepp J, Meeker R, Bean NJ (1980). The neurochemical control of crying. <i>Pharmacology Biochemistry
+and Behavior</i> 12: 437-443.</li>
+<li>Keverne EB, Martensz ND, Tuite B (1989). Beta-endorphin concentrations in cerebrospinal fluid of monkeys
+are influenced by grooming relationships. <i>Psychoneuroendocrinology</i> 14: 155-161.</li>
+<li>Eisenberger NI, Lieberman MD, Williams KD (2003). Does rejection hurt? <i>Science</i> 302: 290-292.</li>
+<li>Hsu DT et al. (2013). Response of the mu-opioid system to social rejection and acceptance.
+<i>Molecular Psychiatry</i> 18: 1211-1217.</li>
+<li>Løseth GE, Ellingsen D-M, Leknes S (2014). State-dependent mu-opioid modulation of social motivation.
+<i>Frontiers in Behavioral Neuroscience</i> 8: 430.</li>
+<li>Inagaki TK, Ray LA, Irwin MR, Way BM, Eisenberger NI (2016). Opioids and social bonding: naltrexone
+reduces feelings of social connection. <i>Social Cognitive and Affective Neuroscience</i> 11: 728-735.</li>
+<li>Løseth GE, Trøstheim M, Leknes S (2024). Meta-analysis of mu-opioid manipulations of social
+behaviour and feelings.</li>
+</ul>
+"""
+
+_PROJECTOR_CSS = """
+.bondsim-big, .bondsim-big .v-label, .bondsim-big .v-btn__content, .bondsim-big p,
+.bondsim-big .v-select__selection, .bondsim-big .v-tab { font-size: 19px !important; }
+.bondsim-big .v-card__title { font-size: 22px !important; }
+"""
+_CSS = """
+.bondsim-pending { color: #b35900; font-weight: bold; }
+.bondsim-error { background: #fdecea; color: #611a15; padding: 12px; border-radius: 4px; }
+.bondsim-views { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.bondsim-views > div:first-child { flex: 2 1 280px; max-width: 600px; }
+.bondsim-views > div:last-child { flex: 3 1 400px; max-width: 900px; }
+"""
 
 # ------------------------------------------------------------------ the page
-# Solara and Mesa's visualisation are imported inside the functions below, so that
-# importing this module (for the figures or the command line) stays light.
-
-
-def _components(colour_by) -> list[tuple[Callable, int]]:
-    """The views of the page; ``colour_by`` is the session's reactive colour mode of the network."""
-    import solara
-    from mesa.visualization.utils import update_counter
-
-    @solara.component
-    def NetworkView(model: ClassroomModel):
-        update_counter.get()
-        solara.FigureMatplotlib(
-            network_figure(model, colour_by.value),
-            format="png",
-            dependencies=[update_counter.value, id(model), colour_by.value],
-        )
-
-    @solara.component
-    def MoodView(model: ClassroomModel):
-        update_counter.get()
-        solara.FigureMatplotlib(mood_figure(model), format="png", dependencies=[update_counter.value, id(model)])
-
-    @solara.component
-    def OccupancyView(model: ClassroomModel):
-        update_counter.get()
-        solara.FigureMatplotlib(occupancy_figure(model), format="png", dependencies=[update_counter.value, id(model)])
-
-    @solara.component
-    def GuideView(model: ClassroomModel):
-        solara.HTML(tag="div", unsafe_innerHTML=HELP, style="padding: 0 8px; font-size: 14px")
-
-    return [(NetworkView, 0), (MoodView, 0), (OccupancyView, 0), (GuideView, 0)]
+# Solara is imported inside the functions below, so that importing this module (for the
+# figures or the command line) stays light.
 
 
 def _page():
     import solara
-    from mesa.visualization import SolaraViz
+    import solara.lab
 
     @solara.component
-    def Page():
-        """The classroom page: presets in the sidebar, Mesa's controls, the views."""
-        preset, set_preset = solara.use_state("free play")
-        version, set_version = solara.use_state(0)
-        first = solara.use_memo(lambda: ClassroomModel(**preset_kwargs("free play")), [])
-        model = solara.use_reactive(first)
-        colour_by = solara.use_reactive("tone")
-        components = solara.use_memo(lambda: _components(colour_by), [])
+    def Views(session: Session, ui: Any, colour_by: Any, big: bool):
+        """The monitors, the network and the plots: widgets that the session fills with each snapshot.
+
+        They are created once; each new snapshot replaces their content directly, so a step costs
+        three small messages to the browser and no re-render of the page.
+        """
+        ui.value  # noqa: B018 (redraw the error notice when it changes)
+        boxes = solara.use_memo(
+            lambda: {
+                key: solara.widgets.HTML(tag="div", unsafe_innerHTML="", attributes={"class": f"bondsim-{key}-box"})
+                for key in ("monitors", "network", "plots")
+            },
+            [],
+        )
+        draw_lock = solara.use_memo(threading.Lock, [])
+
+        def draw() -> None:
+            with draw_lock:
+                views = session.views()
+                for key, html_text in views.items():
+                    if boxes[key].unsafe_innerHTML != html_text:
+                        boxes[key].unsafe_innerHTML = html_text
+
+        def attach():
+            session.view = (colour_by.value, big)
+            session.draw = _in_context(session, draw)
+            draw()
+
+        solara.use_effect(attach, [colour_by.value, big])
+        with solara.Column(gap="6px"):
+            if session.error:
+                with solara.Div(classes=["bondsim-error"]):
+                    solara.Text(session.error)
+                    solara.Button(
+                        "Restart this lesson",
+                        on_click=lambda: session.load(session.preset),
+                        color="error",
+                        style={"margin-left": "12px"},
+                    )
+            solara.Div(children=[boxes["monitors"]])
+            solara.Div(classes=["bondsim-views"], children=[boxes["network"], boxes["plots"]])
+
+    @solara.component
+    def Sidebar(session: Session, ui: Any, controls: Any, colour_by: Any, projector: Any):
+        """Lessons, the run's buttons, the settings, display options and downloads."""
+        ui.value  # noqa: B018 (redraw when playing, the lesson or the run changes)
+        preset = session.preset
+        playing = session.playing
+        values = controls.value
 
         def choose(name: str) -> None:
-            model.value = ClassroomModel(**preset_kwargs(name))
-            set_preset(name)
-            set_version(lambda v: v + 1)  # rebuild Mesa's controls so that they show the preset's values
+            session.load(name)  # the run first, so the controls never show a lesson the run is not
+            controls.set(dict(PRESETS[name].settings))
 
-        with solara.Sidebar(), solara.Card("Lessons: one click sets the scene"):
-            with solara.Row(style={"flex-wrap": "wrap"}):
+        def set_control(key: str, value: Any) -> None:
+            controls.set({**controls.value, key: value})
+
+        pending = session.pending(values)
+        with solara.Card("Lessons"):
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
                 for name in PRESETS:
                     solara.Button(
                         name,
@@ -441,18 +861,171 @@ def _page():
                         outlined=name != preset,
                         color="primary",
                     )
-            solara.HTML(tag="p", unsafe_innerHTML=f"<b>{preset}.</b> {PRESETS[preset].text}", style="margin-top: 12px")
-            solara.Text("Colour people by:")
+            solara.HTML(
+                tag="p",
+                unsafe_innerHTML=f"<b>{preset}.</b> What to look for: {PRESETS[preset].text}",
+                style="margin-top: 10px",
+            )
+        with solara.Card("Run"):
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
+                solara.Button(
+                    "❚❚ Pause" if playing else "▶ Play",
+                    on_click=session.pause if playing else session.play,
+                    color="primary",
+                    disabled=session.error is not None,
+                )
+                solara.Button("Step", on_click=lambda: session.step(1), disabled=playing)
+                solara.Button(
+                    "Reset",
+                    on_click=lambda: session.load(preset, values),
+                    color="warning" if pending else None,
+                )
+                solara.Button("Restart this lesson", on_click=lambda: choose(preset), text=True)
+            solara.Text("Step: one hour. Reset: this lesson again, with the settings below.")
+            solara.ToggleButtonsSingle(
+                value=str(int(session.speed)),
+                values=[str(s) for s in SPEEDS],
+                on_value=lambda v: session.set_speed(float(v)),
+            )
+            solara.Text("Play speed: simulated hours per second")
+        with solara.Card("Settings"):
+            for key, control in CONTROLS.items():
+                value = values[key]
+                if key == "network":
+                    shown = {v: k for k, v in NETWORKS.items()}[value]
+                    solara.Select(
+                        control.label(value),
+                        values=list(NETWORKS),
+                        value=shown,
+                        on_value=lambda v: set_control("network", NETWORKS[v]),
+                    )
+                elif control.kind == "select":
+                    solara.Select(
+                        control.label(value),
+                        values=list(control.values),
+                        value=value,
+                        on_value=lambda v, key=key: set_control(key, v),
+                    )
+                elif control.kind == "int":
+                    solara.SliderInt(
+                        control.label(value),
+                        value=int(value),
+                        min=int(control.low),
+                        max=int(control.high),
+                        step=int(control.step),
+                        on_value=lambda v, key=key: set_control(key, int(v)),
+                    )
+                else:
+                    solara.SliderFloat(
+                        control.label(value),
+                        value=float(value),
+                        min=control.low,
+                        max=control.high,
+                        step=control.step,
+                        on_value=lambda v, key=key: set_control(key, round(float(v), 4)),
+                    )
+            if pending:
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML="Changed, not yet in the run: "
+                    + "; ".join(pending)
+                    + ". <b>Press Reset to apply.</b>",
+                    classes=["bondsim-pending"],
+                )
+            else:
+                solara.Text("The run uses these settings. Change one, then press Reset.")
+        with solara.Card("Show"):
+            solara.Text("Colour people by")
             solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_MODES))
-        SolaraViz(
-            model,
-            components=components,
-            model_params=model_params(preset),
-            play_interval=150,
-            name="bondsim classroom: opioids and social bonds",
-        ).key(f"viz-{version}")
+            solara.Switch(label="Projector (large text)", value=projector)
+        with solara.Card("For your lab report"):
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
+                solara.FileDownload(session.csv, filename="bondsim-run.csv", label="Data (CSV)", mime_type="text/csv")
+                solara.FileDownload(
+                    lambda: session.png(colour_by.value),
+                    filename="bondsim-figures.png",
+                    label="Figures (PNG)",
+                    mime_type="image/png",
+                )
+
+    @solara.component
+    def Guard(session: Session, children: list | None = None):
+        """Shows its children, or, if drawing them failed, a short message and a restart button (never a traceback)."""
+        import reacton
+
+        exception, clear = reacton.use_exception()
+        if exception is None:
+            solara.Column(children=children or [], gap="6px")
+            return
+        log.error("bondsim app: drawing the page failed", exc_info=exception)
+
+        def restart() -> None:
+            session.load(session.preset)
+            clear()
+
+        with solara.Div(classes=["bondsim-error"]):
+            solara.Text(FRIENDLY_ERROR)
+            solara.Button("Restart this lesson", on_click=restart, color="error", style={"margin-left": "12px"})
+
+    @solara.component
+    def Page():
+        """The classroom page: lessons, controls and downloads in the sidebar; readouts, network and plots."""
+        context = solara.use_memo(_current_context, [])
+        session = solara.use_memo(lambda: Session(engine=app_engine(), context=context), [])
+        ui = solara.use_reactive(())
+        controls = solara.use_reactive(dict(PRESETS["free play"].settings))
+        colour_by = solara.use_reactive("tone")
+        projector = solara.use_reactive(False)
+
+        session.notify = _in_context(
+            session, lambda: ui.set((session.playing, session.preset, session.error, session.run.id))
+        )
+        solara.use_effect(lambda: session.close, [])
+        big = projector.value
+        solara.Title("bondsim classroom")
+        solara.Style(_CSS + (_PROJECTOR_CSS if big else ""))
+        with solara.Sidebar(), solara.Div(classes=["bondsim-big"] if big else []):
+            Guard(session, children=[Sidebar(session, ui, controls, colour_by, projector)])
+        with solara.Div(classes=["bondsim-big"] if big else []):
+            with solara.lab.Tabs():
+                with solara.lab.Tab("Simulation"):
+                    Guard(session, children=[Views(session, ui, colour_by, big)])
+                with solara.lab.Tab("Info"):
+                    solara.HTML(tag="div", unsafe_innerHTML=INFO, style="max-width: 900px; padding: 8px")
 
     return Page
+
+
+def _in_context(session: Session, function: Callable[[], None]) -> Callable[[], None]:
+    """``function`` run inside the session's Solara context, from any thread.
+
+    It holds the context's lock, as Solara does while it handles a message from the page, so that
+    the play thread and the page's own events never update the page at the same time. A closed
+    page stops the session instead.
+    """
+
+    def run() -> None:
+        context = session.context
+        if context is None:
+            function()
+            return
+        with context.lock:
+            if context.closed_event.is_set():
+                session.close()
+                return
+            with context:
+                function()
+
+    return run
+
+
+def _current_context():
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context()
+    except Exception:
+        return None
 
 
 def __getattr__(name: str) -> Any:
@@ -481,6 +1054,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim app``."""
     parser.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--engine", choices=("array", "agents"), default="array", help="the model's engine (default array)"
+    )
 
 
 def _check_free(host: str, port: int) -> None:
@@ -508,7 +1084,15 @@ def command(args: argparse.Namespace) -> int:
     # no telemetry and no version check: the app must not call out (classrooms are often offline);
     # Solara warns about cookies on every page load over plain http, which is what localhost uses
     warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:Cookies with samesite"]))
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONWARNINGS": warnings}
+    # no "runs on Solara" banner over the page; a closed tab's state is freed after a few minutes
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "PYTHONWARNINGS": warnings,
+        "SOLARA_THEME_SHOW_BANNER": "False",
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
+        ENGINE_ENV: getattr(args, "engine", "array"),
+    }
     cmd = [
         sys.executable,
         "-m",

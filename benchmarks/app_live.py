@@ -1,0 +1,184 @@
+"""How live the classroom app is, measured in a real browser (Playwright + Debian's chromium).
+
+Serves ``bondsim app`` on a free localhost port and reports:
+
+- page load: from ``goto`` to the plots drawn (seconds, each of a few fresh pages);
+- step: from a click on Step to the plots showing the new step (seconds, median and range);
+- play: steps shown per second while playing at the fastest speed, over a few seconds;
+
+with 200 people (the default, with the network view) and with 1,000. Targets (issue 14):
+step < 0.3 s, play >= 5 steps/s at 200 and >= 2 at 1,000, page load < 3 s. Nothing is asserted;
+the numbers are printed (and written as JSON with ``--json PATH``).
+
+Usage: ``python benchmarks/app_live.py [--quick] [--engine agents]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(engine: str = "array") -> tuple[subprocess.Popen, str]:
+    """Start ``bondsim app`` on a free port; returns the process and its URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bondsim.cli", "app", "--port", str(port), "--engine", engine],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=5):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("bondsim app did not answer within 90 s")
+
+
+def steps_shown(page) -> int:
+    """The step the plots show now."""
+    return int(page.locator("svg.bondsim-plots").get_attribute("data-steps"))
+
+
+def wait_steps(page, at_least: int, timeout_ms: int = TIMEOUT_MS) -> None:
+    page.wait_for_function(
+        "k => { const s = document.querySelector('svg.bondsim-plots');"
+        " return s && Number(s.getAttribute('data-steps')) >= k; }",
+        arg=at_least,
+        timeout=timeout_ms,
+    )
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    started = time.perf_counter()
+    page.goto(url)
+    page.locator("svg.bondsim-plots").wait_for(timeout=TIMEOUT_MS)
+    page.locator("svg.bondsim-network").wait_for(timeout=TIMEOUT_MS)
+    return page, time.perf_counter() - started
+
+
+def set_group_size(page, people: int) -> None:
+    """Move the group-size slider with the keyboard (End = 1,000), then Reset."""
+    slider = page.get_by_role("slider").nth(3)  # dose, share, rejection, group size
+    slider.focus()
+    for _ in range(200):
+        label = page.get_by_text("Group size:").first.inner_text()
+        shown = int(label.split(":")[1].split()[0])
+        if shown == people:
+            break
+        slider.press("ArrowRight" if shown < people else "ArrowLeft")
+    run_before = page.locator("svg.bondsim-plots").get_attribute("data-run")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.wait_for_function(
+        "r => { const s = document.querySelector('svg.bondsim-plots'); return s && s.getAttribute('data-run') !== r; }",
+        arg=run_before,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def measure_step(page, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        k = steps_shown(page)
+        started = time.perf_counter()
+        page.get_by_role("button", name="Step", exact=True).click()
+        wait_steps(page, k + 1)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def measure_play(page, seconds: float) -> float:
+    page.get_by_role("button", name="20", exact=True).click()  # fastest speed
+    page.get_by_role("button", name="▶ Play").click()
+    first = steps_shown(page)
+    wait_steps(page, first + 2)
+    k0, t0 = steps_shown(page), time.perf_counter()
+    time.sleep(seconds)
+    k1, t1 = steps_shown(page), time.perf_counter()
+    page.get_by_role("button", name="❚❚ Pause").click()
+    return (k1 - k0) / (t1 - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--engine", choices=("array", "agents"), default="array")
+    parser.add_argument("--json", help="also write the numbers to this file")
+    args = parser.parse_args(argv)
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("app_live: chromium not found (sudo apt-get install -y chromium); skipped")
+        return 0
+    from playwright.sync_api import sync_playwright
+
+    repeats, seconds = (4, 4.0) if args.quick else (10, 8.0)
+    proc, url = serve(args.engine)
+    results: dict = {"engine": args.engine, "cpus": os.cpu_count()}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            loads = []
+            for _ in range(3):
+                page, seconds_to_load = open_page(browser, url)
+                loads.append(seconds_to_load)
+                page.close()
+            page, _ = open_page(browser, url)
+            results["page_load_s"] = loads
+            for people in (200, 1000):
+                if people != 200:
+                    set_group_size(page, people)
+                steps = measure_step(page, repeats)
+                rate = measure_play(page, seconds)
+                results[str(people)] = {"step_s": steps, "play_steps_per_s": rate}
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    print(f"engine {args.engine}, {results['cpus']} CPUs")
+    print(f"page load: {', '.join(f'{x:.2f}' for x in results['page_load_s'])} s (target < 3)")
+    for people in ("200", "1000"):
+        r = results[people]
+        med = statistics.median(r["step_s"])
+        print(
+            f"{people:>5} people: STEP to plots median {med:.3f} s (range {min(r['step_s']):.3f}-"
+            f"{max(r['step_s']):.3f}; target < 0.3), play {r['play_steps_per_s']:.1f} steps/s "
+            f"(target >= {5 if people == '200' else 2})"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
