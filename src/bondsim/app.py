@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from . import drugs
 from .app_views import COLOUR_MODES, PANELS, Frame, NetworkPainter, csv_text, day_text, monitors_html, plots_svg
 from .errors import UserError
 from .model import BondingModel
@@ -44,7 +45,7 @@ from .params import load
 
 log = logging.getLogger(__name__)
 
-APP_DRUGS = ("placebo", "naltrexone", "morphine")
+APP_DRUGS = tuple(name for name in drugs.names() if name != "none")  # the registry's drugs, placebo first
 NETWORKS = {"small world": "small_world", "random": "random", "a few hubs": "scale_free"}
 SPEEDS = (1, 2, 5, 10, 20)  # simulated hours per second while playing
 DEFAULT_SPEED = 5
