@@ -31,6 +31,7 @@ from .. import provenance
 from ..errors import UserError
 from ..io import _default, _finite, now, versions, write_json
 from ..metrics import COLUMNS, DESCRIPTIONS
+from ..metrics import UNITS as METRIC_UNITS
 from ..params import FIELDS, Params, with_overrides
 from .spec import ID_COLUMNS, SweepSpec
 
@@ -43,22 +44,6 @@ SEED_RULE = (
 )
 EXTRA_VERSIONS = ("dask", "distributed", "pyarrow", "SALib", "tqdm")
 
-# units of the model's observables (the meanings come from bondsim.metrics.DESCRIPTIONS)
-METRIC_UNITS = {
-    "step": "steps",
-    "hours": "h",
-    "mean_tone": "tone units",
-    "felt_connection": "0-1",
-    "positive_affect": "0-1",
-    "distress": "0-1",
-    "seeking_rate": "fraction per step",
-    "acceptance_rate": "fraction",
-    "reward_per_contact": "relative to undrugged (1)",
-    "mean_bond": "0-1",
-    "strong_bonds": "bonds per person",
-    "isolated_fraction": "fraction",
-    "mean_occupancy": "fraction of receptors",
-}
 ID_MEANINGS = {
     "run": ("", "run number (stable: a run keeps it when the sweep grows)"),
     "point": ("", "design point number (stable; the point's values are in manifest.json design_points)"),
