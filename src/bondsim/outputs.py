@@ -14,7 +14,7 @@ A ``metrics`` entry is a column of the timeseries (:data:`bondsim.metrics.COLUMN
 ``distress[untreated]``), or ``module:function``, a function taking the model and returning a
 number, a dict of numbers (one column per key, ``function.KEY``) or a data frame with one row per
 person (its columns go to the per-person dataset as ``function.COLUMN``). Everything is checked by
-:func:`check` before any run: a problem raises :class:`~bondsim.errors.ParameterError` with one line.
+:func:`check_outputs` before any run: a problem raises :class:`~bondsim.errors.ParameterError` with one line.
 
 Schedules (``record``, ``people_at``): ``"all"`` (every step), ``"every:K"``, ``"hours:[h1, h2]"``
 (the first step at or after each hour), ``"end"`` (also written ``"final"``); ``people_at`` may
@@ -223,7 +223,7 @@ class Outputs:
 
 
 def parse_outputs(table: Any, where: str = "[outputs]", record: Schedule | None = None) -> Outputs:
-    """An :class:`Outputs` from an ``[outputs]`` table (names are checked against a model by :func:`check`).
+    """An :class:`Outputs` from an ``[outputs]`` table (names are checked against a model by :func:`check_outputs`).
 
     Args:
         table: the table (a dict), or None for the default outputs.
@@ -317,7 +317,7 @@ def group_labels(group: str, variables: Mapping[str, Any]) -> tuple[str, ...]:
     return (*(f"{group}={k}" for k in range(INT_GROUPS)), f"{group}>={INT_GROUPS}")
 
 
-def check(outputs: Outputs, params: Any) -> None:
+def check_outputs(outputs: Outputs, params: Any) -> None:
     """Check every name of ``outputs`` against the model of ``params`` and import the functions; one line if not."""
     columns, variables = _model_names(params)
     metrics = outputs.metrics if outputs.metrics is not None else ()
@@ -390,7 +390,7 @@ def describe(outputs: Outputs, params: Any, units: Mapping[str, str]) -> list[di
             metric, label = name[:-1].split("[", 1)
             meaning = columns.get(metric) or f"mean {variables[metric].doc}"
             unit = units.get(metric, "") if metric in columns else variables[metric].unit
-            rows.append({"column": name, "unit": unit, "meaning": f"{meaning}; among people with {label}"})
+            rows.append({"column": name, "unit": unit, "meaning": f"{meaning}; in the group {label}"})
         else:
             full = next(f for f in outputs.functions if f.partition(":")[2] == name)
             rows.append(
@@ -609,7 +609,7 @@ __all__ = [
     "Recording",
     "Schedule",
     "Stop",
-    "check",
+    "check_outputs",
     "describe",
     "describe_people",
     "import_function",

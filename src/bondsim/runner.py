@@ -154,7 +154,7 @@ def write_run(
 
     params = params or Params()
     outputs = outputs or Outputs()
-    outs.check(outputs, params)
+    outs.check_outputs(outputs, params)
     if plot and outputs.metrics is not None:
         raise ParameterError("--plot draws the default metrics: leave out the metrics of [outputs] (or --output)")
     n_steps = steps_for(params, steps, days)
