@@ -371,8 +371,30 @@ def output_columns(outputs: Outputs, params: Any) -> list[str]:
     return names
 
 
-def describe(outputs: Outputs, params: Any, units: Mapping[str, str]) -> list[dict[str, str]]:
-    """The data dictionary rows (column, unit, meaning) of the timeseries columns of ``outputs``."""
+def describe(
+    outputs: Outputs, params: Any, units: Mapping[str, str], present: list[str] | None = None
+) -> list[dict[str, str]]:
+    """The data dictionary rows (column, unit, meaning) of the timeseries columns of ``outputs``.
+
+    With ``present`` (the columns of a recorded timeseries), exactly those columns: a function that
+    returned a dict gets one row per key, one that returned a data frame none.
+    """
+    rows = _describe(outputs, params, units)
+    if present is None:
+        return rows
+    by_name = {r["column"]: r for r in rows}
+    out = []
+    for name in present:
+        if name in by_name:
+            out.append(by_name[name])
+        else:
+            function, _, key = name.partition(".")
+            full = next((f for f in outputs.functions if f.partition(":")[2] == function), function)
+            out.append({"column": name, "unit": "", "meaning": f"key {key!r} of the dict user function {full} returns"})
+    return out
+
+
+def _describe(outputs: Outputs, params: Any, units: Mapping[str, str]) -> list[dict[str, str]]:
     columns, variables = _model_names(params)
     rows = []
     for name in output_columns(outputs, params):

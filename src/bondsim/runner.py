@@ -184,7 +184,7 @@ def write_run(
             "stopped_at_step": recording.stopped_at,
         }
         if not outputs.plain:
-            info["columns"] = outs.describe(outputs, params, UNITS)
+            info["columns"] = outs.describe(outputs, params, UNITS, present=list(frame.columns))
         if recording.people is not None:
             recording.people.to_parquet(tmp / "people.parquet", index=False, engine="pyarrow")
             info["people_columns"] = outs.describe_people(outputs, params)
