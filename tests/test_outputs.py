@@ -218,7 +218,7 @@ def test_bondsim_run_with_an_outputs_table(tmp_path):
     assert list(frame["step"]) == [0, 6, 12, 18, 24]
     people = pd.read_parquet(tmp_path / "r" / "people.parquet")
     assert list(people.columns) == ["step", "person", "tone", "open_ties.open"]
-    assert sorted(people["step"].unique()) == [0, 12] and len(people) == 100
+    assert sorted(people["step"].unique()) == [0, 12, 24] and len(people) == 150  # and the last step
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert info["outputs"]["record"] == "every:6" and info["stopped_at_step"] is None
     assert [c["column"] for c in info["columns"]] == list(frame.columns)

@@ -19,7 +19,7 @@ person (its columns go to the per-person dataset as ``function.COLUMN``). Everyt
 Schedules (``record``, ``people_at``): ``"all"`` (every step), ``"every:K"``, ``"hours:[h1, h2]"``
 (the first step at or after each hour), ``"end"`` (also written ``"final"``); ``people_at`` may
 also be a list of step numbers. The last step of a run (also one ended by ``stop``) is always
-recorded.
+recorded, in the timeseries and in the per-person data.
 """
 
 from __future__ import annotations
@@ -494,9 +494,7 @@ class _Recorder:
             row["stopped"] = stopped
         if record or stopped:
             self.rows.append({k: v for k, v in row.items() if not k.startswith("_")})
-        if outputs.per_person and (
-            (self.people_steps is None or step in self.people_steps) or (end and outputs.people_at.kind == "end")
-        ):
+        if outputs.per_person and (end or self.people_steps is None or step in self.people_steps):
             self.snapshot(values)
         return stopped
 
