@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from bondsim import outputs, sweep
-from bondsim.errors import ParameterError
+from bondsim.errors import ParameterError, UserError
 from bondsim.model import BondingModel
 from bondsim.params import Params
 
@@ -326,3 +326,36 @@ def test_a_sweep_record_schedule_at_chosen_hours():
     assert spec.record == "hours:[2, 5]"
     rows = sweep.execute(spec.task(0))
     assert list(rows["step"]) == [2, 5, 12]
+
+
+def test_extending_a_sweep_refuses_changed_outputs_and_resume_keeps_them(tmp_path):
+    base = SWEEP.split("[outputs]")[0].replace("replicates = 2", "replicates = 1")
+    first = base + '[outputs]\nmetrics = ["distress by treated"]\npeople = ["tone"]\n'
+    out = tmp_path / "out"
+    sweep.run_sweep(sweep.parse_spec(tomllib.loads(first)), out, workers=1)
+    changed = base + '[outputs]\nmetrics = ["distress by has_tie"]\npeople = ["tone"]\n'
+    with pytest.raises(UserError, match="its outputs is"):
+        sweep.run_sweep(sweep.parse_spec(tomllib.loads(changed)), out, workers=1, extend=True)
+    grown = sweep.parse_spec(tomllib.loads(first.replace("replicates = 1", "replicates = 2")))
+    report = sweep.run_sweep(grown, out, workers=1, extend=True)
+    assert report.added == 2 and report.done == 4
+    assert sorted(sweep.people(out)["run"].unique()) == [0, 1, 2, 3]
+    assert {"distress[treated]", "distress[untreated]"} <= set(sweep.results(out).columns)
+
+
+@pytest.mark.parametrize("engine", ["agents", "array"])
+def test_means_by_separated_follow_the_people_who_lost_a_partner(engine):
+    p = Params(engine=engine, n_agents=60, separation="loss", separation_day=0.25, separation_fraction=0.2)
+    chosen = table('[outputs]\nmetrics = ["distress by separated", "mean_bond by separated"]\nrecord = "end"')
+    model = BondingModel(p, seed=4)
+    rec = outputs.record(model, 12, chosen)
+    inside = np.zeros(model.n, dtype=bool)
+    inside[model.separated_index] = True
+    assert 0 < inside.sum() < model.n
+    state = model.state()
+    last = rec.frame.iloc[-1]
+    assert last["distress[separated]"] == pytest.approx(state["distress"][inside].mean(), abs=1e-15)
+    assert last["distress[not_separated]"] == pytest.approx(state["distress"][~inside].mean(), abs=1e-15)
+    degree = np.diff(model.network.indptr)
+    expected = state["bond_sum"][inside].sum() / degree[inside].sum()
+    assert last["mean_bond[separated]"] == pytest.approx(expected, abs=1e-15)
