@@ -9,7 +9,7 @@ An ``[outputs]`` table (in a sweep spec, or in the ``--config`` file of ``bondsi
     stop = "distress > 0.8"           # end a run early when this holds
     record = "every:6"                # bondsim run only; a sweep has [sweep] record
 
-A ``metrics`` entry is a column of the timeseries (:data:`bondsim.metrics.COLUMNS` or a mechanism's
+A ``metrics`` entry is a column of the timeseries (``bondsim.metrics.COLUMNS`` or a mechanism's
 ``METRICS``), ``METRIC by GROUP`` (one column per group: ``distress[treated]``,
 ``distress[untreated]``), or ``module:function``, a function taking the model and returning a
 number, a dict of numbers (one column per key, ``function.KEY``) or a data frame with one row per
