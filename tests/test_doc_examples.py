@@ -10,6 +10,8 @@ resolve), with the ``bondsim`` command of this environment. How a page talks to 
   Each must appear in the command's output (stdout, then stderr), in order; ``...`` stands for any
   text (a run time, a long line cut short). The command must exit 2 when the shown output has
   ``error:`` in it, else 0. So every number a page prints comes from a real run.
+- A command may start with environment assignments, ``PYTHONPATH=experiments/sweeps bondsim ...``:
+  they are set for that command only.
 - ``<!-- not-run: REASON -->`` right before a block skips it; the reason is required.
 - ``<!-- file: PATH -->`` right before a block says the block is the content of the project's file
   PATH; the file must exist and equal it.
@@ -34,6 +36,7 @@ from markdown_it import MarkdownIt
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", "docs/quickstart.md", "docs/pharmacology.md", "docs/sweeps.md"]
 SHELL_INFO = {"", "sh", "bash", "shell", "console"}
+ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*\s+")
 MARKER = re.compile(r"^\s*<!--\s*(not-run|file|output-of)\s*:(.*?)-->\s*$", re.S)
 
 
@@ -76,7 +79,10 @@ def commands(block: Block) -> list[Command]:
     """The ``bondsim`` commands of a shell block (empty if it does not start with one)."""
     lines = block.content.splitlines()
     first = next((ln.strip() for ln in lines if ln.strip()), "")
-    if block.info not in SHELL_INFO or not (first.startswith("bondsim ") or first.startswith("$ bondsim ")):
+    bare = first.removeprefix("$ ")
+    while m := ASSIGNMENT.match(bare):  # environment assignments before the command
+        bare = bare[m.end() :]
+    if block.info not in SHELL_INFO or not bare.startswith("bondsim "):
         return []
     result: list[Command] = []
     prompt = first.startswith("$ ")
@@ -160,6 +166,8 @@ def test_the_example_parser_reads_prompts_output_and_continuations():
         ["bondsim", "pk", "naltrexone", "--dose", "50"],
     ]
     assert found[0].shown == ["bondsim run: error: bad"] and found[1].shown == []
+    prefixed = commands(Block(1, "PYTHONPATH=experiments bondsim run --quiet\n", ""))
+    assert [c.text for c in prefixed] == ["PYTHONPATH=experiments bondsim run --quiet"]
     assert matches(["a ... c", "d"], "a b c\nx\nd\n") is None
     assert matches(["d", "a ... c"], "a b c\nd\n") == "a ... c"
 
@@ -183,9 +191,18 @@ def test_command_examples_run_as_shown(page, tmp_path):
             continue
         for cmd in commands(block):
             argv = shlex.split(cmd.text, comments=True)
+            assigned = {}
+            while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", argv[0]):
+                name, _, value = argv.pop(0).partition("=")
+                assigned[name] = value
             assert argv[0] == "bondsim", f"{page}:{cmd.line}: not a bondsim command: {cmd.text}"
             done = subprocess.run(
-                [*bondsim_command(), *argv[1:]], cwd=work, env=env, capture_output=True, text=True, timeout=300
+                [*bondsim_command(), *argv[1:]],
+                cwd=work,
+                env={**env, **assigned},
+                capture_output=True,
+                text=True,
+                timeout=300,
             )
             ran += 1
             expected = 2 if any("error:" in line for line in cmd.shown) else 0

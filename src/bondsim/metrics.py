@@ -36,6 +36,23 @@ DESCRIPTIONS = {
     "mean_occupancy": "mean mu-receptor occupancy by the drug among treated people (0 if none)",
 }
 
+# the unit of each column
+UNITS = {
+    "step": "steps",
+    "hours": "h",
+    "mean_tone": "tone units",
+    "felt_connection": "0-1",
+    "positive_affect": "0-1",
+    "distress": "0-1",
+    "seeking_rate": "fraction per step",
+    "acceptance_rate": "fraction",
+    "reward_per_contact": "relative to undrugged (1)",
+    "mean_bond": "0-1",
+    "strong_bonds": "bonds per person",
+    "isolated_fraction": "fraction",
+    "mean_occupancy": "fraction of receptors",
+}
+
 # the per-person variables a row is computed from
 NEEDS = (
     "tone",

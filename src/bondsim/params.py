@@ -306,9 +306,11 @@ def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Parameter changes in a config's contents.
 
     These are ``name = value`` pairs (top level or in ``[params]``), ``mechanisms = [...]`` and
-    ``[drugs.NAME]`` tables.
+    ``[drugs.NAME]`` tables. An ``[outputs]`` table is not a parameter: ``bondsim run`` reads it
+    (:mod:`bondsim.outputs`).
     """
     data = dict(data)
+    data.pop("outputs", None)
     changes: dict[str, Any] = {}
     if "drugs" in data:
         try:

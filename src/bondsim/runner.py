@@ -11,8 +11,10 @@ import pandas as pd
 
 from .io import check_output, now, output_directory, versions, write_json
 from .memory import check_memory
+from .metrics import UNITS
 from .model import BondingModel, make_seed, steps_for
-from .params import Params, load, parse_assignments
+from .outputs import Outputs, parse_outputs
+from .params import ParameterError, Params, load, parse_assignments, read_toml
 
 SUMMARY_COLUMNS = (
     "mean_tone",
@@ -89,6 +91,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_overwrite_argument(parser)
     parser.add_argument("--plot", action="store_true", help="also write timeseries.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    outputs = parser.add_argument_group("outputs (replace those of the --config file's [outputs] table)")
+    outputs.add_argument(
+        "--output",
+        metavar="OUTPUT",
+        action="append",
+        dest="outputs",
+        help="a column to record (repeatable): a metric, 'METRIC by GROUP' or module:function",
+    )
+    outputs.add_argument("--people", metavar="VAR,...", help="per-person variables to write to people.parquet")
+    outputs.add_argument("--people-at", metavar="SCHEDULE", help="when to take them (default end)")
+    outputs.add_argument("--record", metavar="SCHEDULE", help="all (default), every:K, hours:[h1, h2] or end")
+    outputs.add_argument("--stop", metavar="CONDITION", help="end the run early when e.g. 'distress > 0.8' holds")
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "files in --out") -> None:
@@ -96,6 +110,21 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "files i
     parser.add_argument(
         "--overwrite", action="store_true", help=f"replace existing {what} (default: refuse a non-empty output)"
     )
+
+
+def run_outputs(args: argparse.Namespace) -> Outputs:
+    """The outputs of ``bondsim run``: the ``[outputs]`` table of ``--config``, then the flags."""
+    table = dict(read_toml(args.config).get("outputs", {}) or {}) if args.config else {}
+    if not isinstance(table, dict):
+        table = {"metrics": table}  # refused by parse_outputs with one line
+    if args.outputs:
+        table["metrics"] = list(args.outputs)
+    if args.people is not None:
+        table["people"] = [v.strip() for v in args.people.split(",") if v.strip()]
+    for key in ("people_at", "record", "stop"):
+        if getattr(args, key) is not None:
+            table[key] = getattr(args, key)
+    return parse_outputs(table, "[outputs]" if not (args.outputs or args.record or args.stop) else "outputs")
 
 
 def write_run(
@@ -107,10 +136,13 @@ def write_run(
     plot: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    outputs: Outputs | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the model once and write ``timeseries.csv`` and ``run.json`` (and ``timeseries.png``) into ``out``.
 
-    What ``bondsim run`` does, for scripts. Returns the timeseries and run.json's content.
+    What ``bondsim run`` does, for scripts. Returns the timeseries and run.json's content. With
+    ``outputs`` (:class:`bondsim.outputs.Outputs`), the timeseries holds those columns at their
+    schedule, per-person data goes to ``people.parquet``, and a stop condition may end the run early.
 
     Raises:
         OutputError: ``out`` is not empty (without ``overwrite``), cannot be written, or the disk filled up;
@@ -118,7 +150,13 @@ def write_run(
         ResourceError: the population does not fit in this machine's memory on ``params.engine``.
         KeyboardInterrupt: on Ctrl-C, with nothing left behind.
     """
+    from . import outputs as outs
+
     params = params or Params()
+    outputs = outputs or Outputs()
+    outs.check_outputs(outputs, params)
+    if plot and outputs.metrics is not None:
+        raise ParameterError("--plot draws the default metrics: leave out the metrics of [outputs] (or --output)")
     n_steps = steps_for(params, steps, days)
     seed = make_seed(seed)
     out = check_output(out, overwrite=overwrite)
@@ -129,7 +167,8 @@ def write_run(
         started_at = now()
         t0 = time.perf_counter()
         model = BondingModel(params, seed=seed)
-        frame = model.run(n_steps, progress=progress)
+        recording = outs.record(model, n_steps, outputs, progress=progress)
+        frame = recording.frame
         elapsed = time.perf_counter() - t0
         info = {
             "command": "run",
@@ -141,7 +180,14 @@ def write_run(
             "started": started_at,
             "elapsed_seconds": round(elapsed, 3),
             "versions": versions(),
+            "outputs": outputs.to_dict(),
+            "stopped_at_step": recording.stopped_at,
         }
+        if not outputs.plain:
+            info["columns"] = outs.describe(outputs, params, UNITS, present=list(frame.columns))
+        if recording.people is not None:
+            recording.people.to_parquet(tmp / "people.parquet", index=False, engine="pyarrow")
+            info["people_columns"] = outs.describe_people(outputs, params)
         frame.to_csv(tmp / "timeseries.csv", index=False)
         write_json(tmp / "run.json", info)
         if plot:
@@ -154,6 +200,7 @@ def write_run(
 def command(args: argparse.Namespace) -> int:
     """Run the model and write its outputs."""
     params = model_params(args)
+    outputs = run_outputs(args)
     out = Path(args.out)
     frame, info = write_run(
         out,
@@ -164,6 +211,7 @@ def command(args: argparse.Namespace) -> int:
         plot=args.plot,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        outputs=outputs,
     )
     if not args.quiet:
         last = frame.iloc[-1]
@@ -172,8 +220,14 @@ def command(args: argparse.Namespace) -> int:
             f"bondsim run: {params.n_agents} people, {n_steps} steps ({n_steps * params.step_hours / 24:g} days), "
             f"drug {params.drug}, seed {info['seed']}, {info['elapsed_seconds']:.1f} s"
         )
-        print("  final: " + ", ".join(f"{c} {last[c]:.3f}" for c in SUMMARY_COLUMNS))
-        print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}" + (" and timeseries.png" if args.plot else ""))
+        shown = [c for c in (SUMMARY_COLUMNS if outputs.metrics is None else frame.columns[2:]) if c in frame]
+        print("  final: " + ", ".join(f"{c} {float(last[c]):.3f}" for c in shown))
+        if info["stopped_at_step"] is not None:
+            print(f"  stopped at step {info['stopped_at_step']}: {outputs.stop.text}")
+        extra = (" and timeseries.png" if args.plot else "") + (
+            " and people.parquet" if (out / "people.parquet").exists() else ""
+        )
+        print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}" + extra)
     return 0
 
 

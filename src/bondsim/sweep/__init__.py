@@ -25,11 +25,21 @@ from .analysis import (
     window_means,
 )
 from .command import add_arguments, command
-from .execute import RunTask, SweepReport, execute, run_sweep, run_task, run_tasks
+from .execute import RunResult, RunTask, SweepReport, execute, execute_run, run_sweep, run_task, run_tasks
 from .spec import SweepSpec, invalid_points, load_spec, parse_spec, plan, run_seed
-from .store import data_dictionary, failures, finished_runs, read_manifest, read_plan, results, run_path
+from .store import (
+    data_dictionary,
+    failures,
+    finished_runs,
+    people,
+    read_manifest,
+    read_plan,
+    results,
+    run_path,
+)
 
 __all__ = [
+    "RunResult",
     "RunTask",
     "SweepData",
     "SweepReport",
@@ -40,6 +50,7 @@ __all__ = [
     "command",
     "data_dictionary",
     "execute",
+    "execute_run",
     "failures",
     "final_values",
     "finished_runs",
@@ -47,6 +58,7 @@ __all__ = [
     "load_spec",
     "morris_indices",
     "parse_spec",
+    "people",
     "plan",
     "read_manifest",
     "read_plan",

@@ -33,6 +33,7 @@ from ..errors import InputError, UserError
 from ..io import check_output, now, output_directory, write_json
 from ..metrics import COLUMNS
 from ..plots import save_figure, subplots
+from .spec import ID_COLUMNS
 from .store import read_manifest, results
 
 METRICS = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a run
@@ -63,6 +64,14 @@ class SweepData:
         return cls(frame, manifest)
 
     @property
+    def metrics(self) -> tuple[str, ...]:
+        """The outcome columns of the dataset: built-in metrics, means by group, user functions' numbers."""
+        skip = {*ID_COLUMNS, "step", "hours", "stopped", *self.varied, *self.manifest.get("parameters", {})}
+        skip.update(self.manifest.get("fixed", {}))
+        numeric = self.frame.select_dtypes(include="number").columns
+        return tuple(c for c in self.frame.columns if c not in skip and c in numeric)
+
+    @property
     def varied(self) -> list[str]:
         """The varied parameters."""
         return list(self.manifest["varied"])
@@ -77,12 +86,13 @@ def _data(source: SweepData | str | Path) -> SweepData:
     return source if isinstance(source, SweepData) else SweepData.load(source)
 
 
-def _check_metrics(metrics: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+def _check_metrics(metrics: list[str] | tuple[str, ...] | None, data: SweepData) -> tuple[str, ...]:
+    known = data.metrics
     if not metrics:
-        return METRICS
+        return known
     for m in metrics:
-        if m not in METRICS:
-            raise UserError(f"unknown observable '{m}': use {', '.join(METRICS)}")
+        if m not in known:
+            raise UserError(f"unknown observable '{m}': use {', '.join(known)}")
     return tuple(metrics)
 
 
@@ -111,8 +121,9 @@ def window_means(source: SweepData | str | Path, start_day: float, end_day: floa
             f"no recorded step falls in days [{start_day:g}, {end_day:g}]: the runs last {last:g} days "
             f"(record = {data.manifest.get('record')})"
         )
-    keys = [c for c in frame.columns if c not in COLUMNS]
-    means = inside.groupby("run", sort=True)[list(METRICS)].mean()
+    metrics = list(data.metrics)
+    keys = [c for c in frame.columns if c not in (*metrics, "step", "hours")]
+    means = inside.groupby("run", sort=True)[metrics].mean()
     counts = inside.groupby("run", sort=True)["step"].count().rename("steps_in_window")
     heads = inside.groupby("run", sort=True)[keys].first().drop(columns="run", errors="ignore")
     return pd.concat([heads, counts, means], axis=1).reset_index()
@@ -160,8 +171,8 @@ def summarize(
     Returns a long table: point, the varied values, metric, n, mean, sd, ci_low, ci_high
     (the interval is NaN with fewer than two replicates, and NaN values are left out).
     """
-    metrics = _check_metrics(metrics)
     data = _data(source)
+    metrics = _check_metrics(metrics, data)
     return _grouped_stats(outcomes(data, window), ["point", *data.varied], metrics, conf)
 
 
@@ -170,8 +181,8 @@ def time_course(source: SweepData | str | Path, metrics: list[str] | None = None
 
     Returns a long table: point, the varied values, step, hours, day, metric, n, mean, sd, ci_low, ci_high.
     """
-    metrics = _check_metrics(metrics)
     data = _data(source)
+    metrics = _check_metrics(metrics, data)
     table = _grouped_stats(data.frame, ["point", *data.varied, "step", "hours"], metrics, conf)
     table.insert(table.columns.get_loc("hours") + 1, "day", table["hours"] / 24.0)
     return table
@@ -225,8 +236,8 @@ def sobol_indices(
     """
     from SALib.analyze import sobol
 
-    metrics = _check_metrics(metrics)
     data = _data(source)
+    metrics = _check_metrics(metrics, data)
     manifest = data.manifest
     if data.design != "sobol":
         raise UserError(f"Sobol indices need a sobol design; this sweep has a {data.design} design")
@@ -300,8 +311,8 @@ def morris_indices(
     """
     from SALib.analyze import morris
 
-    metrics = _check_metrics(metrics)
     data = _data(source)
+    metrics = _check_metrics(metrics, data)
     if data.design != "morris":
         raise UserError(f"Morris indices need a morris design; this sweep has a {data.design} design")
     spec = _spec_of(data)
@@ -345,13 +356,24 @@ def _label(metric: str) -> str:
     return metric.replace("_", " ")
 
 
+def _plotted(finals: pd.DataFrame) -> list[str]:
+    """The metrics a figure shows: the usual four where recorded, else the last four outcome columns."""
+    shown = [m for m in PLOT_METRICS if m in finals.columns]
+    if shown:
+        return shown
+    skip = {*ID_COLUMNS, "step", "hours", "stopped", "steps_in_window"}
+    numeric = finals.select_dtypes(include="number").columns
+    return [c for c in finals.columns if c in numeric and c not in skip and finals[c].nunique() > 0][-4:]
+
+
 def plot_response(finals: pd.DataFrame, name: str, design: str, path: Path, conf: float = 0.95) -> None:
     """Observables at the end of the runs against one varied parameter (others averaged over)."""
     from scipy import stats
 
-    fig, axes = _figure(1, len(PLOT_METRICS), (3.2 * len(PLOT_METRICS), 3.2))
+    shown = _plotted(finals)
+    fig, axes = _figure(1, len(shown), (3.2 * len(shown), 3.2))
     categorical = not pd.api.types.is_numeric_dtype(finals[name])
-    for ax, metric in zip(axes, PLOT_METRICS, strict=True):
+    for ax, metric in zip(axes, shown, strict=True):
         if design in ("lhs", "sobol"):
             ax.scatter(finals[name], finals[metric], s=6, alpha=0.35, color="tab:blue")
             order = np.argsort(finals[name].to_numpy())
@@ -385,8 +407,9 @@ def plot_response(finals: pd.DataFrame, name: str, design: str, path: Path, conf
 
 def plot_heatmap(finals: pd.DataFrame, a: str, b: str, path: Path) -> None:
     """Mean end-of-run observables over two varied parameters (others averaged over)."""
-    fig, axes = _figure(1, len(PLOT_METRICS), (3.6 * len(PLOT_METRICS), 3.3))
-    for ax, metric in zip(axes, PLOT_METRICS, strict=True):
+    shown = _plotted(finals)
+    fig, axes = _figure(1, len(shown), (3.6 * len(shown), 3.3))
+    for ax, metric in zip(axes, shown, strict=True):
         table = finals.pivot_table(index=b, columns=a, values=metric, aggfunc="mean").sort_index()
         image = ax.imshow(table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
         ax.set_xticks(
@@ -493,9 +516,9 @@ def analyze(
         raise InputError(f"sweep directory not found: {sweep_dir}")
     if not 0 < conf < 1:
         raise UserError(f"--conf {conf:g} must be between 0 and 1")
-    metrics = list(_check_metrics(metrics))
     check_output(Path(out) if out else sweep_dir / "analysis", overwrite=overwrite)  # before reading the data
     data = SweepData.load(sweep_dir)
+    metrics = list(_check_metrics(metrics, data))
     design, varied = data.design, data.varied
     runs = outcomes(data, window)
     summary = summarize(data, metrics, conf, window)
@@ -586,7 +609,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing files in --out (default: refuse a non-empty output)"
     )
-    parser.add_argument("--metrics", help=f"comma-separated observables (default all: {', '.join(METRICS)})")
+    parser.add_argument(
+        "--metrics", help=f"comma-separated observables (default every outcome column, e.g. {', '.join(METRICS)})"
+    )
     parser.add_argument("--conf", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     parser.add_argument(
         "--window",

@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,19 +26,28 @@ from .spec import ID_COLUMNS, RunTask, SweepSpec, load_spec
 
 
 # ----------------------------------------------------------------------------- one run
+class RunResult(NamedTuple):
+    """A run's recorded rows and, when the outputs ask for it, its per-person rows."""
+
+    rows: pd.DataFrame
+    people: pd.DataFrame | None
+
+
 def execute(task: RunTask) -> pd.DataFrame:
     """Do one run and return its recorded rows, with the run's identity and parameters as columns."""
+    return execute_run(task).rows
+
+
+def execute_run(task: RunTask) -> RunResult:
+    """Do one run: its recorded rows (identity and parameters as columns) and its per-person rows (or None)."""
     from ..model import BondingModel, steps_for
+    from ..outputs import record
 
     params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
     n_steps = steps_for(params, task.steps, task.days)
-    frame = BondingModel(params, seed=task.seed, create_agents=False).run(n_steps)  # no Mesa views: faster
-    if task.record_every:
-        keep = (frame["step"] % task.record_every == 0) | (frame["step"] == frame["step"].iloc[-1])
-        frame = frame[keep]
-    else:
-        frame = frame.iloc[[-1]]
-    frame = frame.reset_index(drop=True)
+    model = BondingModel(params, seed=task.seed, create_agents=False)  # no Mesa views: faster
+    recording = record(model, n_steps, task.outputs)
+    frame = recording.frame.reset_index(drop=True)
     head = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
     names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
     head.update({name: getattr(params, name) for name in names})
@@ -45,13 +55,20 @@ def execute(task: RunTask) -> pd.DataFrame:
     out = pd.concat([head_frame, frame], axis=1)
     for column in ("run", "point", "replicate", "seed", "step"):
         out[column] = out[column].astype(np.int64)
-    return out
+    people = recording.people
+    if people is not None:
+        people.insert(0, "run", np.int64(task.run))
+    return RunResult(out, people)
 
 
-def run_task(task: RunTask) -> tuple[int, pd.DataFrame | None, str | None]:
-    """Run one task: ``(run, rows, None)``, or ``(run, None, error)`` if the run raised."""
+def run_task(task: RunTask) -> tuple[int, pd.DataFrame | RunResult | None, str | None]:
+    """Run one task: ``(run, rows, None)``, or ``(run, None, error)`` if the run raised.
+
+    ``rows`` is a :class:`RunResult` (rows and per-person rows) when the run wrote per-person data.
+    """
     try:
-        return task.run, execute(task), None
+        result = execute_run(task)
+        return task.run, (result if result.people is not None else result.rows), None
     except Exception as exc:  # a failing run is recorded; the sweep goes on
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         if not isinstance(exc, UserError):
@@ -114,6 +131,7 @@ def tasks_for(spec: SweepSpec, opened: store.Opened, runs: list[int]) -> list[Ru
                 steps=spec.steps,
                 days=spec.days,
                 record_every=spec.record_every,
+                outputs=spec.outputs,
             )
         )
     return tasks
@@ -192,6 +210,9 @@ def run_sweep(
                 else:
                     run, rows, error = outcome
                 if error is None:
+                    if isinstance(rows, RunResult):  # per-person rows first: the run file marks the run done
+                        store.write_parquet(rows.people, store.people_path(out, run))
+                        rows = rows.rows
                     store.write_parquet(rows, store.run_path(out, run))
                     store.failure_path(out, run).unlink(missing_ok=True)
                 else:
@@ -220,4 +241,4 @@ def _ids(opened: store.Opened) -> dict[int, tuple[int, int, int]]:
     return {run: (point, rep, seed) for run, point, rep, seed in zip(*columns, strict=True)}
 
 
-__all__ = ["RunTask", "SweepReport", "execute", "run_sweep", "run_task", "tasks_for"]
+__all__ = ["RunResult", "RunTask", "SweepReport", "execute", "execute_run", "run_sweep", "run_task", "tasks_for"]

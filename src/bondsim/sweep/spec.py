@@ -10,9 +10,8 @@ line. The run of design point ``p``, replicate ``k`` gets the seed ``seed_for(ma
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import pandas as pd
 from ..batch import seed_for
 from ..drugs import from_tables
 from ..errors import did_you_mean
+from ..outputs import Outputs, check_outputs, parse_outputs, parse_schedule
 from ..params import ParameterError, Params, check_name, check_value, mechanism_list, read_toml, with_overrides
 from . import designs
 from .designs import DESIGNS, SAMPLED
@@ -38,7 +38,7 @@ SWEEP_KEYS = (
     "levels",
     "description",
 )
-TABLES = ("sweep", "fixed", "vary", "points", "drugs")
+TABLES = ("sweep", "fixed", "vary", "points", "drugs", "outputs")
 ID_COLUMNS = ("run", "point", "replicate", "seed")
 
 
@@ -55,6 +55,7 @@ class RunTask:
     steps: int | None
     days: float | None
     record_every: int
+    outputs: Outputs = field(default_factory=Outputs)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class SweepSpec:
         steps: run length in steps (or None to use ``days``).
         days: run length in simulated days (used when ``steps`` is None).
         seed: master seed of the sweep.
-        record_every: 0 to record the final step only, else every K steps (and the last).
+        record_every: K when recording every K steps (1: every step), else 0 (the schedule is ``outputs.record``).
         samples: base sample size N for ``lhs`` (N points), ``sobol`` (N (D + 2) points) and ``morris``
             (N trajectories, N (D + 1) points).
         second_order: whether a ``sobol`` design also allows second-order indices.
@@ -77,6 +78,7 @@ class SweepSpec:
         points: one mapping of varied values per design point.
         bounds: ``(low, high)`` per varied parameter for ``lhs``, ``sobol`` and ``morris``.
         raw: the spec as read from TOML (recorded in the manifest, compared on resume).
+        outputs: what each run records (the ``[outputs]`` table and ``record``; see :mod:`bondsim.outputs`).
     """
 
     design: str
@@ -93,6 +95,7 @@ class SweepSpec:
     points: tuple[Mapping[str, Any], ...]
     bounds: Mapping[str, tuple[float, float]]
     raw: Mapping[str, Any]
+    outputs: Outputs = field(default_factory=Outputs)
 
     @property
     def n_points(self) -> int:
@@ -117,7 +120,7 @@ class SweepSpec:
     @property
     def record(self) -> str:
         """The ``record`` setting as written in the spec."""
-        return "final" if not self.record_every else f"every:{self.record_every}"
+        return self.outputs.record.text
 
     def problem(self) -> dict[str, Any]:
         """The SALib problem dict of a sampled design."""
@@ -154,6 +157,7 @@ class SweepSpec:
             steps=self.steps,
             days=self.days,
             record_every=self.record_every,
+            outputs=self.outputs,
         )
 
 
@@ -239,13 +243,9 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         master = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(master, bool) or not isinstance(master, int) or master < 0:
         _fail(f"[sweep] seed = {master!r} must be a non-negative integer")
-    record = sweep.get("record", "final")
-    record_every = 0
-    if record != "final":
-        m = re.fullmatch(r"every:(\d+)", str(record).strip())
-        if not m or int(m.group(1)) < 1:
-            _fail(f'[sweep] record = {record!r} is not allowed: use "final" or "every:K" with K >= 1')
-        record_every = int(m.group(1))
+    schedule = parse_schedule(sweep.get("record", "final"), "[sweep] record")
+    record_every = {"all": 1, "every": schedule.every}.get(schedule.kind, 0)
+    outputs = parse_outputs(data.get("outputs"), "[outputs]", record=schedule)
     second_order = sweep.get("second_order", False)
     if not isinstance(second_order, bool):
         _fail(f"[sweep] second_order = {second_order!r} must be true or false")
@@ -284,6 +284,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         is_list = isinstance(base.parameter(name).default, tuple)
         fixed[name] = value if is_list else _check_single(name, value, "[fixed]", base)
     with_overrides(Params(engine="array"), fixed)  # full check, cross-parameter rules included
+    check_outputs(outputs, base)
 
     points_in = data.get("points")
     if points_in is not None and design != "list":
@@ -382,6 +383,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         points=points,
         bounds=bounds,
         raw=_plain(data),
+        outputs=outputs,
     )
 
 

@@ -8,6 +8,8 @@
       columns.csv      the data dictionary: column, unit, meaning
       plan.csv         one row per run: run, point, replicate, seed, varied values
       runs/run-NNNNNN.parquet   the dataset, one file per finished run
+      people/run-NNNNNN.parquet per-person rows of a run, when [outputs] asks for them
+      people_columns.csv        their data dictionary
       failures/run-NNNNNN.json  one file per failed run; failures.csv gathers them
 
 ``plan.csv`` and the manifest's ``design_points`` are the record of what the sweep asks for: a
@@ -31,7 +33,9 @@ from .. import provenance
 from ..errors import UserError
 from ..io import _default, _finite, now, versions, write_json
 from ..metrics import COLUMNS, DESCRIPTIONS
-from ..params import FIELDS, Params, with_overrides
+from ..metrics import UNITS as METRIC_UNITS
+from ..outputs import Outputs, describe, describe_people
+from ..params import FIELDS, Params
 from .spec import ID_COLUMNS, SweepSpec
 
 RUN_FILE = re.compile(r"^run-(\d+)\.parquet$")
@@ -43,22 +47,6 @@ SEED_RULE = (
 )
 EXTRA_VERSIONS = ("dask", "distributed", "pyarrow", "SALib", "tqdm")
 
-# units of the model's observables (the meanings come from bondsim.metrics.DESCRIPTIONS)
-METRIC_UNITS = {
-    "step": "steps",
-    "hours": "h",
-    "mean_tone": "tone units",
-    "felt_connection": "0-1",
-    "positive_affect": "0-1",
-    "distress": "0-1",
-    "seeking_rate": "fraction per step",
-    "acceptance_rate": "fraction",
-    "reward_per_contact": "relative to undrugged (1)",
-    "mean_bond": "0-1",
-    "strong_bonds": "bonds per person",
-    "isolated_fraction": "fraction",
-    "mean_occupancy": "fraction of receptors",
-}
 ID_MEANINGS = {
     "run": ("", "run number (stable: a run keeps it when the sweep grows)"),
     "point": ("", "design point number (stable; the point's values are in manifest.json design_points)"),
@@ -71,6 +59,22 @@ ID_MEANINGS = {
 def run_path(out: str | Path, run: int) -> Path:
     """Path of run ``run``'s Parquet file."""
     return Path(out) / "runs" / f"run-{run:06d}.parquet"
+
+
+def people_path(out: str | Path, run: int) -> Path:
+    """Path of run ``run``'s per-person Parquet file."""
+    return Path(out) / "people" / f"run-{run:06d}.parquet"
+
+
+def people(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The sweep's per-person dataset (run, step, person, variables) as one DataFrame, sorted."""
+    folder = Path(out) / "people"
+    files = sorted(folder.glob("run-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return pd.DataFrame(columns=list(columns or ("run", "step", "person")))
+    frame = pd.concat([pd.read_parquet(p, columns=columns) for p in files], ignore_index=True)
+    keys = [c for c in ("run", "step", "person") if c in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def failure_path(out: str | Path, run: int) -> Path:
@@ -149,9 +153,12 @@ def read_plan(out: str | Path) -> pd.DataFrame:
 
 # -------------------------------------------------------------------------- provenance
 def data_dictionary(
-    varied: tuple[str, ...] | list[str], fixed: Mapping[str, Any] = (), base: Params | None = None
+    varied: tuple[str, ...] | list[str],
+    fixed: Mapping[str, Any] = (),
+    base: Params | None = None,
+    outputs: Outputs | None = None,
 ) -> pd.DataFrame:
-    """Column, unit and meaning of every column of the dataset, in order."""
+    """Column, unit and meaning of every column of the dataset, in order (the outputs' columns if given)."""
     rows = [{"column": c, "unit": ID_MEANINGS[c][0], "meaning": ID_MEANINGS[c][1]} for c in ID_COLUMNS]
     for name in (*fixed, *varied):
         if name in ("mechanisms", "drugs"):
@@ -159,8 +166,13 @@ def data_dictionary(
         meta = (base.parameter(name) if base is not None else FIELDS[name]).metadata
         how = "varied" if name in varied else "fixed"
         rows.append({"column": name, "unit": meta["unit"], "meaning": f"parameter ({how}): {meta['doc']}"})
-    for column in COLUMNS:
-        rows.append({"column": column, "unit": METRIC_UNITS.get(column, ""), "meaning": DESCRIPTIONS.get(column, "")})
+    if outputs is not None and not outputs.plain:
+        rows += describe(outputs, base or Params(), METRIC_UNITS)
+    else:
+        for column in COLUMNS:
+            rows.append(
+                {"column": column, "unit": METRIC_UNITS.get(column, ""), "meaning": DESCRIPTIONS.get(column, "")}
+            )
     return pd.DataFrame(rows, columns=["column", "unit", "meaning"])
 
 
@@ -181,6 +193,7 @@ def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
         "steps": spec.steps,
         "days": spec.days,
         "record": spec.record,
+        "outputs": spec.outputs.to_dict(),
         "samples": spec.samples,
         "second_order": spec.second_order,
         "levels": spec.levels,
@@ -194,7 +207,8 @@ def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
 
 def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
     """The manifest of a new sweep (status ``running``)."""
-    columns = data_dictionary(spec.varied, spec.fixed, spec.base)
+    columns = data_dictionary(spec.varied, spec.fixed, spec.base, spec.outputs)
+    people_columns = describe_people(spec.outputs, spec.base) if spec.outputs.per_person else None
     return {
         "format": MANIFEST_FORMAT,
         "command": "sweep",
@@ -206,6 +220,7 @@ def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
         "bondsim": provenance.describe(),
         "versions": versions(extra=EXTRA_VERSIONS),
         "columns": columns.to_dict(orient="records"),
+        "people_columns": people_columns,
         "started": now(),
         "finished": None,
         "status": "running",
@@ -309,6 +324,7 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
         ("steps", manifest["steps"], spec.steps),
         ("days", manifest["days"], spec.days),
         ("record", manifest["record"], spec.record),
+        ("outputs", manifest.get("outputs", Outputs().to_dict()), spec.outputs.to_dict()),
     ]
     for what, old, new in checks:
         if old != new:
@@ -371,14 +387,16 @@ def commit(opened: Opened, out: Path) -> None:
         (out / "failures").mkdir(exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror}") from None
-    for folder in (out, out / "runs", out / "failures"):
+    for folder in (out, out / "runs", out / "failures", out / "people"):
         for p in folder.glob(".*.tmp"):
             p.unlink()
     manifest = opened.manifest
     if opened.mode != "resume":
         write_csv(opened.plan, out / "plan.csv")
-        base = with_overrides(Params(engine="array"), manifest["fixed"])
-        write_csv(data_dictionary(manifest["varied"], manifest["fixed"], base), out / "columns.csv")
+        write_csv(pd.DataFrame(manifest["columns"], columns=["column", "unit", "meaning"]), out / "columns.csv")
+        if manifest.get("people_columns"):
+            (out / "people").mkdir(exist_ok=True)
+            write_csv(pd.DataFrame(manifest["people_columns"]), out / "people_columns.csv")
         manifest["status"] = "running"
         manifest["finished"] = None
         write_json(out / "manifest.json", manifest)
@@ -425,6 +443,8 @@ __all__ = [
     "failures",
     "finish",
     "finished_runs",
+    "people",
+    "people_path",
     "read_manifest",
     "read_plan",
     "results",
