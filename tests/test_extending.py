@@ -203,3 +203,91 @@ def test_a_test_file_mechanism_and_drug_run_through_a_sweep(test_only):
     pd.testing.assert_frame_equal(frames[0][cols], frames[1][cols], rtol=1e-12, atol=1e-12)
     columns = pd.read_csv(test_only / "sweep-array" / "columns.csv")
     assert "comfort_gain" in set(columns["column"])
+
+
+# ----------------------------------------------------------- broken mechanisms: one line, exit 2
+BROKEN = {
+    "allocates": (
+        "import numpy as np\nfrom bondsim.mechanism import rule\n\n\n"
+        "@rule('update', writes=('tone',))\ndef f(tone):\n    return np.zeros(3).sum() + tone\n",
+        "array",
+        "the array engine cannot compile the rules",
+    ),
+    "float32": (
+        "from bondsim.mechanism import Variable\nVARIABLES = (Variable('x', 'x', dtype='float32'),)\n",
+        "agents",
+        "dtype 'float32' is not one of",
+    ),
+    "per_tie": (
+        "from bondsim.mechanism import Variable\nVARIABLES = (Variable('x', 'x', per='tie'),)\n",
+        "agents",
+        "per = 'tie' must be 'person' or 'edge'",
+    ),
+    "bad_metric": ("METRICS = {'m': 3}\n", "agents", "METRICS['m'] must be (meaning, function of the state)"),
+    "metric_fails": (
+        "METRICS = {'m': ('a metric', lambda s: s['lonelyness'].mean())}\n",
+        "agents",
+        "metric 'm' failed: KeyError",
+    ),
+    "constants_fail": ("def constants(params):\n    return {'y': 1 / 0}\n", "agents", "constants() failed"),
+    "constant_clash": (
+        "def constants(params):\n    return {'tone_keep': 0.5}\n",
+        "array",
+        "defines 'tone_keep', which is already bondsim.mechanisms.tone",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_mechanism_is_one_line_and_exit_2(tmp_path, case):
+    source, engine, expected = BROKEN[case]
+    (tmp_path / f"broken_{case}.py").write_text(source)
+    (tmp_path / "broken.toml").write_text(MECHANISMS.replace("test_only_mechanism", f"broken_{case}"))
+    done = bondsim(f"bondsim run --config broken.toml --engine {engine} --days 1 --out r", tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr[-2000:]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_sweep_refuses_a_broken_mechanism_before_any_run(tmp_path):
+    (tmp_path / "broken_mechanism.py").write_text(
+        "from bondsim.mechanism import rule\n\n\n@rule('update', writes=('tone',))\ndef f(tonne):\n    return tonne\n"
+    )
+    spec = "[sweep]\ndesign = 'grid'\nsteps = 2\n[fixed]\n" + MECHANISMS.replace(
+        "test_only_mechanism", "broken_mechanism"
+    )
+    (tmp_path / "spec.toml").write_text(spec + "[vary]\nrejection_rate = [0.1, 0.2]\n")
+    done = bondsim("bondsim sweep spec.toml --out s --workers 1", tmp_path)
+    assert done.returncode == 2 and "reads 'tonne'" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_integer_variables_are_kept_as_integers_on_both_engines(tmp_path, monkeypatch):
+    (tmp_path / "counting.py").write_text(
+        "from bondsim.mechanism import Variable, rule\n"
+        "VARIABLES = (Variable('mood_count', 'a count', dtype='int32'),)\n\n\n"
+        "@rule('update', writes=('mood_count',))\ndef count(mood_count, tone):\n    return mood_count + 0.6 * tone\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    params = load(overrides={"mechanisms": [*load().mechanisms, "counting"]})
+    states = [BondingModel(params.replace(engine=e, n_agents=30, mean_degree=4), seed=2) for e in ("agents", "array")]
+    for m in states:
+        m.run(24)
+    np.testing.assert_array_equal(states[0].state()["mood_count"], states[1].state()["mood_count"])
+
+
+def test_a_mechanism_in_the_working_folder_is_found_by_the_bondsim_command(tmp_path):
+    (tmp_path / "here_mechanism.py").write_text(MECHANISM)
+    (tmp_path / "model.toml").write_text(MECHANISMS.replace("test_only_mechanism", "here_mechanism"))
+    command = Path(sys.executable).parent / "bondsim"  # the installed console script, no PYTHONPATH
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(command), "run", "--config", "model.toml", "--days", "1", "--out", "r", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "mean_contact_count" in pd.read_csv(tmp_path / "r" / "timeseries.csv").columns

@@ -284,3 +284,31 @@ def test_separation_parameter_schedules_an_isolation():
     before = frame.loc[(day > 1.0) & (day <= 2.0), "distress"].mean()
     during = frame.loc[(day > 2.25) & (day <= 3.0), "distress"].mean()
     assert during > before + 0.05
+
+
+# ------------------------------------------------------------------- API misuse
+def test_a_model_whose_step_failed_refuses_to_go_on():
+    from bondsim.model import ModelError
+
+    model = BondingModel(seed=1, n_agents=30, mean_degree=4, engine="array")
+    model.run(2)
+    model.schedule(model.hours, "my event", lambda m: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        model.step()
+    with pytest.raises(ModelError, match="stopped at hour 2 when a step failed"):
+        model.step()
+
+
+def test_people_are_checked_and_a_refused_isolation_changes_nothing():
+    from bondsim.model import ModelError
+
+    model = BondingModel(seed=1, n_agents=30, mean_degree=4)
+    for call in (lambda: model.separate(-1), lambda: model.separate(30), lambda: model.isolate([99], 2.0)):
+        with pytest.raises(ModelError, match="does not exist: people are numbered 0 to 29"):
+            call()
+    with pytest.raises(ModelError, match="has no open tie"):
+        model.separate(3, 3)
+    with pytest.raises(ModelError, match="hours = -5 must be a number >= 0"):
+        model.isolate([0, 1], -5)
+    assert model.open_edges().all()
+    assert [a.unique_id for a in model.agents] == list(range(30))  # a person is its index everywhere

@@ -64,13 +64,22 @@ def _call(r: Rule, spell) -> str:
     return f"R_{r.mechanism.replace('.', '_')}_{r.name}(" + ", ".join(spell(a) for a in r.arguments) + ")"
 
 
-def _assign(r: Rule, target) -> list[str]:
-    """Lines that call a rule (if its ``when`` conditions hold) and store what it returns."""
+def _assign(r: Rule, target, casts: dict[str, str] | None = None) -> list[str]:
+    """Lines that call a rule (if its ``when`` conditions hold) and store what it returns.
+
+    ``casts`` maps a variable to the Python type its value is stored as (the agents engine stores
+    integers and booleans as the array engine does, whatever a rule returns).
+    """
     call = _call(r, target[1])
+    casts = {w: casts[w] for w in r.writes if casts and w in casts}
     if not r.writes:
         lines = [call]
-    else:
+    elif not casts:
         lines = [f"{', '.join(target[0](w) for w in r.writes)} = {call}"]
+    else:
+        names = [f"_{w}" for w in r.writes]
+        lines = [f"{', '.join(names)} = {call}"]
+        lines += [f"{target[0](w)} = {casts[w]}(_{w})" if w in casts else f"{target[0](w)} = _{w}" for w in r.writes]
     if r.when:
         return [f"if {' and '.join(target[1](w) for w in r.when)}:", *("    " + line for line in lines)]
     return lines
@@ -251,6 +260,7 @@ def array_kernel(spec: ModelSpec) -> tuple[ModuleType, str]:
 def agent_source(spec: ModelSpec) -> str:
     """The phase methods of the Mesa agent ``Person``, as source text."""
     agent = (lambda w: _agent_argument(w, spec), lambda a: _agent_argument(a, spec))
+    casts = {v.name: "bool" if v.dtype == "bool" else "int" for v in spec.variables.values() if v.dtype != "float"}
     choose, accept = spec.rules("choose")[0], spec.rules("accept")[0]
     lines = [*_imports(spec), "", "", "def decide(self):"]
     lines.append('    """Phase 1: a fresh start for the step, and whether to seek contact."""')
@@ -261,7 +271,7 @@ def agent_source(spec: ModelSpec) -> str:
             else:
                 lines.append(f"    self.{v.name} = {_literal(v)}")
     for r in spec.rules("decide"):
-        lines += ["    " + line for line in _assign(r, agent)]
+        lines += ["    " + line for line in _assign(r, agent, casts)]
     lines += [
         "",
         "",
@@ -288,10 +298,10 @@ def agent_source(spec: ModelSpec) -> str:
     ]
     for phase in ("update", "observe"):
         for r in spec.rules(phase):
-            lines += ["    " + line for line in _assign(r, agent)]
+            lines += ["    " + line for line in _assign(r, agent, casts)]
     lines += ["", "", "def start(self):", '    """What is derived once from the initial state, then observed."""']
     for r in spec.rules("start") + spec.rules("observe"):
-        lines += ["    " + line for line in _assign(r, agent)]
+        lines += ["    " + line for line in _assign(r, agent, casts)]
     lines.append("")
     return "\n".join(lines)
 

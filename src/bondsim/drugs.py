@@ -141,7 +141,10 @@ def from_table(name: str, table: Mapping[str, Any], where: str = "config") -> Dr
     values = dict(table)
     base = values.pop("like", None)
     defaults = {f.name: f.default for f in FIELDS.values() if f.default is not dataclasses.MISSING}
-    start = dataclasses.asdict(profile(str(base))) if base is not None else {**defaults, "action": None}
+    try:
+        start = dataclasses.asdict(profile(str(base))) if base is not None else {**defaults, "action": None}
+    except DrugError as exc:
+        raise DrugError(f"[drugs.{name}] in {where}: like = {base!r}: {exc}") from None
     start["name"] = name
     for key, value in values.items():
         if key not in FIELDS or key == "name":
@@ -161,6 +164,8 @@ def from_table(name: str, table: Mapping[str, Any], where: str = "config") -> Dr
         raise DrugError(f"[drugs.{name}] in {where}: efficacy = {start['efficacy']!r} must be in [0, 1]")
     if start["action"] == "antagonist" and start["efficacy"] != 0:
         raise DrugError(f"[drugs.{name}] in {where}: an antagonist has efficacy 0")
+    if start["action"] in ("agonist", "partial agonist") and start["efficacy"] <= 0:
+        raise DrugError(f"[drugs.{name}] in {where}: an {start['action']} has an efficacy above 0 (1 = full agonist)")
     return DrugProfile(**{k: (float(v) if k in FIELDS and FIELDS[k].type == "float" else v) for k, v in start.items()})
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import mesa
 import numpy as np
+from numba.core.errors import NumbaError
 
 from .codegen import array_kernel, kernel_arguments
 from .engine import EngineBase
-from .mechanism import DTYPES
+from .mechanism import DTYPES, MechanismError
 
 
 class ArrayEngine(EngineBase):
@@ -44,6 +45,7 @@ class ArrayEngine(EngineBase):
         self._update_args = kernel_arguments(spec, source, "update_and_observe")[2:]
         self._start_args = kernel_arguments(spec, source, "start")[2:]
         self.start()
+        self._compile()
         if create_agents and model is not None:
             for i in range(network.n):
                 PersonView(model, self, i)
@@ -58,25 +60,47 @@ class ArrayEngine(EngineBase):
             return draws[key]
         return self.constants[key]
 
+    def _call(self, kernel: str, *args: Any) -> Any:
+        """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
+        try:
+            return getattr(self.module, kernel)(*args)
+        except NumbaError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            where = next((line for line in lines if "No implementation" in line or "Cannot" in line), lines[-1])
+            raise MechanismError(
+                f"the array engine cannot compile the rules ({kernel} phase): {where[:300]}; rules must compute "
+                "numbers without creating arrays, and return what their 'writes' declare"
+            ) from None
+
+    def _compile(self) -> None:
+        """Compile (or load from the cache) every kernel now, by a call over nobody: errors show before a run."""
+        net, nobody = self.network, np.zeros(0, dtype=np.int64)
+        draws = {name: np.zeros(0) for names in self._draw_names.values() for name in names}
+        self._call("decide", 0, net.indptr, *(self._argument(a, draws, 0.0) for a in self._decide_args))
+        args = (self._argument(a, draws, 0.0) for a in self._approach_args)
+        self._call("approach", nobody, net.indptr, net.indices, net.reverse, nobody, np.zeros(0, np.bool_), *args)
+        self._call("update_and_observe", 0, net.indptr, *(self._argument(a, draws, 0.0) for a in self._update_args))
+
     def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
         net = self.network
-        self.module.decide(net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
+        self._call("decide", net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
 
     def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
         net = self.network
         partners, accepted = np.empty(len(seekers), dtype=np.int64), np.zeros(len(seekers), dtype=np.bool_)
         args = (self._argument(a, draws, hours) for a in self._approach_args)
-        self.module.approach(seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
+        self._call("approach", seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
         return partners, accepted
 
     def _update(self, draws: dict[str, np.ndarray], hours: float) -> None:
         net = self.network
-        self.module.update_and_observe(net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._update_args))
+        args = (self._argument(a, draws, hours) for a in self._update_args)
+        self._call("update_and_observe", net.n, net.indptr, *args)
 
     def start(self) -> None:
         """Run the start rules and compute everyone's observables, without advancing."""
         args = (self._argument(a, {}, 0.0) for a in self._start_args)
-        self.module.start(self.network.n, self.network.indptr, *args)
+        self._call("start", self.network.n, self.network.indptr, *args)
 
     # ------------------------------------------------------------ reading and changing state
     def get(self, name: str) -> np.ndarray:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -115,6 +117,17 @@ class Variable:
     per: str = "person"
     scratch: bool = False
 
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise MechanismError(f"variable {self.name}: dtype {self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.per not in ("person", "edge"):
+            raise MechanismError(f"variable {self.name}: per = {self.per!r} must be 'person' or 'edge'")
+        if self.name in CLOCK or self.name.startswith(("draw_", "edge_")) or not self.name.isidentifier():
+            raise MechanismError(
+                f"variable name {self.name!r} is reserved or not a name: dt, hours, draw_* and edge_* have their own "
+                "meaning in rules"
+            )
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -188,7 +201,12 @@ class Mechanism:
     def constants(self, params: Any) -> dict[str, Any]:
         """Numbers derived once from the parameters."""
         fn = getattr(self.module, "constants", None)
-        return dict(fn(params)) if fn else {}
+        if fn is None:
+            return {}
+        try:
+            return dict(fn(params))
+        except Exception as exc:
+            raise MechanismError(f"{self.name}.constants() failed: {type(exc).__name__}: {exc}") from None
 
     def initialize(self, params: Any, n: int, network: Any, rng: Any) -> dict[str, Any]:
         """Initial values drawn once for this mechanism's variables."""
@@ -211,7 +229,14 @@ class Mechanism:
 
 
 def load_mechanism(name: str) -> Mechanism:
-    """Import a mechanism module by dotted name and check what it declares."""
+    """Import a mechanism module by dotted name and check what it declares.
+
+    A module in the working folder is found too (as ``python -m`` would find it).
+    """
+    if not name.replace(".", "").replace("_", "").isalnum() or name.startswith(".") or name.endswith(".py"):
+        raise MechanismError(f"mechanism {name!r} must be a module name such as 'mymodule' or 'mypackage.mymodule'")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -229,6 +254,9 @@ def load_mechanism(name: str) -> Mechanism:
         if mark and getattr(value, "__module__", None) == module.__name__:
             rules.append(Rule(value, mark[0], mark[1], name, mark[2]))
     rules.sort(key=lambda r: r.function.__code__.co_firstlineno)  # in the order they are written
+    for metric, entry in dict(getattr(module, "METRICS", {})).items():
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1])):
+            raise MechanismError(f"mechanism '{name}': METRICS['{metric}'] must be (meaning, function of the state)")
     doc = (module.__doc__ or name).strip().splitlines()[0]
     return Mechanism(name, doc, parameters, variables, tuple(rules), module)
 
@@ -268,6 +296,9 @@ class ModelSpec:
 
 def model_spec(names: Sequence[str]) -> ModelSpec:
     """Load the named mechanisms and check that names are unique and every rule's arguments resolve."""
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise MechanismError(f"mechanism '{name}' is listed twice")
     mechanisms = tuple(load_mechanism(n) for n in names)
     seen: dict[str, str] = {}
     for m in mechanisms:

@@ -18,7 +18,7 @@ from .drugs import DrugProfile, profile
 from .engine import Contacts
 from .errors import UserError
 from .kernel import ArrayEngine
-from .mechanism import check_arguments, model_spec
+from .mechanism import MechanismError, check_arguments, model_spec
 from .network import SocialNetwork, build
 from .params import Params, load
 
@@ -37,11 +37,26 @@ def make_seed(seed: int | None) -> int:
 
 
 def model_constants(params: Params, spec) -> dict[str, Any]:
-    """Every number the rules may read: the numeric parameters, then each mechanism's derived constants."""
+    """Every number the rules may read: the numeric parameters, then each mechanism's derived constants.
+
+    A constant may not take the name of a parameter, a variable or another mechanism's constant.
+    """
     out = {k: v for k, v in params.values().items() if isinstance(v, (int, float)) and not isinstance(v, str)}
+    owner = dict.fromkeys(params.values(), "the parameters")
+    owner.update(dict.fromkeys(spec.variables, "a variable"))
     for m in spec.mechanisms:
-        out.update(m.constants(params))
+        for name, value in m.constants(params).items():
+            if name in owner:
+                raise MechanismError(f"{m.name}.constants() defines '{name}', which is already {owner[name]}")
+            owner[name] = m.name
+            out[name] = value
     return out
+
+
+def check_model(params: Params) -> None:
+    """Build the model's mechanisms and constants and check every rule, without building a population."""
+    spec = model_spec(params.mechanisms)
+    check_arguments(spec, model_constants(params, spec))
 
 
 class BondingModel(mesa.Model):
@@ -72,6 +87,8 @@ class BondingModel(mesa.Model):
         self.params = load(overrides=overrides, base=params) if overrides else (params or Params())
         self.seed = make_seed(seed)
         super().__init__(rng=self.seed)
+        self._mesa_step, self.step = self.step, self._guarded_step  # Mesa's clock, behind a check
+        self._failure: str | None = None
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
         self.spec = model_spec(p.mechanisms)
@@ -154,13 +171,23 @@ class BondingModel(mesa.Model):
         if self.drug.active and people.size:
             self.engine.add("drug_depot", people, mg)
 
+    def _person(self, person: Any) -> int:
+        """A person's index, checked: an integer 0..n-1."""
+        if isinstance(person, bool) or not isinstance(person, (int, np.integer)) or not 0 <= person < self.n:
+            raise ModelError(f"person {person!r} does not exist: people are numbered 0 to {self.n - 1}")
+        return int(person)
+
     def separate(self, person: int, partner: int | None = None) -> int | None:
         """Person loses a partner for good (default: the strongest reachable bond); returns who."""
+        person = self._person(person)
         bonds = self.bonds_of(person)
         if partner is None:
             if not bonds:
                 return None
             partner = max(bonds, key=bonds.get)
+        partner = self._person(partner)
+        if partner not in bonds:
+            raise ModelError(f"person {person} has no open tie to person {partner}")
         e = self.network.edge(person, partner)
         self._close([e, self.network.reverse[e]], 1)
         return partner
@@ -176,7 +203,9 @@ class BondingModel(mesa.Model):
 
     def isolate(self, people: Iterable[int], hours: float) -> None:
         """Cut people off from everyone for ``hours`` from now (their ties close, then reopen)."""
-        people = np.asarray(list(people), dtype=np.int64)
+        if not (isinstance(hours, (int, float)) and math.isfinite(hours) and hours >= 0):
+            raise ModelError(f"isolate: hours = {hours!r} must be a number >= 0")
+        people = np.asarray([self._person(i) for i in people], dtype=np.int64)
         net = self.network
         own = np.concatenate([np.arange(net.indptr[i], net.indptr[i + 1]) for i in people]) if people.size else []
         ties = np.concatenate([own, net.reverse[np.asarray(own, dtype=np.int64)]]).astype(np.int64)
@@ -185,7 +214,7 @@ class BondingModel(mesa.Model):
 
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to reachable neighbours (partners who left or are away are not listed)."""
-        return self.engine.bonds_of(person)
+        return self.engine.bonds_of(self._person(person))
 
     def _apply_events(self) -> None:
         end = self.hours + self.params.step_hours
@@ -200,17 +229,33 @@ class BondingModel(mesa.Model):
     # -------------------------------------------------------------- step
     def step(self) -> None:
         """Advance one step of ``step_hours``: events, then the phases of the engine."""
-        self._apply_events()
-        self.last_contacts = self.engine.step(self.rng, self.hours)
-        self.steps_done += 1
-        self._record()
+        try:
+            self._apply_events()
+            self.last_contacts = self.engine.step(self.rng, self.hours)
+            self.steps_done += 1
+            self._record()
+        except BaseException as exc:  # the step is half done: the model cannot go on
+            self._failure = f"{type(exc).__name__}: {exc}".split("\n")[0]
+            raise
+
+    def _guarded_step(self) -> None:
+        """``step()`` as called: refuses to go on after a step failed half-way (its state is not consistent)."""
+        if self._failure is not None:
+            raise ModelError(
+                f"this model stopped at hour {self.hours:g} when a step failed ({self._failure}); build a new model"
+            )
+        self._mesa_step()
 
     def _record(self) -> None:
         view = self.engine.views(metrics.NEEDS)
         self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self.network.n_edges)
         if self.extra_metrics:
             state = self.state()
-            self.current.update({k: float(fn(state)) for k, (_, fn) in self.extra_metrics.items()})
+            for name, (_, fn) in self.extra_metrics.items():
+                try:
+                    self.current[name] = float(fn(state))
+                except Exception as exc:
+                    raise MechanismError(f"metric '{name}' failed: {type(exc).__name__}: {exc}") from None
         self.datacollector.collect(self)
 
     def state(self) -> dict[str, np.ndarray]:

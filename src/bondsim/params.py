@@ -203,8 +203,8 @@ def _coerce(f: Parameter, value: Any) -> Any:
     if f.choices:
         return value
     if isinstance(f.default, tuple):
-        if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, str):  # "3,27,51", "3 27 51" or "[3, 27, 51]"
+            value = [v for v in value.strip().strip("[]").replace(",", " ").split() if v]
         if not isinstance(value, (list, tuple)):
             value = [value]
         return tuple(_number(f, v) for v in value)

@@ -15,7 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Print the parameter table."""
-    rows = describe(load(args.config) if args.config else None)
+    params = load(args.config) if args.config else None
+    if params is not None:
+        from .model import check_model
+
+        check_model(params)  # a config whose mechanisms do not fit together is refused here too
+    rows = describe(params)
     if args.markdown:
         print("| name | default | unit | allowed | meaning | status | source or reasoning |")
         print("|---|---|---|---|---|---|---|")

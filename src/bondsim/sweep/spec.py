@@ -21,6 +21,7 @@ import pandas as pd
 from ..batch import seed_for
 from ..drugs import from_tables
 from ..errors import did_you_mean
+from ..model import check_model
 from ..outputs import Outputs, check_outputs, parse_outputs, parse_schedule
 from ..params import ParameterError, Params, check_name, check_value, mechanism_list, read_toml, with_overrides
 from . import designs
@@ -283,7 +284,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         check_name(name, base)
         is_list = isinstance(base.parameter(name).default, tuple)
         fixed[name] = value if is_list else _check_single(name, value, "[fixed]", base)
-    with_overrides(Params(engine="array"), fixed)  # full check, cross-parameter rules included
+    check_model(with_overrides(Params(engine="array"), fixed))  # full check: cross-parameter rules, every rule
     check_outputs(outputs, base)
 
     points_in = data.get("points")
