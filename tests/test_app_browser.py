@@ -331,7 +331,7 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 toggle.click(timeout=10_000)
                 if "play" in label.lower():  # the label is shown in capitals
                     start = s.steps()
-                    s.wait_steps(start + 2, timeout_ms=30_000)  # the clock advances while playing (slow on a loaded machine)
+                    s.wait_steps(start + 2, timeout_ms=30_000)  # the clock advances while playing
             elif action == "colour":
                 s.button(rng.choice(["tone", "distress"])).click()
             elif action == "projector":
