@@ -27,7 +27,7 @@ class SocialNetwork:
     indptr: np.ndarray  # (n + 1,) int64
     indices: np.ndarray  # (E,) int32, neighbours sorted within each row
     row: np.ndarray  # (E,) int32, owner of each edge
-    reverse: np.ndarray  # (E,) int64, index of the reverse edge
+    reverse: np.ndarray  # (E,) int32 (int64 beyond 2^31 edges), index of the reverse edge
 
     @property
     def n(self) -> int:
@@ -93,7 +93,7 @@ def from_edges(n: int, src: np.ndarray, dst: np.ndarray) -> SocialNetwork:
     rows = (keys // n).astype(np.int32)
     cols = (keys % n).astype(np.int32)
     del keys
-    reverse = np.argsort(cols, kind="stable")
+    reverse = np.argsort(cols, kind="stable").astype(np.int32 if len(cols) < 2**31 else np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     return SocialNetwork(indptr=indptr, indices=cols, row=rows, reverse=reverse)
