@@ -303,7 +303,7 @@ def test_the_python_api_raises_bondsims_own_exceptions_with_the_cli_lines(bondsi
     from bondsim.experiments import run_experiment
     from bondsim.params import Params, load
     from bondsim.runner import write_run
-    from bondsim.sweep_analysis import analyze
+    from bondsim.sweep.analysis import analyze
 
     assert errors.ParameterError is __import__("bondsim.params").params.ParameterError
     for kind in (errors.ParameterError, errors.InputError, errors.OutputError, errors.ResourceError):

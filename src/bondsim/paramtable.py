@@ -30,10 +30,9 @@ def command(args: argparse.Namespace) -> int:
                 f"| {r['status']} | {r['source']} |"
             )
         return 0
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        print(
-            f"{r['name']:<{width}}  {r['default']!r:<14} {r['unit']:<12} {r['allowed']:<40} {r['status']:<10} "
-            f"{r['meaning']}"
-        )
+    columns = [("name", str), ("default", repr), ("unit", str), ("allowed", str), ("status", str)]
+    cells = [[show(r[key]) for key, show in columns] + [r["meaning"]] for r in rows]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(columns))]
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
