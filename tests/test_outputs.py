@@ -25,26 +25,8 @@ from bondsim.params import Params
 
 BONDSIM = [sys.executable, "-m", "bondsim.cli"]
 
-USER_MODULE = '''
-import numpy as np
-import pandas as pd
-
-
-def bond_spread(model):
-    """The SD of the bonds over all ties."""
-    return float(np.std(model.edge_bonds()))
-
-
-def tone_range(model):
-    tone = model.state()["tone"]
-    return {"low": float(tone.min()), "high": float(tone.max())}
-
-
-def open_ties(model):
-    """Per person: how many of the person's ties are open."""
-    net = model.network
-    return pd.DataFrame({"open": np.add.reduceat(model.open_edges().astype(int), net.indptr[:-1])})
-'''
+# the shipped example of user outputs, so that the example and the tests cannot drift apart
+USER_MODULE = (Path(__file__).resolve().parents[1] / "experiments" / "sweeps" / "my_outputs.py").read_text()
 
 SWEEP = """
 [sweep]
