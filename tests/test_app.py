@@ -471,3 +471,42 @@ def test_busy_port_is_one_line_and_status_2(bondsim):
     assert out.returncode == 2
     assert out.stderr.strip() == f"bondsim app: error: cannot serve on 127.0.0.1:{port}: Address already in use"
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_a_config_gives_every_lesson_its_mechanisms_and_drugs(tmp_path, monkeypatch):
+    (tmp_path / "app_mechanism.py").write_text(
+        "from bondsim.mechanism import Variable, rule\n"
+        "VARIABLES = (Variable('met_so_far', 'contacts so far', dtype='int'),)\n\n\n"
+        "@rule('update', writes=('met_so_far',))\ndef count(met_so_far, contacts):\n    return met_so_far + contacts\n"
+    )
+    from bondsim.mechanisms import DEFAULT
+
+    mechanisms = ", ".join(f'"{m}"' for m in (*DEFAULT, "app_mechanism"))
+    (tmp_path / "class.toml").write_text(
+        f"mechanisms = [{mechanisms}]\n[drugs.classamine]\nlike = 'naltrexone'\nhalf_life_h = 2.0\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(app.CONFIG_ENV, str(tmp_path / "class.toml"))
+    app.base_params.cache_clear()
+    try:
+        assert "classamine" in app.app_drugs()
+        for engine in ("agents", "array"):
+            run = app.preset_run("free play", engine=engine)
+            run.step(24)
+            assert run.model.state()["met_so_far"].sum() > 0
+    finally:
+        app.base_params.cache_clear()
+
+
+def test_a_bad_app_config_is_one_line_before_serving(bondsim, tmp_path):
+    (tmp_path / "bad.toml").write_text("[params]\nrejection_rat = 0.3\n")
+    import socket
+
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = bondsim("app", "--config", "bad.toml", "--port", str(port), cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "bondsim app: error: unknown parameter 'rejection_rat' (did you mean 'rejection_rate'?)"
+    ]

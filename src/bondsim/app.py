@@ -22,6 +22,7 @@ Everything is served from this machine: Solara's scripts come from ``solara-asse
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import itertools
 import logging
@@ -41,11 +42,27 @@ from . import drugs
 from .app_views import COLOUR_MODES, PANELS, Frame, NetworkPainter, csv_text, day_text, monitors_html, plots_svg
 from .errors import UserError
 from .model import BondingModel
-from .params import load
+from .params import Params, load
 
 log = logging.getLogger(__name__)
 
-APP_DRUGS = tuple(name for name in drugs.names() if name != "none")  # the registry's drugs, placebo first
+CONFIG_ENV = "BONDSIM_APP_CONFIG"  # a config file whose mechanisms, drugs and parameters every lesson starts from
+
+
+@functools.cache
+def base_params() -> Params | None:
+    """The parameters of ``bondsim app --config FILE`` (None without a config)."""
+    path = os.environ.get(CONFIG_ENV)
+    return load(path) if path else None
+
+
+def app_drugs() -> tuple[str, ...]:
+    """The drugs a class can choose: the registry's, and the config's own, placebo first."""
+    custom = base_params().drugs if base_params() is not None else ()
+    return tuple(name for name in drugs.names(custom) if name != "none")
+
+
+APP_DRUGS = app_drugs()
 NETWORKS = {"small world": "small_world", "random": "random", "a few hubs": "scale_free"}
 SPEEDS = (1, 2, 5, 10, 20)  # simulated hours per second while playing
 DEFAULT_SPEED = 5
@@ -329,7 +346,7 @@ class Run:
         values["treated_fraction"] = float(values["treated_fraction"])
         values["rejection_rate"] = float(values["rejection_rate"])
         values["n_agents"] = int(values["n_agents"])
-        params = load(overrides={**values, **extras, "engine": self.engine})
+        params = load(overrides={**values, **extras, "engine": self.engine}, base=base_params())
         kwargs = {"create_agents": False} if self.engine == "array" else {}
         return BondingModel(params, seed=int(settings["seed"]), **kwargs)
 
@@ -1058,6 +1075,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine", choices=("array", "agents"), default="array", help="the model's engine (default array)"
     )
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML file whose mechanisms, drugs and parameters every lesson starts from"
+    )
 
 
 def _check_free(host: str, port: int) -> None:
@@ -1077,6 +1097,12 @@ def _check_free(host: str, port: int) -> None:
 def command(args: argparse.Namespace) -> int:
     """Serve the app with Solara in production mode until interrupted (replaces this process)."""
     _check_free(args.host, args.port)
+    config = getattr(args, "config", None)
+    if config:
+        from .model import check_model
+
+        check_model(load(config))  # a bad config is one line here, not an error page in class
+        config = os.path.abspath(config)
     for module in ("solara", "solara_assets", "ipyvuetify", "altair"):  # altair: mesa.visualization imports it
         if importlib.util.find_spec(module) is None:
             raise UserError(f"the app needs the package {module}: reinstall bondsim (pip install -e .)")
@@ -1093,6 +1119,7 @@ def command(args: argparse.Namespace) -> int:
         "SOLARA_THEME_SHOW_BANNER": "False",
         "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
         ENGINE_ENV: getattr(args, "engine", "array"),
+        **({CONFIG_ENV: config} if config else {}),
     }
     cmd = [
         sys.executable,
