@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 COLUMNS = (
@@ -74,30 +76,46 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def summarize(state: dict, contacts, step: int, hours: float, n_edges: int) -> dict[str, float]:
-    """One row of the timeseries from per-person arrays and the step's approaches (``Contacts``)."""
-    treated = state["treated"]
-    met = state["contacts"]
-    return {
-        "step": step,
-        "hours": hours,
-        "mean_tone": float(np.mean(state["tone"])),
-        "felt_connection": float(np.mean(state["felt_connection"])),
-        "positive_affect": float(np.mean(state["positive_affect"])),
-        "distress": float(np.mean(state["distress"])),
-        "seeking_rate": float(np.mean(state["seeking"])) if step else 0.0,
-        "acceptance_rate": _ratio(float(np.count_nonzero(contacts.accepted)), float(len(contacts))),
-        "reward_per_contact": _ratio(float((state["reward"] * met).sum()), float(np.sum(met))),  # no BLAS: it spins
-        "mean_bond": float(np.sum(state["bond_sum"]) / max(n_edges, 1)),
-        "strong_bonds": float(np.mean(state["strong_bonds"])),
-        "isolated_fraction": float(1.0 - np.mean(state["has_tie"])),
-        "mean_occupancy": float(np.mean(state["occupancy"][treated])) if treated.any() else 0.0,
-    }
+def _pick(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    return values if mask is None else values[mask]
 
 
-def group_means(state: dict, mask: np.ndarray) -> dict[str, float]:
-    """Means of the per-person observables over the people selected by ``mask``."""
-    keys = ("tone", "felt_connection", "positive_affect", "distress", "seeking", "occupancy", "bond_sum")
-    if not mask.any():
-        return {k: float("nan") for k in keys}
-    return {k: float(np.mean(state[k][mask])) for k in keys}
+def _mean(values: np.ndarray, mask: np.ndarray | None) -> float:
+    return float(np.mean(_pick(values, mask)))
+
+
+def _occupancy(s: dict, mask: np.ndarray | None) -> float:
+    treated = s["treated"] if mask is None else s["treated"] & mask
+    return float(np.mean(s["occupancy"][treated])) if treated.any() else 0.0
+
+
+# The columns that are means over people: the per-person variables each reads, and the mean over the
+# people a mask selects (everyone for the timeseries; a group for grouped outputs, bondsim.outputs).
+PER_PERSON: dict[str, tuple[tuple[str, ...], Callable[[dict, np.ndarray | None, np.ndarray], float]]] = {
+    "mean_tone": (("tone",), lambda s, m, deg: _mean(s["tone"], m)),
+    "felt_connection": (("felt_connection",), lambda s, m, deg: _mean(s["felt_connection"], m)),
+    "positive_affect": (("positive_affect",), lambda s, m, deg: _mean(s["positive_affect"], m)),
+    "distress": (("distress",), lambda s, m, deg: _mean(s["distress"], m)),
+    "seeking_rate": (("seeking",), lambda s, m, deg: _mean(s["seeking"], m)),
+    "strong_bonds": (("strong_bonds",), lambda s, m, deg: _mean(s["strong_bonds"], m)),
+    "isolated_fraction": (("has_tie",), lambda s, m, deg: 1.0 - _mean(s["has_tie"], m)),
+    "mean_bond": (
+        ("bond_sum",),
+        lambda s, m, deg: _ratio(float(np.sum(_pick(s["bond_sum"], m))), float(np.sum(_pick(deg, m)))),
+    ),
+    "reward_per_contact": (
+        ("reward", "contacts"),  # a plain product and sum: NumPy's BLAS dot leaves a thread spinning
+        lambda s, m, deg: _ratio(
+            float((_pick(s["reward"], m) * _pick(s["contacts"], m)).sum()), float(np.sum(_pick(s["contacts"], m)))
+        ),
+    ),
+    "mean_occupancy": (("occupancy", "treated"), lambda s, m, deg: _occupancy(s, m)),
+}
+
+
+def summarize(state: dict, contacts, step: int, hours: float, degree: np.ndarray) -> dict[str, float]:
+    """One row of the timeseries from per-person arrays, the step's approaches (``Contacts``) and the degrees."""
+    row = {"step": step, "hours": hours}
+    row.update({name: fn(state, None, degree) for name, (_, fn) in PER_PERSON.items()})
+    row["acceptance_rate"] = _ratio(float(np.count_nonzero(contacts.accepted)), float(len(contacts)))
+    return {column: row[column] for column in COLUMNS}

@@ -100,6 +100,7 @@ class BondingModel(mesa.Model):
             if social_network is not None
             else build(p.network, p.n_agents, p.mean_degree, self.rng, p.rewiring)
         )
+        self._degree = self.network.degree()
         state: dict[str, np.ndarray] = {}
         for m in self.spec.mechanisms:
             state.update(m.initialize(p, self.network.n, self.network, self.rng))
@@ -248,7 +249,7 @@ class BondingModel(mesa.Model):
 
     def _record(self) -> None:
         view = self.engine.views(metrics.NEEDS)
-        self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self.network.n_edges)
+        self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self._degree)
         if self.extra_metrics:
             state = self.state()
             for name, (_, fn) in self.extra_metrics.items():

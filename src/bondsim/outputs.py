@@ -45,30 +45,6 @@ NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 CLAUSE = re.compile(rf"^\s*([A-Za-z_][\w.]*(?:\[[^\]]+\])?)\s*(<=|>=|==|!=|<|>)\s*({NUMBER})\s*$")
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
 
-# built-in metrics that can be taken by group: the per-person variables each reads, and how
-_GROUPED: dict[str, tuple[tuple[str, ...], Callable[..., float]]] = {
-    "mean_tone": (("tone",), lambda v, m, deg: float(np.mean(v["tone"][m]))),
-    "felt_connection": (("felt_connection",), lambda v, m, deg: float(np.mean(v["felt_connection"][m]))),
-    "positive_affect": (("positive_affect",), lambda v, m, deg: float(np.mean(v["positive_affect"][m]))),
-    "distress": (("distress",), lambda v, m, deg: float(np.mean(v["distress"][m]))),
-    "seeking_rate": (("seeking",), lambda v, m, deg: float(np.mean(v["seeking"][m]))),
-    "strong_bonds": (("strong_bonds",), lambda v, m, deg: float(np.mean(v["strong_bonds"][m]))),
-    "isolated_fraction": (("has_tie",), lambda v, m, deg: float(1.0 - np.mean(v["has_tie"][m]))),
-    "mean_bond": (("bond_sum",), lambda v, m, deg: _ratio(float(np.sum(v["bond_sum"][m])), float(np.sum(deg[m])))),
-    "reward_per_contact": (
-        ("reward", "contacts"),
-        lambda v, m, deg: _ratio(float(np.sum(v["reward"][m] * v["contacts"][m])), float(np.sum(v["contacts"][m]))),
-    ),
-    "mean_occupancy": (
-        ("occupancy", "treated"),
-        lambda v, m, deg: float(np.mean(v["occupancy"][m & v["treated"]])) if (m & v["treated"]).any() else 0.0,
-    ),
-}
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
 
 def _fail(message: str) -> None:
     raise ParameterError(message)
@@ -327,11 +303,11 @@ def check_outputs(outputs: Outputs, params: Any) -> None:
     numeric = [k for k, v in variables.items() if v.dtype != "bool"]
     groups = ["separated", *(k for k, v in variables.items() if v.dtype == "bool" or v.dtype.startswith("int"))]
     for metric, group in outputs.grouped:
-        if metric not in _GROUPED and metric not in numeric:
-            options = [*_GROUPED, *numeric]
+        if metric not in builtin.PER_PERSON and metric not in numeric:
+            options = [*builtin.PER_PERSON, *numeric]
             _fail(
                 f"output '{metric} by {group}': '{metric}' cannot be taken by group; use a per-person mean "
-                f"such as {', '.join(_GROUPED)} or a per-person variable{did_you_mean(metric, options)}"
+                f"such as {', '.join(builtin.PER_PERSON)} or a per-person variable{did_you_mean(metric, options)}"
             )
         if group not in groups:
             _fail(
@@ -470,7 +446,7 @@ class _Recorder:
         self.variables = {k: v for k, v in model.spec.variables.items() if v.per == "person"}
         needs = set()
         for metric, group in outputs.grouped:
-            needs.update(_GROUPED[metric][0] if metric in _GROUPED else (metric,))
+            needs.update(builtin.PER_PERSON[metric][0] if metric in builtin.PER_PERSON else (metric,))
             if group != "separated":
                 needs.add(group)
         self.needs = sorted(needs)
@@ -540,10 +516,8 @@ class _Recorder:
     def grouped(self, metric: str, views: Mapping[str, np.ndarray], mask: np.ndarray) -> float:
         if not mask.any():
             return float("nan")
-        if metric == "seeking_rate" and self.model.steps_done == 0:
-            return 0.0
-        if metric in _GROUPED:
-            return _GROUPED[metric][1](views, mask, self.degree)
+        if metric in builtin.PER_PERSON:
+            return builtin.PER_PERSON[metric][1](views, mask, self.degree)  # the timeseries' formula, over a group
         return float(np.mean(views[metric][mask]))
 
     def snapshot(self, values: dict[str, Any]) -> None:
