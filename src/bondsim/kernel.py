@@ -73,17 +73,16 @@ class ArrayEngine(EngineBase):
             ) from None
 
     def _compile(self) -> None:
-        """Compile (or load from the cache) every kernel now, by a call over nobody: errors show before a run."""
-        net, nobody = self.network, np.zeros(0, dtype=np.int64)
+        """Compile (or load from the cache) every kernel now, by a step over nobody: errors show before a run."""
         draws = {name: np.zeros(0) for names in self._draw_names.values() for name in names}
-        self._call("decide", 0, net.indptr, *(self._argument(a, draws, 0.0) for a in self._decide_args))
-        args = (self._argument(a, draws, 0.0) for a in self._approach_args)
-        self._call("approach", nobody, net.indptr, net.indices, net.reverse, nobody, np.zeros(0, np.bool_), *args)
-        self._call("update_and_observe", 0, net.indptr, *(self._argument(a, draws, 0.0) for a in self._update_args))
+        self._decide(draws, 0.0, people=0)
+        self._approach(np.zeros(0, dtype=np.int64), draws, 0.0)
+        self._update(draws, 0.0, people=0)
 
-    def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
+    def _decide(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
         net = self.network
-        self._call("decide", net.n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
+        n = net.n if people is None else people
+        self._call("decide", n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
 
     def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
         net = self.network
@@ -92,10 +91,10 @@ class ArrayEngine(EngineBase):
         self._call("approach", seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
         return partners, accepted
 
-    def _update(self, draws: dict[str, np.ndarray], hours: float) -> None:
+    def _update(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
         net = self.network
-        args = (self._argument(a, draws, hours) for a in self._update_args)
-        self._call("update_and_observe", net.n, net.indptr, *args)
+        n = net.n if people is None else people
+        self._call("update_and_observe", n, net.indptr, *(self._argument(a, draws, hours) for a in self._update_args))
 
     def start(self) -> None:
         """Run the start rules and compute everyone's observables, without advancing."""
