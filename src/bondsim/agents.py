@@ -70,14 +70,11 @@ class AgentEngine(EngineBase):
             for person, value in zip(people, values, strict=True):
                 setattr(person, v.name, value)
         indptr, indices = network.indptr.tolist(), network.indices.tolist()
-        position = {}  # (i, j) -> where j sits in i's lists
+        # where this person sits in each partner's lists: the reverse tie's place in the partner's row
+        back = (network.reverse - network.indptr[network.indices]).tolist()
         for i, person in enumerate(people):
-            mine = indices[indptr[i] : indptr[i + 1]]
-            person.partners = [people[j] for j in mine]
-            for k, j in enumerate(mine):
-                position[i, j] = k
-        for i, person in enumerate(people):
-            person.back = [position[j.index, i] for j in person.partners]
+            person.partners = [people[j] for j in indices[indptr[i] : indptr[i + 1]]]
+            person.back = back[indptr[i] : indptr[i + 1]]
         for v in self.edge_variables:
             values = state.get(v.name)
             values = [_cast(v, v.initial)] * network.n_edges if values is None else np.asarray(values).tolist()
