@@ -18,7 +18,7 @@ from .drugs import DrugProfile, profile
 from .engine import Contacts
 from .errors import UserError
 from .kernel import ArrayEngine
-from .mechanism import MechanismError, check_arguments, model_spec
+from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec
 from .network import SocialNetwork, build
 from .params import Params, load
 
@@ -53,10 +53,12 @@ def model_constants(params: Params, spec) -> dict[str, Any]:
     return out
 
 
-def check_model(params: Params) -> None:
-    """Build the model's mechanisms and constants and check every rule, without building a population."""
+def check_model(params: Params) -> tuple[ModelSpec, dict[str, Any]]:
+    """The model's mechanisms and constants, every rule checked, without building a population."""
     spec = model_spec(params.mechanisms)
-    check_arguments(spec, model_constants(params, spec))
+    constants = model_constants(params, spec)
+    check_arguments(spec, constants)
+    return spec, constants
 
 
 class BondingModel(mesa.Model):
@@ -91,9 +93,7 @@ class BondingModel(mesa.Model):
         self._failure: str | None = None
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
-        self.spec = model_spec(p.mechanisms)
-        self.constants = model_constants(p, self.spec)
-        check_arguments(self.spec, self.constants)
+        self.spec, self.constants = check_model(p)
         self.drug: DrugProfile = profile(p.drug, p.drugs)
         self.network = (
             social_network
