@@ -10,6 +10,7 @@ an output that cannot be written (one line), 130 interrupted (one line).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), "")
     command = chosen if chosen in COMMANDS else ""
+    reserve = bytearray(1 << 20)  # freed on a MemoryError so that the one line can still be written
     try:
         parser = build_parser(only=command)
         args = parser.parse_args(argv)
@@ -85,11 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         _say(command, "interrupted" + ("; nothing was written" if command in STAGED else ""))
         return 130
     except MemoryError:
-        _say(command, "error: ran out of memory: use fewer people (or --engine array, which needs about a fifth)")
-        return 1
+        del reserve  # room for the one line below, written once the failed run's frames are released
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    gc.collect()  # only a MemoryError reaches this point
+    _say(command, "error: ran out of memory: use fewer people (or --engine array, which needs about a fifth)")
+    return 1
 
 
 if __name__ == "__main__":
