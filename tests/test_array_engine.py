@@ -25,8 +25,9 @@ def test_bond_summaries_equal_a_recount(engine):
         model.run(12)
         s, bond, indptr = model.state(), model.edge_bonds(), model.network.indptr
         np.testing.assert_allclose(s["bond_sum"], row_sums(bond, indptr), rtol=1e-10, atol=1e-12)
-        close = row_sums(bond * bond, indptr) / row_sums(bond, indptr)
+        close = np.minimum(row_sums(bond * bond, indptr) / model.params.bond_capacity, 1.0)
         np.testing.assert_allclose(s["close_ties"], close, rtol=1e-10)
+        np.testing.assert_allclose(s["strongest_bond"], np.maximum.reduceat(bond, indptr[:-1]), rtol=1e-12)
         np.testing.assert_array_equal(s["strong_bonds"], row_sums((bond >= STRONG_BOND).astype(float), indptr))
         has_tie = np.maximum.reduceat(bond, indptr[:-1]) >= TIE_BOND
         np.testing.assert_array_equal(s["has_tie"], has_tie)
@@ -56,7 +57,7 @@ def test_lost_partners_are_never_met_again(engine):
 
 @pytest.mark.parametrize("engine", ["agents", "array"])
 def test_isolated_people_meet_no_one_until_the_isolation_ends(engine):
-    model = BondingModel(seed=6, **{**SMALL, "engine": engine}, base_contact_rate=1.0)
+    model = BondingModel(seed=6, **{**SMALL, "engine": engine}, appetitive_seeking=1.0)
     net = model.network
     who = np.arange(30)
     model.isolate(who, hours=24)
@@ -95,4 +96,4 @@ def test_network_above_networkx_limit_runs():
     frame = model.run(3)
     assert model.network.n == 25_000 and len(frame) == 4
     assert np.isfinite(frame.drop(columns=["acceptance_rate", "reward_per_contact"]).to_numpy()).all()
-    assert 0.05 < frame["seeking_rate"].iloc[-1] < 0.3
+    assert 2.0 < frame["seeking_rate"].iloc[-1] < 12.0  # attempts per person per day

@@ -146,7 +146,7 @@ def test_outcomes_respond_to_the_parameters_in_both_engines():
         assert naltrexone["reward_per_contact"].mean() < 0.5 * placebo["reward_per_contact"].mean()
         assert naltrexone["distress"].mean() > placebo["distress"].mean() + 0.5
         assert morphine["reward_per_contact"].mean() < 0.9 * placebo["reward_per_contact"].mean()
-        assert morphine["distress"].mean() <= placebo["distress"].mean()
+        assert morphine["distress"].mean() > placebo["distress"].mean()  # a day after a dose: withdrawal
         assert rejection["mean_tone"].mean() < placebo["mean_tone"].mean()
         # a partial agonist: less reward per contact than placebo, less distress than an antagonist
         assert buprenorphine["reward_per_contact"].mean() < placebo["reward_per_contact"].mean()

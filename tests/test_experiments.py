@@ -135,9 +135,12 @@ def test_grooming_directions_and_tone_rise(grooming):
 
 def test_antagonist_less_reward_per_contact():
     model = BondingModel(seed=1, n_agents=10, mean_degree=4, drug="naltrexone")
-    free = model.evaluate(contact_reward, tone=model.state()["tone_set_point"], occupancy=0.0)[0]
-    blocked = model.evaluate(contact_reward, tone=model.state()["tone_set_point"], occupancy=0.95)[0]
-    assert free == pytest.approx(1.0) and blocked < 0.2 * free
+    at_rest = dict(tone=model.state()["tone_set_point"], receptors=1.0, bond=1.0)
+    free = model.evaluate(contact_reward, **at_rest, occupancy=0.0)[0]
+    blocked = model.evaluate(contact_reward, **at_rest, occupancy=0.95)[0]
+    stranger = model.evaluate(contact_reward, **{**at_rest, "bond": 0.0}, occupancy=0.0)[0]
+    assert free == pytest.approx(1.0) and blocked == pytest.approx(0.05 * free)
+    assert 0.0 < stranger < 0.5 * free  # a close partner rewards more than a stranger
 
 
 def test_maintenance_bonds_weaken_and_support_helps(maintenance):

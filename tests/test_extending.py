@@ -231,9 +231,9 @@ BROKEN = {
     ),
     "constants_fail": ("def constants(params):\n    return {'y': 1 / 0}\n", "agents", "constants() failed"),
     "constant_clash": (
-        "def constants(params):\n    return {'tone_keep': 0.5}\n",
+        "def constants(params):\n    return {'grief_keep': 0.5}\n",
         "array",
-        "defines 'tone_keep', which is already bondsim.mechanisms.tone",
+        "defines 'grief_keep', which is already bondsim.mechanisms.tone",
     ),
 }
 

@@ -89,10 +89,10 @@ class AgentEngine(EngineBase):
     def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
         self.namespace["DRAWS"] = {k: v.tolist() for k, v in draws.items()}
         self.namespace["CONTACTS"] = contacts = [(-1, False)] * len(seekers)
-        chosen = AgentSet([self.people[i] for i in seekers.tolist()], random=self.everyone.random)
-        for rank, person in enumerate(chosen):
+        for rank, i in enumerate(seekers.tolist()):  # one approach per attempt, in the order of the draws
+            person = self.people[i]
             person.rank = rank
-        chosen.do("approach")
+            person.approach()
         partners = np.array([c[0] for c in contacts], dtype=np.int64)
         return partners, np.array([c[1] for c in contacts], dtype=bool)
 

@@ -274,7 +274,7 @@ def _quantities(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "felt_connection": state["felt_connection"],
         "tone_ratio": state["tone"] / state["tone_set_point"],
         "distress": state["distress"],
-        "seeking": state["seeking"],
+        "seeking": state["seeking_rate"],
         "occupancy": state["occupancy"],
         "strong_bonds": state["strong_bonds"],
     }

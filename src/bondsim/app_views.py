@@ -21,11 +21,11 @@ PANELS: dict[str, tuple[str, tuple[float, float], str]] = {
     "felt_connection": ("felt connection", (0.0, 1.0), "0 none to 1 full"),
     "tone_ratio": ("opioid tone", (0.0, 2.0), "1 = own set point"),
     "distress": ("distress", (0.0, 1.0), "0 none to 1 full"),
-    "seeking": ("seeking company", (0.0, 1.0), "share of people, 6-hour mean"),
+    "seeking": ("seeking company", (0.0, 15.0), "attempts per person per day"),
     "occupancy": ("receptors held by drug", (0.0, 1.0), "share of mu receptors"),
     "strong_bonds": ("close bonds", (0.0, 3.0), "strong bonds per person"),
 }
-SHORT_UNITS = {"tone_ratio": "1 = set point", "seeking": "share", "strong_bonds": "per person"}
+SHORT_UNITS = {"tone_ratio": "1 = set point", "seeking": "per day", "strong_bonds": "per person"}
 GROUP_COLOURS = ("#c0392b", "#2471a3", "#7d3c98", "#1e8449")
 BASELINE_COLOUR = "#555555"
 MARK_COLOURS = {"treated": "#000000", "bereaved": "#8e44ad", "isolated": "#7f8c8d"}

@@ -53,10 +53,10 @@ class EngineBase:
         self._draw_names = {stage: [name[5:] for name in spec.draws(stage)] for stage in stages}
 
     def step(self, rng: np.random.Generator, hours: float) -> Contacts:
-        """One synchronous step: decide, approach (seekers in index order), then update and observe."""
+        """One synchronous step: decide, approach (each attempt, seekers in index order), then update and observe."""
         n = self.network.n
         self._decide(self._draw(rng, "decide", n), hours)
-        seekers = np.flatnonzero(self.view("seeking"))
+        seekers = np.repeat(np.arange(n), self.view("attempts"))  # a seeker once per attempt
         partners, accepted = self._approach(seekers, self._draw(rng, "approach", len(seekers)), hours)
         self._update(self._draw(rng, "update", n), hours)
         met = partners >= 0  # a seeker with no open tie made an unanswered call

@@ -187,6 +187,20 @@ def helper(function: Callable[..., Any]) -> Callable[..., Any]:
     return register_jitable(function)
 
 
+def _power_of(x: float, n: int) -> float:
+    """``x ** n`` for a whole ``n >= 0`` by repeated multiplication: the very same bits on both engines.
+
+    (Python's ``**`` calls the C library's pow, numba multiplies; the last bit can differ.)
+    """
+    out = 1.0
+    for _ in range(n):
+        out *= x
+    return out
+
+
+power_of = helper(_power_of)
+
+
 @dataclass(frozen=True)
 class Mechanism:
     """A loaded mechanism module."""

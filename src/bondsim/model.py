@@ -278,6 +278,10 @@ class BondingModel(mesa.Model):
             elif name.startswith("edge_"):
                 values = self.engine.view(name[5:]).tolist()
                 columns.append([values[net.indptr[i] : net.indptr[i + 1]] for i in range(self.n)])
+            elif name in self.spec.variables and self.spec.variables[name].per == "edge":
+                raise ModelError(
+                    f"{function.__name__} reads the tie variable '{name}': pass it in, or read 'edge_{name}'"
+                )
             elif name in self.spec.variables:
                 columns.append(self.engine.view(name).tolist())
             elif name == "dt":

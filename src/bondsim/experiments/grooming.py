@@ -52,7 +52,7 @@ def run_group(params: Params, design: dict[str, Any], drug: str, seed: int) -> d
         tone0 = model.state()["tone"]
         model.step()
         s = model.state()
-        seeking.append(s["seeking"][injected].mean())
+        seeking.append(s["attempts"][injected].mean())
         bouts = model.last_contacts  # who approached whom this step
         groomed = np.zeros(model.n, dtype=bool)
         groomed[bouts.seeker[bouts.accepted]] = True

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..mechanisms.ratings import connection
-from ..mechanisms.receptor import contact_reward
+from ..mechanisms.receptor import contact_reward, contact_value
 from ..params import Params
 from ..plots import save_figure, subplots
 from ..stats import paired_effect, pooled, two_sample_t
@@ -54,13 +54,15 @@ def rating(value, rng: np.random.Generator, bias, occasion_sd: float) -> np.ndar
     return np.clip(1.0 + 6.0 * x + bias + occasion_sd * rng.standard_normal(x.shape), 1.0, 7.0)
 
 
-def lab_connection(model) -> np.ndarray:
-    """Connection felt reading messages from close others, in [0, 1], for everyone.
+def lab_connection(model, closeness: str = "close") -> np.ndarray:
+    """Connection felt reading messages from close others (or strangers), in [0, 1], for everyone.
 
-    The felt-connection rule with the reward of this moment's contact in place of
-    the remembered reward: (1 - share) * close ties + share * min(reward now, 1).
+    The felt-connection rule with the value of this moment's contact with the person's closest
+    partner (bond 0 for a stranger) in place of the remembered value.
     """
-    return model.evaluate(connection, reward=model.evaluate(contact_reward))
+    bond = model.engine.get("strongest_bond") if closeness == "close" else 0.0
+    reward = model.evaluate(contact_reward, bond=bond)
+    return model.evaluate(connection, reward=model.evaluate(contact_value, reward=reward))
 
 
 def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, Any]:

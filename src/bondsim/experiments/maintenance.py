@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..mechanisms.seeking import seek_probability
 from ..params import Params
 from ..plots import save_figure, subplots
 from .common import Context, Experiment, build, parallel_map, run_until, write_table
@@ -28,7 +27,7 @@ DESIGN: dict[str, Any] = {
     "weeks": 12,
     "dose_mg": 50.0,
     "dose_hour": 8.0,
-    "support_contact_factor": 2.0,  # "more contacts": base_contact_rate times this
+    "support_contact_factor": 2.0,  # "more contacts": appetitive_seeking times this
     "support_degree_factor": 2.0,  # "more ties": mean_degree times this
 }
 PARAMS: dict[str, Any] = {"engine": "array", "drug": "naltrexone", "dose_mg": 0.0}
@@ -38,7 +37,7 @@ SCENARIOS = ("usual", "more_contacts", "more_ties")
 def scenario_params(params: Params, design: dict[str, Any], scenario: str) -> dict[str, Any]:
     """Parameter changes of a social-support scenario."""
     if scenario == "more_contacts":
-        return {"base_contact_rate": params.base_contact_rate * design["support_contact_factor"]}
+        return {"appetitive_seeking": params.appetitive_seeking * design["support_contact_factor"]}
     if scenario == "more_ties":
         return {"mean_degree": round(params.mean_degree * design["support_degree_factor"])}
     return {}
@@ -66,7 +65,7 @@ def run_community(params: Params, design: dict[str, Any], scenario: str, seed: i
                     "bond_sum": float(s["bond_sum"][mask].mean()),
                     "strong_bonds": float(s["strong_bonds"][mask].mean()),
                     "felt_connection": float(s["felt_connection"][mask].mean()),
-                    "seeking_probability": float(model.evaluate(seek_probability)[mask].mean()),
+                    "seeking_rate": float(s["seeking_rate"][mask].mean()),
                     "occupancy": float(s["occupancy"][mask].mean()),
                 }
             )

@@ -56,7 +56,7 @@ def run_group(params: Params, design: dict[str, Any], drug: str, mg: float, seed
     while model.hours < start + d["isolation_hours"] - 1e-9:
         model.step()
         s = model.state()
-        calls.append(s["seeking"][subjects].mean())
+        calls.append(s["attempts"][subjects].mean())
         distress.append(s["distress"][subjects].mean())
         occupancy.append(s["occupancy"][subjects].mean())
     return {

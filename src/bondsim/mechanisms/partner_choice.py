@@ -26,7 +26,7 @@ VARIABLES = (
     Variable("closed", "how many reasons keep the tie closed (a partner who left, an isolation)", dtype="int16",
              per="edge"),
     Variable("closed_ties", "how many of the person's ties are closed", dtype="int32"),
-    Variable("met", "accepted contacts on the tie in the step", dtype="int8", per="edge", scratch=True),
+    Variable("met", "accepted contacts on the tie in the step", dtype="int16", per="edge", scratch=True),
 )  # fmt: skip
 
 

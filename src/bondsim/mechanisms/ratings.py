@@ -1,56 +1,62 @@
-"""What a diary or a lab rating reports: a memory of how rewarding contact felt, felt connection, positive affect.
+"""What a diary or a lab rating reports: the reward a person expects of contact, felt connection, positive affect.
 
-The reward memory M is a running mean of the reward per contact, each contact weighing dt / W.
-Felt connection is (1 - s) C + s min(M, 1): mostly the strength of close ties, with a share s
-carried by the opioid reward. Positive affect is 0.5 at the set point, moved by the opioid
-signal, averaged over the diary window. Equations and sources: docs/model.md.
+The reward memory M is what contact has been worth lately: each contact moves it a fixed share
+of the way to the contact's value (:func:`bondsim.mechanisms.receptor.contact_value`), whatever
+the step length. Felt connection is
+(1 - w) C + w min(M, 1): mostly the strength of close ties C, with a weight w carried by the
+remembered opioid reward of contact. Positive affect is half the signal relative to the one
+the person is used to (0.5 when they are), averaged over the diary window: a lasting change
+fades from mood as the reference adapts. Equations and sources: docs/model.md.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..mechanism import Parameter, Variable, helper, rule
+from ..mechanism import Parameter, Variable, helper, power_of, rule
+from .receptor import contact_value
 
 PARAMETERS = (
-    Parameter("opioid_share", 0.025, "fraction", "share of felt connection and affect carried by opioid reward",
+    Parameter("reward_weight", 0.1, "fraction", "weight of the remembered reward of contact in felt connection",
               0.0, 1.0, status="calibrated",
-              source="calibrated so that a virtual Inagaki et al. 2016 trial gives an effect near g = -0.20 "
+              source="fitted to the pooled effect of naltrexone on felt connection, g = -0.20 "
                      "(Løseth, Trøstheim & Leknes 2024; calibration.md)"),
-    Parameter("diary_window_hours", 24.0, "h", "time constant of the felt-connection and affect averages", 1.0,
+    Parameter("reward_learning_rate", 0.2, "per contact", "share of the way to a contact's reward the memory moves",
+              0.01, 1.0, source="the reward expected of contact follows the last few contacts"),
+    Parameter("diary_window_hours", 24.0, "h", "time constant of the positive-affect average", 1.0,
               720.0, source="a daily diary (Inagaki et al. 2016)", status="fixed"),
 )  # fmt: skip
 
 VARIABLES = (
-    Variable("reward_memory", "running mean reward per contact", initial=1.0),
+    Variable("reward_memory", "value expected of a contact, learned from the last few (1 = a closest partner)",
+             initial=0.75),
     Variable("felt_connection", "felt connection, 0-1"),
-    Variable("positive_affect", "positive affect, 0-1 (0.5 at the set point)", initial=0.5),
-)
+    Variable("positive_affect", "positive affect, 0-1 (0.5 when the signal is the one the person is used to)",
+             initial=0.5),
+)  # fmt: skip
 
 
 def constants(params) -> dict:
-    """Weight of one contact in the reward memory, and what is left of the affect average after a step."""
-    return {
-        "contact_memory": params.step_hours / params.diary_window_hours,
-        "diary_keep": math.exp(-params.step_hours / params.diary_window_hours),
-    }
+    """What is left of the affect average after a step."""
+    return {"diary_keep": math.exp(-params.step_hours / params.diary_window_hours)}
 
 
 @rule("update", writes=("reward_memory",), when="contacts")
-def remember_reward(reward_memory, reward, contacts, contact_memory):
-    """Running mean of the reward per contact, each contact weighing dt / W."""
-    return reward + (reward_memory - reward) * (1.0 - contact_memory) ** contacts
+def remember_reward(reward_memory, reward, contacts, opioid_share, reward_learning_rate):
+    """Each of the step's contacts moves the memory a share of the way to its value."""
+    value = contact_value(reward, opioid_share)
+    return value + (reward_memory - value) * power_of(1.0 - reward_learning_rate, contacts)
 
 
 @helper
-def connection(close_ties, reward, opioid_share):
-    """Felt connection (1 - s) C + s min(R, 1): close ties, and how rewarding contact feels."""
-    return (1.0 - opioid_share) * close_ties + opioid_share * min(reward, 1.0)
+def connection(close_ties, reward, reward_weight):
+    """Felt connection (1 - w) C + w min(R, 1): close ties, and how rewarding contact feels."""
+    return (1.0 - reward_weight) * close_ties + reward_weight * min(reward, 1.0)
 
 
 @rule("observe", writes=("felt_connection", "positive_affect"))
-def rate_feelings(close_ties, reward_memory, signal, positive_affect, opioid_share, diary_keep):
-    """Felt connection from close ties and the remembered reward; positive affect moved by the signal."""
-    felt = connection(close_ties, reward_memory, opioid_share)
-    now = (1.0 - opioid_share) * 0.5 + opioid_share * 0.5 * min(signal, 2.0)
+def rate_feelings(close_ties, reward_memory, signal, reference, positive_affect, reward_weight, diary_keep):
+    """Felt connection from close ties and the remembered reward; affect from the signal against the reference."""
+    felt = connection(close_ties, reward_memory, reward_weight)
+    now = 0.5 * min(signal / reference, 2.0)
     return felt, now + (positive_affect - now) * diary_keep

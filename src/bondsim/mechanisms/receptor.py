@@ -1,10 +1,14 @@
 """The mu-opioid receptor: the drug a person takes, what it occupies, and what contact feels like through it.
 
-Endogenous opioid (tone) and drug compete for the same receptors (Gaddum). The reward of a
-contact is the extra activation its opioid release produces through the receptors the drug
-leaves free, relative to an undrugged person at the set point; the opioid signal is activation
-relative to the person's own undrugged set point, and distress is its shortfall. The drug's
-concentrations and occupancy follow :mod:`bondsim.pharmacology`. Equations: docs/model.md.
+A fraction ``occupancy`` of the person's receptors holds the drug; the rest respond to
+endogenous opioid. Activation is receptor number (``receptors``, 1 before any adaptation) times
+what the receptors do: free ones activated by endogenous opioid at tone T as T e / (1 + T e),
+occupied ones at the drug's efficacy (0 antagonist, 1 full agonist). The opioid signal is
+activation relative to the person's own undrugged set point; distress is its shortfall from
+the adapting ``reference`` (:mod:`bondsim.mechanisms.adaptation`). The reward of a contact is
+what its opioid release adds through the free receptors, so a drug that occupies receptors can
+only lower it. The drug's concentrations and occupancy follow :mod:`bondsim.pharmacology`.
+Equations: docs/model.md.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ import numpy as np
 
 from ..drugs import profile
 from ..mechanism import DRUG_CHOICES, Parameter, Variable, helper, rule
-from ..pharmacology import advance_drug_state, dose_times, kinetic_constants, receptor_activation
+from ..pharmacology import advance_drug_state, dose_times, kinetic_constants
+from .tone import released
 
 PARAMETERS = (
+    Parameter(
+        "opioid_share", 0.5, "fraction", "share of a contact's value carried by its opioid reward (the rest by "
+        "contact itself)", 0.0, 1.0,
+        source="robust connectedness remains under full blockade (Løseth, Trøstheim & Leknes 2024)",
+    ),
     Parameter(
         "endogenous_occupancy", 0.2, "fraction", "mu receptors bound by endogenous opioid at set point", 0.01, 0.9,
         source="tonic occupancy is low, leaving room for phasic release",
@@ -51,14 +61,17 @@ VARIABLES = (
     Variable("drug_metabolite", "plasma concentration of its active metabolite", "ng/mL"),
     Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
     Variable("occupancy", "fraction of mu receptors held by the drug"),
+    Variable("receptors", "mu receptor number (function) relative to the undrugged person, adapts", initial=1.0),
+    Variable("reference", "the opioid signal the person has adapted to (1 = undrugged set point)", initial=1.0),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
-    Variable("baseline_reward", "activation gained from one contact at the set point without drug"),
+    Variable("baseline_reward", "activation gained from a contact with a closest partner, at the set point"),
     Variable(
-        "reward", "reward of each accepted contact this step, 1 = undrugged at the set point (0 if none)", scratch=True
+        "reward", "mean reward of the step's accepted contacts, 1 = closest partner, undrugged (0 if none)",
+        scratch=True,
     ),
     Variable("signal", "opioid signal: receptor activation relative to the undrugged set point", initial=1.0),
-    Variable("distress", "separation distress: the shortfall of the opioid signal, 0-1"),
-)
+    Variable("distress", "separation distress: the shortfall of the signal from the reference, 0-1"),
+)  # fmt: skip
 
 
 def constants(params) -> dict:
@@ -81,26 +94,61 @@ def initialize(params, n, network, rng) -> dict:
 
 
 @helper
-def activation(tone, occupancy, endogenous_per_tone, drug_efficacy):
-    """Fraction of mu receptors activated by endogenous opioid at ``tone`` and the drug."""
-    return receptor_activation(endogenous_per_tone * tone, occupancy, drug_efficacy)
+def free_activation(tone, endogenous_per_tone):
+    """Fraction of drug-free receptors that endogenous opioid at ``tone`` activates: E / (1 + E)."""
+    bound = endogenous_per_tone * tone
+    return bound / (1.0 + bound)
+
+
+@helper
+def activation(tone, occupancy, receptors, endogenous_per_tone, drug_efficacy):
+    """Receptor activation: receptor number x (free receptors by endogenous opioid + occupied ones by the drug)."""
+    return receptors * ((1.0 - occupancy) * free_activation(tone, endogenous_per_tone) + occupancy * drug_efficacy)
 
 
 @rule("start", writes=("baseline_activation", "baseline_reward"))
-def baselines(tone_set_point, contact_release, endogenous_per_tone):
-    """The person's undrugged activation at the set point, and what one contact adds to it: the references."""
-    at_rest = activation(tone_set_point, 0.0, endogenous_per_tone, 0.0)
-    after_contact = activation(tone_set_point + contact_release, 0.0, endogenous_per_tone, 0.0)
-    return at_rest, after_contact - at_rest
+def baselines(tone_set_point, contact_release, tone_ceiling, stranger_weight, endogenous_per_tone):
+    """The undrugged activation at the set point, and what a contact with a closest partner adds: the references."""
+    at_rest = free_activation(tone_set_point, endogenous_per_tone)
+    raised = released(tone_set_point, tone_set_point, 1.0, 1, contact_release, tone_ceiling, stranger_weight)
+    return at_rest, free_activation(raised, endogenous_per_tone) - at_rest
+
+
+@helper
+def contact_reward(
+    tone, tone_set_point, bond, occupancy, receptors, baseline_reward,
+    contact_release, tone_ceiling, stranger_weight, endogenous_per_tone,
+):  # fmt: skip
+    """Reward of one contact with a partner the person has this bond to.
+
+    The contact's opioid release acts through the receptors the drug leaves free, so occupancy
+    can only lower it; 1 = a closest partner (bond 1) at the set point, undrugged, unadapted.
+    """
+    raised = released(tone, tone_set_point, bond, 1, contact_release, tone_ceiling, stranger_weight)
+    gained = free_activation(raised, endogenous_per_tone) - free_activation(tone, endogenous_per_tone)
+    return receptors * (1.0 - occupancy) * gained / baseline_reward
 
 
 @rule("update", writes=("reward",), when="contacts")
-def contact_reward(tone, occupancy, baseline_reward, contact_release, endogenous_per_tone, drug_efficacy):
-    """Reward of a contact: the release acting through free receptors, relative to the undrugged set point."""
-    gained = activation(tone + contact_release, occupancy, endogenous_per_tone, drug_efficacy) - activation(
-        tone, occupancy, endogenous_per_tone, drug_efficacy
-    )
-    return gained / baseline_reward
+def step_reward(
+    tone, tone_set_point, edge_bond, edge_met, contacts, occupancy, receptors, baseline_reward,
+    contact_release, tone_ceiling, stranger_weight, endogenous_per_tone,
+):  # fmt: skip
+    """Mean reward of the step's accepted contacts, each felt by the bond to that partner."""
+    total = 0.0
+    for k in range(len(edge_met)):
+        if edge_met[k]:
+            total += edge_met[k] * contact_reward(
+                tone, tone_set_point, edge_bond[k], occupancy, receptors, baseline_reward,
+                contact_release, tone_ceiling, stranger_weight, endogenous_per_tone,
+            )  # fmt: skip
+    return total / contacts
+
+
+@helper
+def contact_value(reward, opioid_share):
+    """What a contact is worth to the person: (1 - s) for the contact itself, s for its opioid reward."""
+    return 1.0 - opioid_share + opioid_share * reward
 
 
 @rule(
@@ -120,10 +168,10 @@ def advance_drug(
 
 
 @rule("observe", writes=("signal", "distress"))
-def opioid_signal(tone, occupancy, baseline_activation, endogenous_per_tone, drug_efficacy):
-    """Opioid signal relative to the undrugged set point, and distress: its shortfall, in [0, 1]."""
-    signal = activation(tone, occupancy, endogenous_per_tone, drug_efficacy) / baseline_activation
-    return signal, min(max(1.0 - signal, 0.0), 1.0)
+def opioid_signal(tone, occupancy, receptors, reference, baseline_activation, endogenous_per_tone, drug_efficacy):
+    """Opioid signal relative to the undrugged set point; distress, its shortfall from the adapted reference."""
+    signal = activation(tone, occupancy, receptors, endogenous_per_tone, drug_efficacy) / baseline_activation
+    return signal, min(max(1.0 - signal / reference, 0.0), 1.0)
 
 
 def give_dose(model, payload) -> None:

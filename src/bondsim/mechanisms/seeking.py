@@ -1,7 +1,12 @@
-"""Contact seeking: a Poisson process of attempts whose rate rises with distress.
+"""Contact seeking, with two drives: the reward a person expects, and relief from distress.
 
-P(seek in a step) = 1 - exp(-dt (r0 + g D)), with D the distress observed at the end of the
-previous step (Panksepp et al. 1980; Martel et al. 1995). Equations: docs/model.md.
+Attempts come as a Poisson process of rate r = a M + g D per hour: appetitive seeking, in
+proportion to the reward of contact the person has learned to expect (M, the reward memory),
+and relief seeking, in proportion to distress D (Løseth, Ellingsen & Leknes 2014). An antagonist
+lowers the first (comfortable humans want less closeness: Tchalova & MacDonald 2020) and raises
+the second (isolated animals call and solicit more: Panksepp et al. 1980; Martel et al. 1995),
+so its net effect depends on the state. A step holds a Poisson number of attempts, several if
+the rate is high, so the step length changes no rate. Equations: docs/model.md.
 """
 
 from __future__ import annotations
@@ -10,23 +15,36 @@ import math
 
 from ..mechanism import Parameter, Variable, helper, rule
 
+MOST_ATTEMPTS = 1000  # per person and step: a bound on the count, far above any sensible rate
+
 PARAMETERS = (
-    Parameter("base_contact_rate", 0.15, "1/h", "contact attempts per hour when not distressed", 0.0, 10.0,
+    Parameter("appetitive_seeking", 0.3, "1/h", "contact attempts per hour per unit of expected reward", 0.0, 10.0,
               source="a few contacts a day when content"),
-    Parameter("seeking_gain", 1.0, "1/h", "extra attempts per hour per unit of distress", 0.0, 100.0,
+    Parameter("relief_seeking", 0.1, "1/h", "contact attempts per hour per unit of distress", 0.0, 100.0,
               source="distress drives contact seeking (Panksepp et al. 1980; Martel et al. 1995)"),
 )  # fmt: skip
 
-VARIABLES = (Variable("seeking", "sought contact in the step", dtype="bool"),)
+VARIABLES = (
+    Variable("attempts", "contact attempts in the step", dtype="int16", scratch=True),
+    Variable("seeking_rate", "contact attempts per day, both drives", "1/day"),
+)
 
 
 @helper
-def seek_probability(distress, base_contact_rate, seeking_gain, dt):
-    """Chance of seeking contact during one step: 1 - exp(-dt (r0 + g D))."""
-    return 1.0 - math.exp(-dt * (base_contact_rate + seeking_gain * distress))
+def poisson_count(u, mean):
+    """The Poisson(mean) count whose cumulative probability first reaches ``u`` (one uniform, one count)."""
+    term = math.exp(-mean)
+    cumulative = term
+    k = 0
+    while u > cumulative and k < MOST_ATTEMPTS and term > 0.0:
+        k += 1
+        term *= mean / k
+        cumulative += term
+    return k
 
 
-@rule("decide", writes=("seeking",))
-def seek(distress, draw_seek, base_contact_rate, seeking_gain, dt):
-    """Seek contact this step with the probability above."""
-    return draw_seek < seek_probability(distress, base_contact_rate, seeking_gain, dt)
+@rule("decide", writes=("attempts", "seeking_rate"))
+def seek(reward_memory, distress, draw_seek, appetitive_seeking, relief_seeking, dt):
+    """How many contacts to seek this step: Poisson with rate a M + g D per hour."""
+    rate = appetitive_seeking * reward_memory + relief_seeking * distress
+    return poisson_count(draw_seek, rate * dt), 24.0 * rate

@@ -1,0 +1,52 @@
+"""Adaptation: receptor number and the opioid signal a person is used to both follow chronic change.
+
+Two slow homeostatic processes (an opponent process, Solomon & Corbit 1974; allostasis):
+
+- **receptors** move towards 1 + k (1 - u), within [1 / (1 + k), 1 + k], where u is activation per
+  receptor relative to the undrugged set point: chronic blockade up-regulates them (more reward
+  and signal, supersensitivity, once the drug stops), chronic agonist down-regulates them
+  (tolerance). Acute doses, lasting hours, barely move them.
+- the **reference**, the signal the person has got used to, follows the signal itself: distress
+  is the signal's shortfall from it, so a lasting change in signal is felt at first and fades,
+  and the reference left behind when a drug stops is felt as a rebound or as withdrawal.
+
+Equations and sources: docs/model.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..mechanism import Parameter, rule
+
+LEAST_REFERENCE = 1e-6  # the reference stays positive: distress and affect divide by it
+
+PARAMETERS = (
+    Parameter("receptor_plasticity", 0.8, "fraction", "most receptor number can rise under full chronic blockade",
+              0.0, 2.0, source="mu binding +80% after 8 days of naltrexone pellets in mice (Lesscher et al. 2003)",
+              status="fixed"),
+    Parameter("receptor_adaptation_days", 3.0, "days", "time constant of receptor number's adaptation", 0.1,
+              365.0, source="chronic (about a week), not acute, naltrexone raises receptor number "
+                            "(Zukin et al. 1982; Unterwald et al. 1995)"),
+    Parameter("reference_adaptation_days", 4.0, "days", "time constant of the adapted signal (opponent process)",
+              0.1, 365.0, source="months of naltrexone bring no lasting dysphoria; a slight rise in anxiety "
+                                 "at week 2 only (Krupitsky et al. 2016)"),
+)  # fmt: skip
+
+
+def constants(params) -> dict:
+    """What is left of a deviation of receptors and reference from their targets after one step."""
+    return {
+        "receptor_keep": math.exp(-params.step_hours / (24.0 * params.receptor_adaptation_days)),
+        "reference_keep": math.exp(-params.step_hours / (24.0 * params.reference_adaptation_days)),
+    }
+
+
+@rule("observe", writes=("receptors", "reference"))
+def adapt(signal, receptors, reference, receptor_plasticity, receptor_keep, reference_keep):
+    """Receptors towards 1 + k (1 - activation per receptor); the reference towards the signal."""
+    per_receptor = signal / receptors
+    target = 1.0 + receptor_plasticity * (1.0 - per_receptor)
+    target = min(max(target, 1.0 / (1.0 + receptor_plasticity)), 1.0 + receptor_plasticity)
+    reference = signal + (reference - signal) * reference_keep
+    return target + (receptors - target) * receptor_keep, max(reference, LEAST_REFERENCE)
