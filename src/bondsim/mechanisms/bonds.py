@@ -1,9 +1,10 @@
 """Bonds: ties to particular others that grow with rewarding contact, compete for a person's capacity, and fade.
 
 Each accepted contact closes a fraction eta V (1 - B / K) of the gap to 1, with V the contact's
-value (the contact itself, and its opioid reward), B the person's sum of bonds and K their bond capacity: social time is finite, so ties
-compete and the sum settles below K. Every bond fades with a half-life. The strength of a
-person's close ties is sum(b^2) / K, which any stronger tie raises. Equations: docs/model.md.
+value (the contact itself, and its opioid reward), B the person's sum of bonds and K their bond
+capacity: social time is finite, so ties compete and the sum settles below K. Every bond fades
+with a half-life. The strength of a person's close ties is sum(b^2) / K, which any stronger tie
+raises. Equations: docs/model.md.
 """
 
 from __future__ import annotations
