@@ -117,7 +117,7 @@ REGRESSION_PARAMS = {
     "bond_half_life_days": 60.0,
     "bond_capacity": 3.0,
     "initial_bond": 0.2,
-    "reward_weight": 0.1,
+    "opioid_rating_weight": 0.1,
     "reward_learning_rate": 0.2,
     "diary_window_hours": 24.0,
     "separation": "none",

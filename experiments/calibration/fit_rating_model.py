@@ -1,12 +1,17 @@
-"""Calibrate opioid_share and the rating noise of the virtual Inagaki 2016 trial; fit on the diary, check the lab.
+"""Calibrate opioid_rating_weight and the rating noise of the virtual Inagaki 2016 trial, on training targets only.
 
-Targets (docs/calibration.md):
-- between-person SD of lab ratings of messages from close others, 0.87 on the 1-7 scale
-  (Inagaki, Hazlett & Andreescu 2019), which fixes the total rating noise;
-- the daily connection effect of naltrexone, Hedges' g = -0.20 (Løseth, Trøstheim & Leknes 2024),
-  which fixes opioid_share.
+Training targets (docs/calibration.md), and nothing else is read:
+- the between-person SD of lab ratings of messages from close others under placebo, 0.87 on the
+  1-7 scale (Inagaki, Hazlett & Andreescu 2019), which fixes the total rating noise;
+- the pooled effect of naltrexone on daily felt connection, Hedges' g = -0.20 (Løseth,
+  Trøstheim & Leknes 2024), which fixes opioid_rating_weight.
 The split of the rating noise into a person's bias and occasion noise is set by an assumed
-test-retest correlation of 0.7. The lab measure's effect is not used: it is the check.
+test-retest correlation of 0.7. The lab effect, positive affect and every other outcome are
+validation: this script never computes them.
+
+Method: a grid of weights, each run on the same virtual trials (common random numbers, seed
+2016); the objective (g - target)^2 is logged per grid point; the weight is where the pooled g
+crosses the target (linear interpolation between the grid points around it).
 
 Run: python experiments/calibration/fit_rating_model.py [trials per value, default 40]
 """
@@ -20,55 +25,47 @@ from bondsim.experiments.inagaki2016 import DESIGN, PARAMS, analyse_trial, ratin
 from bondsim.params import Params, with_overrides
 from bondsim.stats import pooled
 
-SHARES = (0.01, 0.02, 0.03, 0.04)
+WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.4)
 RETEST = 0.7
 TARGET_SD, TARGET_G = 0.87, -0.20
+TRAINING = "daily_connection"
 
 
-def noise(total):
+def noise(total: float) -> dict[str, float]:
+    """A person's bias and occasion noise whose squares add up to ``total``^2, split by the retest correlation."""
     return {
         "rating_person_sd": float(np.sqrt(RETEST) * total),
         "rating_occasion_sd": float(np.sqrt(1 - RETEST) * total),
     }
 
 
-def evaluate(trials, seeds, design):
-    vals = [ratings(t, design, s) for t, s in zip(trials, seeds, strict=True)]
-    out = {}
-    for m in ("lab_connection", "daily_connection", "positive_affect"):
-        effects = [analyse_trial(v, t["naltrexone_first"])[m] for v, t in zip(vals, trials, strict=True)]
-        out[m] = pooled([e.hedges_g for e in effects], [e.variance for e in effects])["estimate"]
-    out["lab_sd"] = float(np.mean([v["lab_connection", "placebo"].std(ddof=1) for v in vals]))
-    return out
+def daily_g(trials, seeds, design) -> float:
+    """Pooled Hedges g of naltrexone on daily felt connection (the one training effect)."""
+    effects = []
+    for trial, seed in zip(trials, seeds, strict=True):
+        effects.append(analyse_trial(ratings(trial, design, seed), trial["naltrexone_first"])[TRAINING])
+    return pooled([e.hedges_g for e in effects], [e.variance for e in effects])["estimate"]
 
 
-def main(n_trials):
+def main(n_trials: int) -> None:
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(2016).spawn(n_trials)]
     rows = []
-    for share in SHARES:
-        params = with_overrides(Params(), {**PARAMS, "opioid_share": share})
-        trials = parallel_map(
-            run_trial, [(params, DESIGN, s) for s in seeds], default_workers(), True, f"share {share}"
-        )
-        # total noise so that the placebo lab SD matches the target: SD^2 = model variance + noise^2
+    for weight in WEIGHTS:
+        params = with_overrides(Params(), {**PARAMS, "opioid_rating_weight": weight})
+        trials = parallel_map(run_trial, [(params, DESIGN, s) for s in seeds], default_workers(), True, f"w {weight}")
+        # total noise so that the placebo lab SD matches its target: SD^2 = model variance + noise^2
         model_var = np.mean([np.var(t["raw"][p, "lab_connection"][0] * 6, ddof=1) for t in trials for p in (0, 1)])
         total = float(np.sqrt(max(TARGET_SD**2 - model_var, 0.01)))
-        res = evaluate(trials, seeds, {**DESIGN, **noise(total)})
-        rows.append((share, total, res))
-        print(
-            f"opioid_share {share:.2f}: noise SD {total:.3f}, lab SD {res['lab_sd']:.2f}, "
-            f"lab g {res['lab_connection']:.3f}, daily g {res['daily_connection']:.3f}, "
-            f"affect g {res['positive_affect']:.3f}"
-        )
-    shares = np.array([r[0] for r in rows])
-    daily_g = np.array([r[2]["daily_connection"] for r in rows])
-    best = float(np.interp(TARGET_G, daily_g[::-1], shares[::-1]))  # g falls as the share rises
-    totals = np.array([r[1] for r in rows])
-    print(
-        f"fit: opioid_share = {best:.3f}; total rating noise {np.interp(best, shares, totals):.3f} "
-        f"-> {noise(float(np.interp(best, shares, totals)))}"
-    )
-    print("check: run `bondsim experiment inagaki2016` with the fitted values and read lab_connection")
+        g = daily_g(trials, seeds, {**DESIGN, **noise(total)})
+        rows.append((weight, total, g))
+        print(f"opioid_rating_weight {weight:.2f}: rating noise SD {total:.3f}, daily g {g:.3f}, "
+              f"objective (g - {TARGET_G})^2 = {(g - TARGET_G) ** 2:.5f}")  # fmt: skip
+    weights = np.array([r[0] for r in rows])
+    gs = np.array([r[2] for r in rows])
+    best = float(np.interp(TARGET_G, gs[::-1], weights[::-1]))  # g falls as the weight rises
+    total = float(np.interp(best, weights, [r[1] for r in rows]))
+    print(f"fit: opioid_rating_weight = {best:.3f}; total rating noise {total:.3f} -> {noise(total)}")
+    print("validation (not used here): run `bondsim experiment inagaki2016` and read the lab and affect effects")
 
 
 if __name__ == "__main__":

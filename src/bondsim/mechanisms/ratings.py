@@ -3,10 +3,10 @@
 The reward memory M is what contact has been worth lately: each contact moves it a fixed share
 of the way to the contact's value (:func:`bondsim.mechanisms.receptor.contact_value`), whatever
 the step length. Felt connection is
-(1 - w) C + w min(M, 1): mostly the strength of close ties C, with a weight w carried by the
-remembered opioid reward of contact. Positive affect is half the signal relative to the one
-the person is used to (0.5 when they are), averaged over the diary window: a lasting change
-fades from mood as the reference adapts. Equations and sources: docs/model.md.
+(1 - w) C + w min(M, 1): mostly the strength of close ties C, with a weight w carried by what
+contact has been worth. Positive affect is 0.5 ((1 - w) + w s / r), s / r the opioid signal
+relative to the one the person is used to (0.5 when it is), averaged over the diary window: a
+lasting change fades from mood as the reference adapts. Equations and sources: docs/model.md.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from ..mechanism import Parameter, Variable, helper, power_of, rule
 from .receptor import contact_value
 
 PARAMETERS = (
-    Parameter("reward_weight", 0.1, "fraction", "weight of the remembered reward of contact in felt connection",
-              0.0, 1.0, status="calibrated",
+    Parameter("opioid_rating_weight", 0.145, "fraction", "weight of the opioid reward and signal in what people "
+              "rate: felt connection and positive affect", 0.0, 1.0, status="calibrated",
               source="fitted to the pooled effect of naltrexone on felt connection, g = -0.20 "
                      "(Løseth, Trøstheim & Leknes 2024; calibration.md)"),
     Parameter("reward_learning_rate", 0.2, "per contact", "share of the way to a contact's reward the memory moves",
@@ -49,14 +49,14 @@ def remember_reward(reward_memory, reward, contacts, opioid_share, reward_learni
 
 
 @helper
-def connection(close_ties, reward, reward_weight):
-    """Felt connection (1 - w) C + w min(R, 1): close ties, and how rewarding contact feels."""
-    return (1.0 - reward_weight) * close_ties + reward_weight * min(reward, 1.0)
+def connection(close_ties, value, opioid_rating_weight):
+    """Felt connection (1 - w) C + w min(V, 1): close ties, and what contact is worth."""
+    return (1.0 - opioid_rating_weight) * close_ties + opioid_rating_weight * min(value, 1.0)
 
 
 @rule("observe", writes=("felt_connection", "positive_affect"))
-def rate_feelings(close_ties, reward_memory, signal, reference, positive_affect, reward_weight, diary_keep):
-    """Felt connection from close ties and the remembered reward; affect from the signal against the reference."""
-    felt = connection(close_ties, reward_memory, reward_weight)
-    now = 0.5 * min(signal / reference, 2.0)
+def rate_feelings(close_ties, reward_memory, signal, reference, positive_affect, opioid_rating_weight, diary_keep):
+    """Felt connection from close ties and the remembered value; affect from the signal against the reference."""
+    felt = connection(close_ties, reward_memory, opioid_rating_weight)
+    now = 0.5 * (1.0 - opioid_rating_weight + opioid_rating_weight * min(signal / reference, 2.0))
     return felt, now + (positive_affect - now) * diary_keep
