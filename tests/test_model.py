@@ -330,3 +330,30 @@ def test_people_are_checked_and_a_refused_isolation_changes_nothing():
         model.isolate([0, 1], -5)
     assert model.open_edges().all()
     assert [a.unique_id for a in model.agents] == list(range(30))  # a person is its index everywhere
+
+
+# ---------------------------------------------------------- a stationary baseline
+@pytest.mark.parametrize(("engine", "n"), [("array", 1000), ("agents", 200)])
+def test_without_drug_the_community_settles_within_the_warm_up(engine, n):
+    # issue model 2, item 5: after the 42-day warm-up of the trials, mean bond and felt connection drift < 2% in 4 weeks
+    model = BondingModel(seed=5, engine=engine, n_agents=n)
+    model.run(24 * 42)
+    before = model.state()
+    model.run(24 * 28)
+    after = model.state()
+    for name in ("bond_sum", "felt_connection"):
+        assert after[name].mean() == pytest.approx(before[name].mean(), rel=0.02), name
+
+
+def test_placebo_placebo_crossovers_show_no_period_effect_beyond_chance():
+    from bondsim.experiments.inagaki2016 import DESIGN, PARAMS, analyse_trial, ratings, run_trial
+    from bondsim.params import with_overrides
+
+    params = with_overrides(Params(), {**PARAMS, "drug": "placebo"})
+    p_values = []
+    for seed in range(40):
+        trial = run_trial(params, DESIGN, seed)
+        analysis = analyse_trial(ratings(trial, DESIGN, seed), trial["naltrexone_first"])
+        p_values.append(analysis["daily_connection", "period_p"])
+    # 40 trials at alpha 0.05: 2 expected, more than 6 has probability < 2% under no period effect
+    assert sum(p < 0.05 for p in p_values) <= 6

@@ -37,13 +37,13 @@ DESIGN: dict[str, Any] = {
     "naltrexone_first": 16,
     "doses_mg": [25.0, 25.0, 50.0, 50.0],  # one per day of a drug period (NCT01672723)
     "washout_days": 10,
-    "warmup_days": 21,  # bonds settle before enrolment
+    "warmup_days": 42,  # the community settles before enrolment (docs/model.md, stationary baseline)
     "baseline_days": 3,  # shown in the occupancy figure before the first dose
     "followup_days": 3,  # shown after the second period
     "dose_hour": 8.0,  # hour of the day of each dose
     "diary_hour": 22.0,  # hour of the day of the diary entry
     "lab_hours_after_dose": 2.0,  # the lab task on day 4, this long after the last dose
-    "rating_person_sd": 0.68,  # a person's response bias on the 1-7 scale (calibrated)
+    "rating_person_sd": 0.69,  # a person's response bias on the 1-7 scale (calibrated)
     "rating_occasion_sd": 0.45,  # noise of one rating occasion on the 1-7 scale (calibrated)
 }
 PARAMS: dict[str, Any] = {"engine": "array", "drug": "naltrexone", "dose_mg": 0.0}

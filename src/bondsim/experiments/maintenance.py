@@ -23,7 +23,7 @@ DESIGN: dict[str, Any] = {
     "replicates": 4,  # communities per scenario
     "community": 200,
     "treated": 40,
-    "warmup_days": 21,
+    "warmup_days": 42,
     "weeks": 12,
     "dose_mg": 50.0,
     "dose_hour": 8.0,
