@@ -43,8 +43,8 @@ DESIGN: dict[str, Any] = {
     "dose_hour": 8.0,  # hour of the day of each dose
     "diary_hour": 22.0,  # hour of the day of the diary entry
     "lab_hours_after_dose": 2.0,  # the lab task on day 4, this long after the last dose
-    "rating_person_sd": 0.69,  # a person's response bias on the 1-7 scale (calibrated)
-    "rating_occasion_sd": 0.45,  # noise of one rating occasion on the 1-7 scale (calibrated)
+    "rating_person_sd": 0.60,  # a person's response bias on the 1-7 scale (calibrated)
+    "rating_occasion_sd": 0.39,  # noise of one rating occasion on the 1-7 scale (calibrated)
 }
 PARAMS: dict[str, Any] = {"engine": "array", "drug": "naltrexone", "dose_mg": 0.0}
 
@@ -56,14 +56,15 @@ def rating(value, rng: np.random.Generator, bias, occasion_sd: float) -> np.ndar
 
 
 def lab_connection(model, closeness: str = "close") -> np.ndarray:
-    """Connection felt reading messages from close others (or strangers), in [0, 1], for everyone.
+    """Connection felt reading messages from a close other (or a stranger), in [0, 1], for everyone.
 
-    The felt-connection rule with the value of this moment's contact with the person's closest
-    partner (bond 0 for a stranger) in place of the remembered value.
+    The felt-connection rule applied to that one person: the bond to them (the person's
+    strongest bond for a close other, 0 for a stranger) in place of the strength of close ties,
+    and the value of this moment's contact with them in place of the remembered value.
     """
-    bond = model.engine.get("strongest_bond") if closeness == "close" else 0.0
+    bond = model.engine.get("strongest_bond") if closeness == "close" else np.zeros(model.n)
     reward = model.evaluate(contact_reward, bond=bond)
-    return model.evaluate(connection, value=model.evaluate(contact_value, reward=reward))
+    return model.evaluate(connection, close_ties=bond, value=model.evaluate(contact_value, reward=reward))
 
 
 def run_trial(params: Params, design: dict[str, Any], seed: int) -> dict[str, Any]:
