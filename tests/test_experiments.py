@@ -56,6 +56,43 @@ def maintenance(tmp_path_factory):
     return run_small(tmp_path_factory, "maintenance", replicates=1, community=80, treated=20, weeks=4, warmup_days=7)
 
 
+@pytest.fixture(scope="module")
+def chronic_naltrexone(tmp_path_factory):
+    return run_small(
+        tmp_path_factory,
+        "chronic_naltrexone",
+        replicates=2,
+        community=60,
+        treated=20,
+        warmup_days=10,
+        baseline_days=2,
+        dosing_days=42,
+        followup_days=14,
+        sample_hours=12.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def morphine_withdrawal(tmp_path_factory):
+    return run_small(
+        tmp_path_factory,
+        "morphine_withdrawal",
+        replicates=2,
+        community=60,
+        treated=20,
+        warmup_days=10,
+        baseline_days=2,
+        dosing_days=21,
+        followup_days=21,
+        sample_hours=12.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def state_dependence(tmp_path_factory):
+    return run_small(tmp_path_factory, "state_dependence", replicates=3, community=60, treated=20, warmup_days=10)
+
+
 # ------------------------------------------------------------------ statistics
 def test_paired_effect_known_values():
     x = np.array([4.0, 5.0, 6.0, 5.5, 4.5])
@@ -150,6 +187,57 @@ def test_maintenance_bonds_weaken_and_support_helps(maintenance):
     assert usual["felt_connection_gap"] > 0
     assert s["treated_bond_gain_from_support"]["more_ties"] > 0
     assert (out / "weekly.csv").exists() and (out / "bonds_over_weeks.png").exists()
+
+
+# ------------------------------------------------ model 2: adaptation (science.md section 6)
+def test_chronic_naltrexone_transient_distress_upregulation_rebound(chronic_naltrexone):
+    out, s = chronic_naltrexone
+    distress, affect = s["distress"], s["positive_affect"]
+    assert distress["first_week"]["ci_low"] > 0.3  # blockade is felt at first
+    assert distress["last_four_weeks_of_dosing"]["mean"] < 0.5 * distress["peak"]  # and fades (days-weeks)
+    assert distress["days_to_half_of_peak"] is not None and distress["days_to_half_of_peak"] <= 28
+    assert affect["first_week"]["ci_high"] < 0  # positive affect dips at first ...
+    assert abs(affect["last_four_weeks_of_dosing"]["mean"]) < 0.25 * abs(affect["first_week"]["mean"])  # not lasting
+    assert s["receptors"]["end_of_dosing"]["ci_low"] > 0.3  # up-regulation (Lesscher 2003: +80%)
+    assert s["reward_per_contact"]["last_four_weeks_of_dosing"]["ci_high"] < 0  # blockade: less reward
+    assert s["reward_per_contact"]["peak_after_stopping"] > 0.05  # supersensitivity after stopping
+    assert affect["first_two_weeks_after_stopping"]["ci_low"] > 0  # rebound above placebo
+    for f in ("course.png", "daily.csv", "difference_by_community.csv", "report.md", "summary.json"):
+        assert (out / f).stat().st_size > 0, f
+
+
+def test_morphine_tolerance_and_withdrawal(morphine_withdrawal):
+    _, s = morphine_withdrawal
+    signal = s["signal"]
+    assert signal["first_day"]["ci_low"] > 0  # the agonist raises the signal ...
+    assert signal["last_week_of_dosing"]["mean"] < 0.8 * signal["first_day"]["mean"]  # ... less and less: tolerance
+    assert s["receptors"]["end_of_dosing"]["ci_high"] < 0  # down-regulation
+    assert signal["first_week_after_stopping"]["ci_high"] < 0  # below placebo once stopped
+    assert s["distress"]["first_three_days_after_stopping"]["ci_low"] > 0.1  # withdrawal distress
+    assert s["seeking_rate"]["first_three_days_after_stopping"]["ci_low"] > 0  # more contact seeking
+    assert s["seeking_rate"]["last_week_of_dosing"]["ci_high"] < 0  # less seeking while on the drug
+
+
+def test_state_dependence_isolated_seek_more_on_naltrexone(state_dependence):
+    out, s = state_dependence
+    assert s["isolated"]["seeking_rate_difference"]["ci_low"] > 0  # distressed: antagonist raises seeking
+    assert s["comfortable"]["reward_memory_difference"]["ci_high"] < 0  # comfortable: less reward expected
+    # With the defaults the comfortable state's seeking RISES too (relief drive > appetitive loss over 4 days):
+    # relief_seeking <= 0.05 /h gives both signs (experiments/state_dependence/README.md).
+    assert s["comfortable"]["seeking_rate_difference"]["mean"] < s["isolated"]["seeking_rate_difference"]["mean"]
+    assert (out / "seeking_by_state.png").exists()
+
+
+def test_state_dependence_both_signs_with_weaker_relief_drive(tmp_path):
+    config = tmp_path / "weak_relief.toml"
+    config.write_text("[params]\nrelief_seeking = 0.04\n")
+    s = run_experiment(
+        "state_dependence", tmp_path / "out", seed=7, workers=1, config=config, replicates=3, community=60,
+        treated=20, warmup_days=10,
+    )  # fmt: skip
+    assert s["comfortable"]["seeking_rate_difference"]["ci_high"] < 0  # Tchalova & MacDonald 2020
+    assert s["isolated"]["seeking_rate_difference"]["ci_low"] > 0  # Martel et al. 1995
+    assert s["both_signs"]
 
 
 # ------------------------------------------------------------ definitions, CLI

@@ -18,13 +18,27 @@ from ..batch import default_workers
 from ..errors import InputError, UserError, did_you_mean
 from ..io import check_output, now, output_directory, versions, write_json
 from ..model import make_seed
+from .chronic_naltrexone import EXPERIMENT as CHRONIC_NALTREXONE
 from .common import Context, Experiment, resolve
 from .grooming import EXPERIMENT as GROOMING
 from .inagaki2016 import EXPERIMENT as INAGAKI2016
 from .maintenance import EXPERIMENT as MAINTENANCE
+from .morphine_withdrawal import EXPERIMENT as MORPHINE_WITHDRAWAL
 from .separation_distress import EXPERIMENT as SEPARATION_DISTRESS
+from .state_dependence import EXPERIMENT as STATE_DEPENDENCE
 
-REGISTRY: dict[str, Experiment] = {e.name: e for e in (INAGAKI2016, SEPARATION_DISTRESS, GROOMING, MAINTENANCE)}
+REGISTRY: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        INAGAKI2016,
+        SEPARATION_DISTRESS,
+        GROOMING,
+        MAINTENANCE,
+        CHRONIC_NALTREXONE,
+        MORPHINE_WITHDRAWAL,
+        STATE_DEPENDENCE,
+    )
+}
 DEFAULT_SEED = 2016
 
 
