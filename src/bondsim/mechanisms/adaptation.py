@@ -28,9 +28,10 @@ PARAMETERS = (
     Parameter("receptor_adaptation_days", 3.0, "days", "time constant of receptor number's adaptation", 0.1,
               365.0, source="chronic (about a week), not acute, naltrexone raises receptor number "
                             "(Zukin et al. 1982; Unterwald et al. 1995)"),
-    Parameter("reference_adaptation_days", 4.0, "days", "time constant of the adapted signal (opponent process)",
+    Parameter("reference_adaptation_days", 1.0, "days", "time constant of the adapted signal (opponent process)",
               0.1, 365.0, source="months of naltrexone bring no lasting dysphoria; a slight rise in anxiety "
-                                 "at week 2 only (Krupitsky et al. 2016)"),
+                                 "at week 2 only (Krupitsky et al. 2016); with relief_seeking it sets the state "
+                                 "dependence of seeking (state_dependence experiment)", status="calibrated"),
 )  # fmt: skip
 
 

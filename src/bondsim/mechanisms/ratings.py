@@ -4,8 +4,8 @@ The reward memory M is what contact has been worth lately: each contact moves it
 of the way to the contact's value (:func:`bondsim.mechanisms.receptor.contact_value`), whatever
 the step length. Felt connection is
 (1 - w) C + w min(M, 1): mostly the strength of close ties C, with a weight w carried by what
-contact has been worth. Positive affect is 0.5 ((1 - w) + w s / r), s / r the opioid signal
-relative to the one the person is used to (0.5 when it is), averaged over the diary window: a
+contact has been worth. Positive affect is 0.5 ((1 - w) + w (1 + s - r)), s - r the opioid
+signal above the one the person is used to (0.5 when it is that one), averaged over the diary window: a
 lasting change fades from mood as the reference adapts. Equations and sources: docs/model.md.
 """
 
@@ -58,5 +58,5 @@ def connection(close_ties, value, opioid_rating_weight):
 def rate_feelings(close_ties, reward_memory, signal, reference, positive_affect, opioid_rating_weight, diary_keep):
     """Felt connection from close ties and the remembered value; affect from the signal against the reference."""
     felt = connection(close_ties, reward_memory, opioid_rating_weight)
-    now = 0.5 * (1.0 - opioid_rating_weight + opioid_rating_weight * min(signal / reference, 2.0))
+    now = 0.5 * (1.0 - opioid_rating_weight + opioid_rating_weight * min(max(1.0 + signal - reference, 0.0), 2.0))
     return felt, now + (positive_affect - now) * diary_keep

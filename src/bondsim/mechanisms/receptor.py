@@ -5,7 +5,7 @@ endogenous opioid. Activation is receptor number (``receptors``, 1 before any ad
 what the receptors do: free ones activated by endogenous opioid at tone T as T e / (1 + T e),
 occupied ones at the drug's efficacy (0 antagonist, 1 full agonist). The opioid signal is
 activation relative to the person's own undrugged set point; distress is its shortfall from
-the adapting ``reference`` (:mod:`bondsim.mechanisms.adaptation`). The reward of a contact is
+the adapting ``reference`` (:mod:`bondsim.mechanisms.adaptation`), on the signal's own scale. The reward of a contact is
 what its opioid release adds through the free receptors, so a drug that occupies receptors can
 only lower it. The drug's concentrations and occupancy follow :mod:`bondsim.pharmacology`.
 Equations: docs/model.md.
@@ -169,9 +169,14 @@ def advance_drug(
 
 @rule("observe", writes=("signal", "distress"))
 def opioid_signal(tone, occupancy, receptors, reference, baseline_activation, endogenous_per_tone, drug_efficacy):
-    """Opioid signal relative to the undrugged set point; distress, its shortfall from the adapted reference."""
+    """Opioid signal relative to the undrugged set point; distress, its shortfall from the adapted reference.
+
+    The shortfall is on the signal's own scale (1 = the undrugged set point), so once the
+    reference has adapted to a blockade, the daily swing of a drug that leaves a few percent of
+    the receptors free is felt as a few percent, not as a fresh loss each day.
+    """
     signal = activation(tone, occupancy, receptors, endogenous_per_tone, drug_efficacy) / baseline_activation
-    return signal, min(max(1.0 - signal / reference, 0.0), 1.0)
+    return signal, min(max(reference - signal, 0.0), 1.0)
 
 
 def give_dose(model, payload) -> None:

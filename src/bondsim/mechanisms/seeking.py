@@ -20,8 +20,10 @@ MOST_ATTEMPTS = 1000  # per person and step: a bound on the count, far above any
 PARAMETERS = (
     Parameter("appetitive_seeking", 0.3, "1/h", "contact attempts per hour per unit of expected reward", 0.0, 10.0,
               source="a few contacts a day when content"),
-    Parameter("relief_seeking", 0.1, "1/h", "contact attempts per hour per unit of distress", 0.0, 100.0,
-              source="distress drives contact seeking (Panksepp et al. 1980; Martel et al. 1995)"),
+    Parameter("relief_seeking", 0.15, "1/h", "contact attempts per hour per unit of distress", 0.0, 100.0,
+              source="distress drives contact seeking (Panksepp et al. 1980; Martel et al. 1995); set so that "
+                     "naltrexone lowers seeking of the comfortable and raises that of the isolated "
+                     "(Løseth, Ellingsen & Leknes 2014; state_dependence experiment)", status="calibrated"),
 )  # fmt: skip
 
 VARIABLES = (
