@@ -119,17 +119,17 @@ REGRESSION_PARAMS = {
     "isolation_days": 2.0,
 }
 REGRESSION = {
-    "mean_tone": 1.6165854222656952,
-    "felt_connection": 0.4302835254857002,
-    "positive_affect": 0.4640096944469183,
-    "distress": 0.4176242599116481,
-    "seeking_rate": 0.26666666666666666,
-    "acceptance_rate": 0.8125,
-    "reward_per_contact": 0.28107280082012376,
-    "mean_bond": 0.3154943245481545,
-    "strong_bonds": 0.75,
+    "mean_tone": 1.7032205545556458,
+    "felt_connection": 0.4263448597037823,
+    "positive_affect": 0.46274559736760046,
+    "distress": 0.42392444178014704,
+    "seeking_rate": 0.35,
+    "acceptance_rate": 0.9047619047619048,
+    "reward_per_contact": 0.3874372331715561,
+    "mean_bond": 0.31048737335872595,
+    "strong_bonds": 0.7,
     "isolated_fraction": 0.0,
-    "mean_occupancy": 0.9233943237762147,
+    "mean_occupancy": 0.9326057176331617,
 }
 
 
