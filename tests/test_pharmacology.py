@@ -382,3 +382,14 @@ def test_both_engines_give_each_person_the_same_kinetics():
         states.append(model.state())
     for name in ("drug_exposure", "drug_binding_rate", "occupancy", "drug_plasma"):
         np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-12, atol=1e-15)
+
+
+def test_bondsim_pk_prints_percentiles_for_a_population(bondsim):
+    done = bondsim("pk", "naltrexone", "--dose", "25", "25", "50", "50", "--schedule", "daily",
+                   "--people", "300", "--hours", "96", "336")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "hours,occupancy_mean,occupancy_p5,occupancy_p25,occupancy_p50,occupancy_p75,occupancy_p95"
+    end = [float(v) for v in lines[2].split(",")]
+    assert end[0] == 336 and 0.0 < end[2] < end[4] < end[6] < 0.5
+    assert bondsim("pk", "naltrexone", "--dose", "25", "50").returncode == 2  # two doses need --schedule daily
