@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -267,7 +268,7 @@ def test_fitted_profile_meets_lee_1988_and_the_prescribing_information(fit_table
 
 def test_metabolite_potency_is_within_a_factor_of_its_sourced_value():
     # 6-beta-naltrexol: half the parent's affinity (Ko et al. 2006), little brain entry; in vivo 71-100 times
-    # less potent in monkeys (Li et al. 2008; Ko et al. 2006): 0.01. The fit lands within a factor 5 of it,
+    # less potent in monkeys (Li, McMahon & France; Ko et al. 2006): 0.01. The fit lands within a factor 5 of it,
     # against 1.4e-4 before (70 times below).
     assert ph.METABOLITE_POTENCY_SOURCE == 0.01
     ratio = NALTREXONE.metabolite_potency / ph.METABOLITE_POTENCY_SOURCE
@@ -297,6 +298,22 @@ def test_a_fresh_fit_lands_on_the_shipped_constants():
     for name in script.NAMES:
         assert getattr(best, name) == pytest.approx(getattr(NALTREXONE, name), rel=0.01), name
     assert script.fit_blockade_variability(NALTREXONE, log=None) == pytest.approx(ph.BLOCKADE_VARIABILITY, abs=0.01)
+
+
+def test_the_documented_constants_are_the_shipped_ones():
+    """docs/pharmacology.md's naltrexone table quotes bondsim.drugs and bondsim.pharmacology, rounded as shown."""
+    text = (ROOT / "docs" / "pharmacology.md").read_text(encoding="utf-8")
+    shown = {
+        "metabolite potency π": NALTREXONE.metabolite_potency,
+        "K_d (effect site)": NALTREXONE.kd_ng_ml,
+        "dissociation half-life (ln 2 / koff)": NALTREXONE.dissociation_half_life_h,
+        "between-person spread of exposure (`pk_variability`)": ph.PK_VARIABILITY,
+        "between-person spread of binding rate (`blockade_variability`)": ph.BLOCKADE_VARIABILITY,
+    }
+    for label, value in shown.items():
+        m = re.search(re.escape(f"| {label} | ") + r"([0-9.eE+-]+)", text)
+        assert m, f"docs/pharmacology.md has no row '{label}'"
+        assert float(m.group(1)) == pytest.approx(value, rel=0.005), label
 
 
 # ---------------------------------------------------------------- people differ

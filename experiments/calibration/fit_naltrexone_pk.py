@@ -10,7 +10,7 @@ Targets (bondsim.pharmacology.NALTREXONE_TARGETS, docs/pharmacology.md):
 - prescribing information: 70-80% blocked 48 h after 50 mg (sigma 0.025: the range is 2 sigma);
 - Lee et al. 1988 (PET at 1, 48, 72, 120, 168 h): blockade half-time 72-108 h (sigma 9 h), and the
   decline between the 72 h and 168 h scans that this half-time implies (derived);
-- a prior on the metabolite potency: 0.01 (Ko et al. 2006; Li et al. 2008), one SD a factor 3.
+- a prior on the metabolite potency: 0.01 (Ko et al. 2006; Li, McMahon & France), one SD a factor 3.
 
 Then the between-person spread of the binding rate (BLOCKADE_VARIABILITY) is set so that the model
 population's blockade half-times spread as Lee's five volunteers' did (72-108 h), with the exposure

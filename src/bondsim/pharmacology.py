@@ -219,10 +219,10 @@ def simulate(
 # from a published range across the subjects of one study, taken as the expected range of that many
 # draws from a normal distribution (expected_range below); docs/pharmacology.md has the sources.
 PK_VARIABILITY = 0.36
-"""SD of log exposure: 6-beta-naltrexol levels spanned a 4-fold range across 23 subjects on one
-dose (McCaul et al. 2000); ln 4 / expected_range(23) = 0.36."""
+"""SD of log exposure between people, from 6-beta-naltrexol levels in a 4-fold range across 23
+subjects on one dose (McCaul et al. 2000), ln 4 / expected_range(23) = 0.36."""
 BLOCKADE_VARIABILITY = 0.255
-"""SD of log binding rate, set so that the model population's blockade half-times after 50 mg
+"""SD of log binding rate between people, set so that the model population's blockade half-times after 50 mg
 naltrexone spread as those of Lee et al. 1988 (72-108 h across 5 volunteers): an SD of log
 half-time of ln(108 / 72) / expected_range(5) = 0.174 (experiments/calibration/fit_naltrexone_pk.py)."""
 
@@ -303,6 +303,7 @@ def simulate_people(
 
 
 PERCENTILES = (5, 25, 50, 75, 95)
+"""The percentiles of occupancy over people that :func:`population` reports."""
 
 
 def population(
@@ -345,7 +346,7 @@ def population_half_times(
 
 
 INAGAKI_DOSES = ((0.0, 25.0), (24.0, 25.0), (48.0, 50.0), (72.0, 50.0))
-"""The naltrexone period of Inagaki et al. 2016 as (hour, mg): 25, 25, 50, 50 mg on days 1-4."""
+"""The naltrexone period of Inagaki et al. 2016 as (hour, mg), 25, 25, 50 and 50 mg on days 1-4."""
 
 
 def residual_blockade(
@@ -394,12 +395,12 @@ as tabulated by Trøstheim et al. 2022, Table 1)."""
 RABINER_WINDOW_HOURS = (1.0, 8.0)
 """The scans fell within 8 h of the dose; the model's occupancy is averaged over 1-8 h."""
 PET_SD = 0.08
-"""Spread of one volunteer's PET occupancy: the SD of Rabiner's three 5 mg volunteers (43, 46, 58%)."""
+"""Spread of one volunteer's PET occupancy, the SD of Rabiner's three 5 mg volunteers (43, 46, 58%)."""
 METABOLITE_POTENCY_SOURCE = 0.01
-"""6-beta-naltrexol's central potency relative to naltrexone: apparent in vivo pA2 6.5 against
-8.5 in monkeys, 100-fold less potent (Ko et al. 2006); 71-fold by drug discrimination (Li et al. 2008)."""
+"""Central potency of 6-beta-naltrexol relative to naltrexone, from an apparent in vivo pA2 of 6.5
+against 8.5 in monkeys, 100-fold less potent (Ko et al. 2006); 71-fold by drug discrimination (Li, McMahon & France)."""
 METABOLITE_POTENCY_FACTOR = 3.0
-"""Spread of that prior, as a factor (one SD in log units; an assumption): 2 SD span 0.0011-0.09,
+"""Spread of that prior as a factor, one SD in log units (an assumption); 2 SD span 0.0011-0.09,
 from below the monkey values to the 1/10-1/25 that mice give per plasma level (Yancey-Wrona et al. 2009)."""
 
 
@@ -425,8 +426,8 @@ NALTREXONE_TARGETS: tuple[Target, ...] = (
         derived=True,
     ),
     Target(
-        "metabolite potency (log10)",
-        "Ko et al. 2006; Li et al. 2008 (monkeys)",
+        "metabolite potency, log10 (prior)",
+        "Ko et al. 2006; Li, McMahon & France (monkeys)",
         math.log10(METABOLITE_POTENCY_SOURCE),
         math.log10(METABOLITE_POTENCY_SOURCE / METABOLITE_POTENCY_FACTOR**2),
         math.log10(METABOLITE_POTENCY_SOURCE * METABOLITE_POTENCY_FACTOR**2),
@@ -434,6 +435,7 @@ NALTREXONE_TARGETS: tuple[Target, ...] = (
         unit="log10",
     ),
 )
+"""The calibration targets of naltrexone, in the order of :func:`naltrexone_measures`."""
 
 
 def blockade_half_time(hours: np.ndarray, occupancy: np.ndarray) -> float:
@@ -492,7 +494,7 @@ def naltrexone_fit_table(drug: DrugProfile | None = None) -> pd.DataFrame:
                 "target": t.name + (" (derived)" if t.derived else ""),
                 "source": t.source,
                 "published": t.value,
-                "range": f"{t.low:.3g}-{t.high:.3g}" if t.low != t.high else "",
+                "range": f"{t.low:.3g} to {t.high:.3g}" if t.low != t.high else "",
                 "model": m,
                 "residual": m - t.value,
                 "weighted": (m - t.value) / t.sigma,
