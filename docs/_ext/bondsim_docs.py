@@ -5,6 +5,8 @@ so the tables cannot drift from the code:
 
 - ``{bondsim-params}``: ``bondsim.params.describe()``, one row per parameter.
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
+- ``{bondsim-naltrexone-fit}``: naltrexone's calibration targets against the shipped constants
+  (``bondsim.pharmacology.naltrexone_fit_table``), computed afresh at each build.
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
 - ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
   the model has that registry; then one line on a page shows it).
@@ -50,6 +52,16 @@ DRUG_COLUMNS = [
     ("kd_ng_ml", "K<sub>d</sub> (ng/mL)"),
     ("dissociation_half_life_h", "receptor dissociation half-life (h)"),
     ("efficacy", "efficacy"),
+]
+FIT_COLUMNS = [
+    ("target", "target"),
+    ("source", "source"),
+    ("published", "published"),
+    ("range", "range"),
+    ("model", "model"),
+    ("residual", "residual"),
+    ("weighted", "residual / σ"),
+    ("within", "in range"),
 ]
 EXPERIMENT_COLUMNS = [
     ("name", "experiment"),
@@ -121,6 +133,19 @@ def drug_rows() -> list[dict[str, Any]]:
             rows.append({"name": name, "action": "none (no pharmacology)"})
         else:
             rows.append({key: field_of(item, key, name) for key, _ in DRUG_COLUMNS})
+    return rows
+
+
+def naltrexone_fit_rows() -> list[dict[str, Any]]:
+    """One row per calibration target of naltrexone, numbers to three significant digits."""
+    from bondsim.pharmacology import naltrexone_fit_table
+
+    rows = []
+    for row in naltrexone_fit_table().to_dict("records"):
+        for key in ("published", "model", "residual", "weighted"):
+            row[key] = float(f"{row[key]:.3g}")
+        row["within"] = "yes" if row["within"] else "no"
+        rows.append(row)
     return rows
 
 
@@ -228,6 +253,13 @@ class DrugsDirective(_MarkdownDirective):
         return markdown_table(drug_rows(), DRUG_COLUMNS, code=("name",))
 
 
+class NaltrexoneFitDirective(_MarkdownDirective):
+    """Naltrexone's calibration targets: published value, model, residual."""
+
+    def markdown(self) -> str:
+        return markdown_table(naltrexone_fit_rows(), FIT_COLUMNS)
+
+
 class ExperimentsDirective(_MarkdownDirective):
     """The named experiments."""
 
@@ -278,6 +310,7 @@ class ApiDirective(_MarkdownDirective):
 DIRECTIVES = {
     "bondsim-params": ParamsDirective,
     "bondsim-drugs": DrugsDirective,
+    "bondsim-naltrexone-fit": NaltrexoneFitDirective,
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
     "bondsim-commands": CommandsDirective,

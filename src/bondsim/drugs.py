@@ -60,10 +60,11 @@ NALTREXONE = DrugProfile(
     cmax_ng_ml=13.0,
     metabolite_cmax_ng_ml=108.0,
     effect_half_life_h=0.25,  # lipophilic, enters the brain within minutes (assumption)
-    # fitted to Lee 1988, Rabiner 2011 and the prescribing information's occupancy:
-    metabolite_potency=1.4e-4,
-    kd_ng_ml=0.0646,
-    dissociation_half_life_h=68.9,
+    # fitted to Rabiner 2011, Lee 1988 and the prescribing information's occupancy, with a prior on the
+    # metabolite's potency (Ko et al. 2006): experiments/calibration/fit_naltrexone_pk.py
+    metabolite_potency=0.00232,
+    kd_ng_ml=0.0625,
+    dissociation_half_life_h=73.6,
     source="Meyer et al. 1984; Lee et al. 1988; Rabiner et al. 2011; prescribing information",
 )
 NALOXONE = DrugProfile(

@@ -17,7 +17,14 @@ import numpy as np
 
 from ..drugs import profile
 from ..mechanism import DRUG_CHOICES, Parameter, Variable, helper, rule
-from ..pharmacology import advance_drug_state, dose_times, kinetic_constants
+from ..pharmacology import (
+    BLOCKADE_VARIABILITY,
+    PK_VARIABILITY,
+    advance_drug_state,
+    dose_times,
+    draw_person_kinetics,
+    kinetic_constants,
+)
 from .tone import released
 
 PARAMETERS = (
@@ -52,6 +59,17 @@ PARAMETERS = (
     Parameter(
         "treated_fraction", 1.0, "fraction", "fraction of people who receive the drug", 0.0, 1.0, status="setting",
     ),
+    Parameter(
+        "pk_variability", PK_VARIABILITY, "log SD", "between-person spread of exposure to a dose (0 = none)", 0.0, 2.0,
+        source="6-beta-naltrexol levels in a 4-fold range across 23 people on one dose (McCaul et al. 2000)",
+        status="fixed",
+    ),
+    Parameter(
+        "blockade_variability", BLOCKADE_VARIABILITY, "log SD",
+        "between-person spread of the drug's binding and dissociation rates (0 = none)", 0.0, 2.0,
+        source="blockade half-times 72-108 h across 5 people after 50 mg naltrexone (Lee et al. 1988)",
+        status="calibrated",
+    ),
 )  # fmt: skip
 
 VARIABLES = (
@@ -63,6 +81,8 @@ VARIABLES = (
     Variable("occupancy", "fraction of mu receptors held by the drug"),
     Variable("receptors", "mu receptor number (function) relative to the undrugged person, adapts", initial=1.0),
     Variable("reference", "the opioid signal the person has adapted to (1 = undrugged set point)", initial=1.0),
+    Variable("drug_exposure", "the person's exposure to a dose, relative to the typical person", initial=1.0),
+    Variable("drug_binding_rate", "the person's drug binding and dissociation rates, relative to typical", initial=1.0),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
     Variable("baseline_reward", "activation gained from a contact with a closest partner, at the set point"),
     Variable(
@@ -86,11 +106,16 @@ def constants(params) -> dict:
 
 
 def initialize(params, n, network, rng) -> dict:
-    """Who is treated: round(treated_fraction * n) people drawn without replacement (if any drug)."""
+    """Who is treated, and everyone's own drug kinetics (if any drug, placebo included).
+
+    round(treated_fraction * n) people drawn without replacement, then each person's exposure and
+    binding rate (log-normal, median 1; pk_variability and blockade_variability; pharmacology.md).
+    """
     treated = np.zeros(n, dtype=bool)
-    if params.drug != "none":
-        treated[rng.choice(n, size=round(params.treated_fraction * n), replace=False)] = True
-    return {"treated": treated}
+    if params.drug == "none":
+        return {"treated": treated}
+    treated[rng.choice(n, size=round(params.treated_fraction * n), replace=False)] = True
+    return {"treated": treated, **draw_person_kinetics(rng, n, params.pk_variability, params.blockade_variability)}
 
 
 @helper
@@ -158,12 +183,12 @@ def contact_value(reward, opioid_share):
 )
 def advance_drug(
     drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
-    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
+    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_exposure, drug_binding_rate,
 ):  # fmt: skip
-    """The drug moves on by one step in treated people (pharmacology.md)."""
+    """The drug moves on by one step in treated people, with their own kinetics (pharmacology.md)."""
     return advance_drug_state(
         drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
-        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff,
+        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_exposure, drug_binding_rate,
     )  # fmt: skip
 
 
