@@ -52,12 +52,13 @@ def plot_timeseries(frame: pd.DataFrame, path: str | Path, title: str = "") -> N
     ax.legend(frameon=False)
     ax = axes[1, 0]
     ax.plot(days, frame["distress"], color="tab:red", label="distress")
-    ax.plot(
-        days, frame["seeking_rate"].rolling(6, min_periods=1).mean(), color="tab:orange", label="seeking (per step)"
-    )
     ax.set_ylim(0, 1)
-    ax.legend(frameon=False)
+    ax.set_ylabel("distress (0-1)", color="tab:red")
     ax.set_xlabel("day")
+    seeking = ax.twinx()
+    seeking.plot(days, frame["seeking_rate"], color="tab:orange", label="contact seeking")
+    seeking.set_ylim(0, max(10.0, float(frame["seeking_rate"].max()) * 1.1))
+    seeking.set_ylabel("contact seeking (attempts per day)", color="tab:orange")
     ax = axes[1, 1]
     ax.plot(days, frame["mean_bond"], color="tab:green", label="mean bond")
     ax.plot(days, frame["mean_occupancy"], color="black", ls="--", label="receptor occupancy (treated)")
