@@ -360,3 +360,15 @@ def test_placebo_placebo_crossovers_show_no_period_effect_beyond_chance():
         p_values.append(analysis["daily_connection", "period_p"])
     # 40 trials at alpha 0.05: 2 expected, more than 6 has probability < 2% under no period effect
     assert sum(p < 0.05 for p in p_values) <= 6
+
+
+def test_a_close_other_moves_people_more_than_a_stranger():
+    # Inagaki, Hazlett & Andreescu 2019: connection to messages from close others 4.67 (SD 0.87), strangers 1.97
+    from bondsim.experiments.inagaki2016 import lab_connection
+
+    model = BondingModel(seed=2, engine="array", n_agents=500)
+    model.run(24 * 42)
+    close, stranger = 1 + 6 * lab_connection(model, "close"), 1 + 6 * lab_connection(model, "stranger")
+    assert close.mean() == pytest.approx(4.67, abs=0.87)  # within one published SD
+    assert stranger.mean() == pytest.approx(1.97, abs=0.72)
+    assert (close > stranger).all()

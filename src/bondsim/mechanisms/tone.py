@@ -33,8 +33,8 @@ PARAMETERS = (
               status="fixed"),
     Parameter("stranger_weight", 0.2, "fraction", "release of a contact with a stranger, relative to a closest "
               "partner (bond 1); in between it grows linearly with the bond", 0.0, 1.0,
-              source="connection to messages from strangers vs close others, 1.97 vs 4.67 on a 1-7 scale "
-                     "(Inagaki, Hazlett & Andreescu 2019)", status="calibrated"),
+              source="a fifth, set by hand; the lab task then rates messages from strangers and close others "
+                     "1.5 and 4.9 on a 1-7 scale, against 1.97 and 4.67 (Inagaki, Hazlett & Andreescu 2019)"),
     Parameter("rejection_tone_drop", 0.3, "fraction", "fraction of tone lost on a rejection", 0.0, 1.0,
               source="rejection changes mu-opioid activity (Hsu et al. 2013); social pain (Eisenberger et al. 2003)"),
     Parameter("separation_grief", 0.5, "1/h", "tone loss rate per unit of grief (bond to absent partners)", 0.0,
