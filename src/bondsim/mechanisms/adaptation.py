@@ -2,10 +2,13 @@
 
 Two slow homeostatic processes (an opponent process, Solomon & Corbit 1974; allostasis):
 
-- **receptors** move towards 1 + k (1 - u), within [1 / (1 + k), 1 + k], where u is activation per
-  receptor relative to the undrugged set point: chronic blockade up-regulates them (more reward
-  and signal, supersensitivity, once the drug stops), chronic agonist down-regulates them
-  (tolerance). Acute doses, lasting hours, barely move them.
+- **receptors** move towards 1 / u, within [1 / (1 + k), 1 + k], where u is activation per
+  receptor relative to the undrugged set point, the number that would restore the undrugged
+  activation: chronic blockade up-regulates them (more reward and signal, supersensitivity, once
+  the drug stops), chronic agonist down-regulates them (tolerance). Acute doses, lasting hours,
+  barely move them, and adaptation never over-compensates.
+- **despair** follows grief at the same pace: the grief a person has got used to damps the
+  appetitive drive to seek contact (protest first, then despair: Bowlby 1969).
 - the **reference**, the signal the person has got used to, follows the signal itself: distress
   is the signal's shortfall from it, so a lasting change in signal is felt at first and fades,
   and the reference left behind when a drug stops is felt as a rebound or as withdrawal.
@@ -43,11 +46,18 @@ def constants(params) -> dict:
     }
 
 
-@rule("observe", writes=("receptors", "reference"))
-def adapt(signal, receptors, reference, receptor_plasticity, receptor_keep, reference_keep):
-    """Receptors towards 1 + k (1 - activation per receptor); the reference towards the signal."""
+@rule("observe", writes=("receptors", "reference", "despair"))
+def adapt(signal, grief, receptors, reference, despair, receptor_plasticity, receptor_keep, reference_keep):
+    """Receptors towards 1 / (activation per receptor), within [1 / (1 + k), 1 + k]; the reference towards the signal.
+
+    A receptor number of 1 / u would restore the undrugged activation exactly, so adaptation
+    never over-compensates: under a partial blockade it can at most cancel the drug's effect.
+    Despair follows grief at the pace of the reference: as the protest's distress fades, the
+    grief left damps appetitive seeking (:mod:`bondsim.mechanisms.seeking`).
+    """
     per_receptor = signal / receptors
-    target = 1.0 + receptor_plasticity * (1.0 - per_receptor)
-    target = min(max(target, 1.0 / (1.0 + receptor_plasticity)), 1.0 + receptor_plasticity)
+    most, least = 1.0 + receptor_plasticity, 1.0 / (1.0 + receptor_plasticity)
+    target = most if per_receptor * most <= 1.0 else max(1.0 / per_receptor, least)
     reference = signal + (reference - signal) * reference_keep
-    return target + (receptors - target) * receptor_keep, max(reference, LEAST_REFERENCE)
+    despair = grief + (despair - grief) * reference_keep
+    return target + (receptors - target) * receptor_keep, max(reference, LEAST_REFERENCE), despair

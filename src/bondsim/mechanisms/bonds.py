@@ -31,10 +31,10 @@ PARAMETERS = (
 VARIABLES = (
     Variable("bond", "what the person feels for this neighbour, 0-1", per="edge"),
     Variable("bond_sum", "sum of the person's bonds", "bond units"),
-    Variable("close_ties", "strength of close ties, sum(b^2) / capacity, 0-1"),
-    Variable("strongest_bond", "the person's strongest bond, 0-1"),
-    Variable("strong_bonds", "number of bonds >= 0.5", dtype="int32"),
-    Variable("has_tie", "has a bond >= 0.1", dtype="bool"),
+    Variable("close_ties", "strength of close ties, sum(b^2) / capacity over open ties, 0-1"),
+    Variable("strongest_bond", "the person's strongest bond over open ties, 0-1"),
+    Variable("strong_bonds", "number of bonds >= 0.5 over open ties", dtype="int32"),
+    Variable("has_tie", "has a bond >= 0.1 over open ties", dtype="bool"),
 )
 
 
@@ -55,14 +55,17 @@ def summary(total, squares, strong, strongest, bond_capacity):
 
 
 @rule("update", writes=("bond_sum", "close_ties", "strongest_bond", "strong_bonds", "has_tie"))
-def grow_and_fade(edge_bond, edge_met, reward, bond_sum, opioid_share, bond_learning_rate, bond_capacity, bond_keep):
+def grow_and_fade(
+    edge_bond, edge_met, edge_closed, reward, bond_sum, opioid_share, bond_learning_rate, bond_capacity, bond_keep
+):
     """Each contact closes eta V (1 - B / K) of the gap to 1, V the contact's value; then every bond fades.
 
-    The person's bond summaries are tallied in the same pass over the ties.
+    The person's bond summaries are tallied in the same pass over the ties: the sum over every
+    tie (an absent partner's bond still takes its share of the capacity), the others over the
+    open ties only (an absent partner is not there to feel close to).
     """
-    growth = min(
-        bond_learning_rate * contact_value(reward, opioid_share) * max(1.0 - bond_sum / bond_capacity, 0.0), 1.0
-    )
+    room = max(1.0 - bond_sum / bond_capacity, 0.0)
+    growth = min(bond_learning_rate * contact_value(reward, opioid_share) * room, 1.0)
     total = squares = strongest = 0.0
     strong = 0
     for k in range(len(edge_bond)):
@@ -72,6 +75,8 @@ def grow_and_fade(edge_bond, edge_met, reward, bond_sum, opioid_share, bond_lear
         bond *= bond_keep
         edge_bond[k] = bond
         total += bond
+        if edge_closed[k]:
+            continue
         squares += bond * bond
         if bond >= STRONG_BOND:
             strong += 1
@@ -81,6 +86,6 @@ def grow_and_fade(edge_bond, edge_met, reward, bond_sum, opioid_share, bond_lear
 
 
 @rule("start", writes=("bond_sum", "close_ties", "strongest_bond", "strong_bonds", "has_tie"))
-def summarize_bonds(edge_bond, edge_met, bond_capacity):
+def summarize_bonds(edge_bond, edge_met, edge_closed, bond_capacity):
     """The summaries of the initial bonds: the same pass, with no contact and no fading."""
-    return grow_and_fade(edge_bond, edge_met, 0.0, 0.0, 0.0, 0.0, bond_capacity, 1.0)
+    return grow_and_fade(edge_bond, edge_met, edge_closed, 0.0, 0.0, 0.0, 0.0, bond_capacity, 1.0)

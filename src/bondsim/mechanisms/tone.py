@@ -97,12 +97,11 @@ def update_tone(
     if absent > absent_bond:  # a new absence: grief for it starts at the bond
         grief += absent - absent_bond
     grief = min(grief, absent) * grief_keep  # a partner back (or a faded bond) ends that grief
-    gain = raised - tone
-    if rejections:
-        tone = tone * power_of(rejection_keep, rejections)
-    # dT/dt = (S - T) / tau - grief_rate T, solved over the step; a contact's release falls anywhere in it
+    # a contact's release and a rejection's loss both fall anywhere in the step
+    change = raised - tone - tone * (1.0 - power_of(rejection_keep, rejections))
+    # dT/dt = (S - T) / tau - grief_rate T, solved over the step
     rate = 1.0 / tone_relaxation_hours + separation_grief * grief
     settled = tone_set_point / (tone_relaxation_hours * rate)
     keep = math.exp(-rate * dt)
-    tone = settled + (tone - settled) * keep + gain * (1.0 - keep) / (rate * dt)
-    return min(tone, tone_ceiling * tone_set_point), grief, absent
+    tone = settled + (tone - settled) * keep + change * (1.0 - keep) / (rate * dt)
+    return min(max(tone, 0.0), tone_ceiling * tone_set_point), grief, absent
