@@ -226,6 +226,7 @@ def test_dataset_rows_columns_and_manifest(reference):
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"run-{r:06d}.parquet" for r in range(24)]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["counts"] == {"runs": 24, "done": 24, "failed": 0}
+    assert manifest["cluster"] == {"kind": "processes", "scheduler": None, "workers": 2}  # not too small for workers
     assert manifest["seeds"]["master"] == 42 and manifest["spec"]["vary"]["dose_mg"] == [0, 50]
     assert {"dask", "distributed", "pyarrow", "SALib", "mesa"} <= set(manifest["versions"])
     assert pd.read_csv(out / "failures.csv").empty
