@@ -19,7 +19,6 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that was n
     __version__ = "0+unknown"
 
 
-
 class _FrameInspect:
     """What ``mesa.mesa_logging`` asks of ``inspect`` (frames, their modules and function names), without source.
 
