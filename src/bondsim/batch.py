@@ -32,6 +32,7 @@ from .errors import UserError
 from .provenance import identity
 
 BACKENDS = ("processes", "dask")
+RETRIES = 3  # times a batch is sent again after its worker process died
 
 
 def seed_for(master: int, *key: int, bits: int = 63) -> int:
@@ -355,33 +356,47 @@ class Runner:
     def _processes(
         self, fn: Callable[..., Any], tasks: Sequence[tuple], errors: str, batch: int | None, max_in_flight: int | None
     ) -> Iterator[tuple[int, Any]]:
+        """Batches on the process pool; when a worker dies, the pool starts again and the batches are resent.
+
+        A dead worker fails every batch in flight, so these are resent one at a time: a batch whose
+        worker dies while it runs alone ``RETRIES`` times is given up (:class:`Lost`).
+        """
         from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         size = batch or batch_size(len(tasks), self.workers)
         limit = max_in_flight or 2 * self.workers  # enough to keep every worker busy, few results held at once
-        starts = iter(range(0, len(tasks), size))
-        pending: dict[Any, range] = {}
-
-        def submit_next() -> None:
-            start = next(starts, None)
-            if start is not None:
-                indices = range(start, min(start + size, len(tasks)))
-                pending[self._pool.submit(call_batch, fn, [tasks[i] for i in indices])] = indices
-
-        for _ in range(limit):
-            submit_next()
+        todo = [range(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
+        todo.reverse()  # taken from the end: in task order
+        suspects: set[int] = set()  # batches in flight when a worker died, resent alone
+        deaths: dict[int, int] = {}  # batch start -> workers that died running it alone
+        pending: dict[Any, tuple[range, bool]] = {}
         try:
-            while pending:
+            while todo or pending:
+                while todo and len(pending) < (1 if suspects else limit):
+                    indices = todo.pop()
+                    future = self._pool.submit(call_batch, fn, [tasks[i] for i in indices])
+                    pending[future] = (indices, bool(suspects))
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    indices = pending.pop(future)
+                    indices, alone = pending.pop(future)
                     exc = future.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        suspects.add(indices.start)
+                        deaths[indices.start] = deaths.get(indices.start, 0) + alone
+                        if deaths[indices.start] < RETRIES:
+                            todo.append(indices)
+                            continue
+                        exc = BrokenProcessPool(f"its worker process died {RETRIES} times while running it")
+                    suspects.discard(indices.start)
                     if exc is not None and errors == "raise":
                         raise exc
                     values = [Lost(_message(exc))] * len(indices) if exc is not None else future.result()
                     yield from zip(indices, values, strict=True)
                     del values
-                    submit_next()
+                if self._pool._broken:  # every batch in flight has failed: new workers for the rest
+                    self._pool.shutdown(wait=True, cancel_futures=True)
+                    self._start_pool()
         finally:
             for future in pending:
                 future.cancel()
