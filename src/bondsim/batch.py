@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -218,6 +219,7 @@ class Runner:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        _stop_tqdm_monitors()
         context = multiprocessing.get_context(start_method())
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(["bondsim.model"])
@@ -302,8 +304,6 @@ class Runner:
                 worker thread, at least 8).
             errors: ``raise`` re-raises a task's exception; ``return`` yields :class:`Lost` instead.
         """
-        import sys
-
         from tqdm.auto import tqdm
 
         if errors not in ("raise", "return"):
@@ -459,12 +459,29 @@ def start_method() -> str:
     Python thread (a notebook kernel does; the ``bondsim`` command does not).
     """
     import multiprocessing
-    import sys
 
     methods = multiprocessing.get_all_start_methods()
     if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _stop_tqdm_monitors() -> None:
+    """End tqdm's monitor threads, which any bar starts (even a disabled one) and the next bar starts again.
+
+    Without them a process that has shown a bar or run a model is single-threaded again, so that it
+    can fork its workers (see :func:`start_method`).
+    """
+    monitor = sys.modules.get("tqdm._monitor")
+    if monitor is None:
+        return
+    for thread in threading.enumerate():
+        if isinstance(thread, monitor.TMonitor):
+            owner = thread.tqdm_cls
+            thread.exit()  # wakes it and waits for it to end
+            with owner.get_lock():
+                if getattr(owner, "monitor", None) is thread:
+                    owner.monitor = None
 
 
 def _ignore_sigint() -> None:
