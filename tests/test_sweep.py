@@ -670,6 +670,8 @@ def test_a_long_sweep_does_not_grow_the_driver(tmp_path):
             fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
         except OSError:
             break
+        if "VmRSS" not in fields:  # it has ended
+            break
         if not early and len(sweep.finished_runs(out)) >= 100:
             early = int(fields["VmRSS"].split()[0]) / 1e3  # MB, once the workers run and files are written
         peak = int(fields["VmHWM"].split()[0]) / 1e3
