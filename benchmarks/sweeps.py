@@ -1,22 +1,33 @@
-"""Sweep throughput: bondsim sweeps on Dask against Mesa's batch_run, per-run overhead, driver memory.
+"""Sweep speed: bondsim sweeps against Mesa's batch_run, start-up, per-run costs, driver memory.
 
-Standard sweep: 48 runs (4 rejection rates x 4 naltrexone doses x 3 replicates) of 1000 people
-for 100 steps. bondsim runs it on a LocalCluster of 1 and 2 worker processes (array engine);
-Mesa's ``batch_run`` runs the same design over the per-agent engine with 1 and 2 processes
-(on fewer runs, scaled to runs per second). Then the per-run overhead of the sweep machinery
-on trivial runs, and the driver's memory over a 10,000-run sweep of small models.
+Standard design: a grid of 12 points (4 rejection rates x 3 naltrexone doses) of 1000 people for
+100 steps. Each figure is measured in this run of the script, side by side with its baseline:
 
-Run standalone: ``python benchmarks/sweeps.py [--quick]``. Targets: bondsim >= 10x batch_run's
-runs/s; 2 workers >= 1.7x one worker.
+- ``bondsim sweep`` as a user runs it (a fresh process, ``--workers 1`` and ``2``) over 72 runs:
+  the marginal rate from the times the run files appear once every worker is busy, the fixed
+  start-up as the rest of the wall time. The baseline is the same sweep on a Dask
+  ``LocalCluster`` (the previous default), timed the same way.
+- ``mesa.batch_run`` over a minimal plain-Mesa model of the same rules (benchmarks/_plain_mesa.py)
+  on 1 and 2 processes: marginal rate from 4 and 8 runs.
+- What one run costs besides stepping the model (building it, recording, Parquet, transfer), and
+  the runner's overhead per run on trivial runs.
+- The peak memory of ``bondsim sweep``'s own process over a 10,000-run sweep of small models.
+- ``bondsim --help``.
+
+Run standalone: ``python benchmarks/sweeps.py [--quick]``. Targets: start-up < 2 s; marginal
+rate >= 10x batch_run's; runner overhead < 10 ms per run; driver < 300 MB over 10,000 runs;
+``bondsim --help`` < 1 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,17 +38,15 @@ from bondsim import sweep
 
 N_AGENTS, STEPS = 1000, 100
 REJECTION = [0.1, 0.2, 0.3, 0.4]
-DOSES = [0.0, 25.0, 50.0, 100.0]
-REPLICATES = 3
+DOSES = [0.0, 25.0, 50.0]
 
 
-def standard_spec(replicates: int = REPLICATES) -> sweep.SweepSpec:
-    return sweep.parse_spec(
-        {
-            "sweep": {"design": "grid", "replicates": replicates, "steps": STEPS, "seed": 2024},
-            "fixed": {"n_agents": N_AGENTS, "drug": "naltrexone"},
-            "vary": {"rejection_rate": REJECTION, "dose_mg": DOSES},
-        }
+def spec_text(replicates: int) -> str:
+    """The standard grid (12 points) with ``replicates`` runs per point, as a TOML spec."""
+    return (
+        f'[sweep]\ndesign = "grid"\nreplicates = {replicates}\nsteps = {STEPS}\nseed = 1\n'
+        f'[fixed]\nn_agents = {N_AGENTS}\ndrug = "naltrexone"\n'
+        f"[vary]\nrejection_rate = {REJECTION}\ndose_mg = {DOSES}\n"
     )
 
 
@@ -51,55 +60,46 @@ class BatchRunModel(PlainBondingModel):
         super().__init__(N_AGENTS, rejection_rate=rejection_rate, rng=rng)
 
 
-def rss_mb() -> float:
-    """Resident memory of this process (MB)."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+# ------------------------------------------------------------------ bondsim sweep, as a user runs it
+def cli_sweep(replicates: int, workers: int, root: Path, dask: bool = False) -> tuple[float, float]:
+    """Fixed start-up (s) and marginal runs/s of a fresh process that runs the standard sweep.
 
-
-class MemorySampler(threading.Thread):
-    """Samples this process's resident memory every 0.2 s."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.samples: list[tuple[float, float]] = []
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        t0 = time.perf_counter()
-        while not self._halt.is_set():
-            self.samples.append((time.perf_counter() - t0, rss_mb()))
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-
-def dask_sweep(spec: sweep.SweepSpec, workers: int, root: Path) -> tuple[float, float]:
-    """Runs per second of a sweep on a warm LocalCluster, and the cluster's start-up time (s)."""
-    from distributed import Client, LocalCluster
-
+    The marginal rate comes from the finishing times of the run files after the first ``workers``
+    (steady state), the start-up is the rest of the wall time: total - runs / rate. ``dask``: on a
+    Dask LocalCluster, through the Python API.
+    """
+    spec = root / f"grid{replicates}.toml"
+    spec.write_text(spec_text(replicates))
+    out = root / f"cli_{replicates}_{workers}_{int(dask)}"
+    if dask:
+        code = (
+            "import sys; from bondsim import sweep; "
+            "sweep.run_sweep(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), backend='dask')"
+        )
+        argv = [sys.executable, "-c", code, str(spec), str(out), str(workers)]
+    else:
+        argv = [sys.executable, "-m", "bondsim.cli", "sweep", str(spec), "--out", str(out), "--workers", str(workers)]
+        argv.append("--quiet")
     t0 = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
-    )
-    with Client(cluster) as client:
-        client.run(lambda: __import__("bondsim.model") and None)  # workers import the model once
-        startup = time.perf_counter() - t0
-        out = root / f"dask_{workers}"
-        t0 = time.perf_counter()
-        report = sweep.run_sweep(spec, out, scheduler=cluster.scheduler_address)
-        elapsed = time.perf_counter() - t0
-    cluster.close()
-    assert report.done == spec.n_runs and report.failed == 0
+    subprocess.run(argv, check=True, capture_output=True)
+    total = time.perf_counter() - t0
+    finished = sorted(p.stat().st_mtime for p in (out / "runs").iterdir())
     shutil.rmtree(out)
-    return spec.n_runs / elapsed, startup
+    steady = finished[workers - 1 :]
+    rate = (len(steady) - 1) / max(steady[-1] - steady[0], 1e-9)
+    return total - len(finished) / rate, rate
 
 
-def batch_run_rate(points: int, processes: int) -> float:
-    """Runs per second of ``mesa.batch_run`` over the per-agent engine on the first design points."""
-    params = {"rejection_rate": REJECTION[:2], "dose_mg": DOSES[: points // 2]}
+def startup_and_rate(workers: int, root: Path, repeats: int, dask: bool = False) -> tuple[float, float]:
+    """Least start-up (s) and highest marginal runs/s of ``repeats`` sweeps of 72 runs."""
+    got = [cli_sweep(6, workers, root, dask) for _ in range(repeats)]
+    return min(g[0] for g in got), max(g[1] for g in got)
+
+
+# ------------------------------------------------------------------------------ mesa.batch_run
+def batch_run_seconds(runs: int, processes: int) -> float:
+    """Wall time of ``mesa.batch_run`` over ``runs`` runs of the plain Mesa model."""
+    params = {"rejection_rate": REJECTION[:2], "dose_mg": [float(d) for d in range(runs // 2)]}
     t0 = time.perf_counter()
     rows = mesa.batch_run(
         BatchRunModel,
@@ -110,11 +110,70 @@ def batch_run_rate(points: int, processes: int) -> float:
         data_collection_period=-1,
         display_progress=False,
     )
-    return len(rows) / (time.perf_counter() - t0)
+    assert len(rows) == runs
+    return time.perf_counter() - t0
 
 
-def overhead_ms(runs: int, root: Path) -> tuple[float, float]:
-    """Per-run cost of a trivial run in-process and through a 1-worker sweep (ms)."""
+def batch_run_rate(processes: int, small: int = 4) -> float:
+    """Marginal runs/s of ``mesa.batch_run``: from ``small`` and ``2 * small`` runs."""
+    return small / max(batch_run_seconds(2 * small, processes) - batch_run_seconds(small, processes), 1e-9)
+
+
+# ------------------------------------------------------------------------------- per-run costs
+def run_parts(runs: int = 12) -> dict[str, float]:
+    """CPU ms of a standard run's parts, least over ``runs``: build, steps, the whole sweep run, transfer, Parquet."""
+    from bondsim.model import BondingModel, steps_for
+    from bondsim.params import Params, with_overrides
+    from bondsim.sweep import store
+
+    spec = sweep.parse_spec(
+        {
+            "sweep": {"design": "grid", "replicates": runs, "steps": STEPS, "seed": 2},
+            "fixed": {"n_agents": N_AGENTS, "drug": "naltrexone"},
+            "vary": {"rejection_rate": [0.2]},
+        }
+    )
+    sweep.execute(spec.task(0))  # kernels loaded
+    folder = Path(tempfile.mkdtemp(prefix="bondsim-parts-"))
+    cost: dict[str, list[float]] = {k: [] for k in ("build", "steps", "run", "transfer", "parquet", "recording")}
+    for r in range(runs):
+        task = spec.task(r)
+        params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
+        t0 = time.process_time()
+        model = BondingModel(params, seed=task.seed, create_agents=False)
+        t1 = time.process_time()
+        for _ in range(steps_for(params, task.steps, task.days)):
+            model.step()
+        t2 = time.process_time()
+        result = sweep.run_task(task)
+        t3 = time.process_time()
+        pickle.loads(pickle.dumps(result))
+        t4 = time.process_time()
+        store.write_parquet(result[1], folder / f"run-{r}.parquet")
+        t5 = time.process_time()
+        for _ in range(steps_for(params, task.steps, task.days)):
+            model._record()  # the model's own recording, which each step does (in the steps above)
+        t6 = time.process_time()
+        for name, seconds in zip(cost, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
+            cost[name].append(1e3 * seconds)
+    shutil.rmtree(folder)
+    return {name: min(values) for name, values in cost.items()}
+
+
+def cpu_seconds() -> float:
+    """CPU time (s) of this process and of its ended child processes."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def overhead_ms(runs: int, root: Path) -> dict[str, float]:
+    """The runner's CPU time per run (ms) on trivial runs (10 people, 1 step), less the runs themselves.
+
+    CPU time of the driver and of its workers (their start-up included), so that other work on
+    the machine does not count.
+    """
     spec = sweep.parse_spec(
         {
             "sweep": {"replicates": runs, "steps": 1, "seed": 5},
@@ -123,66 +182,77 @@ def overhead_ms(runs: int, root: Path) -> tuple[float, float]:
         }
     )
     sweep.execute(spec.task(0))
-    t0 = time.perf_counter()
-    for r in range(min(runs, 100)):
+    t0 = cpu_seconds()
+    for r in range(min(runs, 200)):
         sweep.execute(spec.task(r))
-    direct = (time.perf_counter() - t0) / min(runs, 100)
-    rate, _ = dask_sweep(spec, 1, root)
-    return 1e3 * direct, 1e3 * (1.0 / rate - direct)
+    direct = (cpu_seconds() - t0) / min(runs, 200)
+    out = {"run": 1e3 * direct}
+    for workers in (1, 2):
+        t0 = cpu_seconds()
+        report = sweep.run_sweep(spec, root / f"overhead{workers}", workers=workers)
+        spent = cpu_seconds() - t0
+        assert report.done == runs
+        shutil.rmtree(root / f"overhead{workers}")
+        out[f"workers{workers}"] = 1e3 * (spent / runs - direct)
+    return out
 
 
-def cli_sweep_seconds(workers: int, root: Path) -> tuple[float, int]:
-    """Wall time of ``bondsim sweep`` as a user runs it: 24 runs (12 points x 2 replicates), a fresh process."""
-    import subprocess
-    import sys
-
-    spec = root / "cli.toml"
-    spec.write_text(
-        '[sweep]\ndesign = "grid"\nreplicates = 2\nsteps = 100\nseed = 1\n'
-        '[fixed]\nn_agents = 1000\ndrug = "naltrexone"\n'
-        "[vary]\nrejection_rate = [0.1, 0.2, 0.3, 0.4]\ndose_mg = [0.0, 25.0, 50.0]\n"
-    )
-    out = root / f"cli_{workers}"
-    t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "bondsim.cli", "sweep", str(spec), "--out", str(out), "--workers", str(workers)],
-        check=True,
-        capture_output=True,
-    )
-    elapsed = time.perf_counter() - t0
-    shutil.rmtree(out)
-    return elapsed, 24
+# ------------------------------------------------------------------------------ driver memory
+def status_mb(pid: int) -> dict[str, float]:
+    """Resident memory now (VmRSS) and at its peak so far (VmHWM) of a process (MB); empty once it has ended."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in lines if line.startswith(("VmRSS", "VmHWM")))
+    return {k: int(v.split()[0]) / 1e3 for k, v in fields.items()}
 
 
 def memory_sweep(runs: int, root: Path) -> dict[str, float]:
-    """Driver memory over a sweep of ``runs`` small models on 2 workers (MB)."""
-    spec = sweep.parse_spec(
-        {
-            "sweep": {"replicates": runs // 2, "steps": 1, "seed": 6},
-            "fixed": {"n_agents": 10, "mean_degree": 4},
-            "vary": {"rejection_rate": [0.2, 0.4]},
-        }
+    """The driver's memory (MB) over ``bondsim sweep --workers 2`` of ``runs`` small models, sampled every 0.1 s."""
+    spec = root / "memory.toml"
+    spec.write_text(
+        f"[sweep]\nreplicates = {runs // 2}\nsteps = 1\nseed = 6\n"
+        "[fixed]\nn_agents = 10\nmean_degree = 4\n[vary]\nrejection_rate = [0.2, 0.4]\n"
     )
     out = root / "memory"
-    sampler = MemorySampler()
-    before = rss_mb()
-    sampler.start()
+    argv = [sys.executable, "-m", "bondsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet"]
     t0 = time.perf_counter()
-    report = sweep.run_sweep(spec, out, workers=2)
+    proc = subprocess.Popen(argv)
+    samples: list[dict[str, float]] = []
+    at_start = at_10pct = None
+    runs_dir = out / "runs"
+    while proc.poll() is None:
+        now = status_mb(proc.pid)
+        if now:
+            samples.append(now)
+            done = len(os.listdir(runs_dir)) if runs_dir.is_dir() else 0
+            if at_start is None and done:
+                at_start = now["VmRSS"]
+            if at_10pct is None and done >= runs // 10:
+                at_10pct = now["VmRSS"]
+        time.sleep(0.1)
     elapsed = time.perf_counter() - t0
-    sampler.stop()
-    assert report.done == spec.n_runs
+    assert proc.returncode == 0 and len(os.listdir(runs_dir)) == runs
     shutil.rmtree(out)
-    samples = [m for _, m in sampler.samples]
-    tenth = samples[max(1, len(samples) // 10)]
     return {
-        "runs": spec.n_runs,
+        "runs": runs,
         "seconds": elapsed,
-        "before": before,
-        "peak": max(samples),
-        "at_10pct": tenth,
-        "at_end": samples[-1],
+        "first_run": at_start or float("nan"),
+        "at_10pct": at_10pct or float("nan"),
+        "peak": max(s["VmHWM"] for s in samples),
+        "at_end": samples[-1]["VmRSS"],
     }
+
+
+def help_seconds(repeats: int = 3) -> float:
+    """Wall time of ``bondsim --help`` in a fresh process (best of ``repeats``)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bondsim.cli", "--help"], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _spin(_: int) -> float:
@@ -215,62 +285,61 @@ def cpu_ceiling(repeats: int = 2) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs everywhere (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and runs (a smoke test)")
     parser.add_argument("--memory-runs", type=int, default=10_000, help="runs of the memory sweep")
     args = parser.parse_args(argv)
-    batch_runs = 2 if args.quick else 4
-    memory_runs = 1000 if args.quick else args.memory_runs
-    spec = standard_spec(1 if args.quick else REPLICATES)
     root = Path(tempfile.mkdtemp(prefix="bondsim-bench-"))
     try:
-        print(
-            f"standard sweep: {spec.n_runs} runs of {N_AGENTS} people x {STEPS} steps (best of interleaved repeats)",
-            flush=True,
-        )
-        repeats = 1 if args.quick else 2  # best of interleaved repeats: the machine is noisy
-        ones, twos = [], []
-        for _ in range(repeats):
-            ones.append(dask_sweep(spec, 1, root))
-            twos.append(dask_sweep(spec, 2, root))
-        (one, start1), (two, start2) = max(ones), max(twos)
-        ceiling = cpu_ceiling()
-        b1 = batch_run_rate(batch_runs, 1)
-        b2 = batch_run_rate(batch_runs, 2)
-        rows = [
-            ("bondsim sweep, 1 worker (array engine)", one, f"cluster start {start1:.1f} s"),
-            ("bondsim sweep, 2 workers (array engine)", two, f"cluster start {start2:.1f} s"),
-            (f"mesa.batch_run, 1 process (plain Mesa model, {batch_runs} runs)", b1, ""),
-            (f"mesa.batch_run, 2 processes (plain Mesa model, {batch_runs} runs)", b2, ""),
-        ]
-        print(f"{'':58s} {'runs/s':>8s}")
-        for name, rate, note in rows:
-            print(f"{name:58s} {rate:8.2f}  {note}")
-        print(f"ratio bondsim 1 worker / batch_run 1 process:   {one / b1:6.1f}x  (target >= 10x)")
-        print(f"ratio bondsim 2 workers / batch_run 2 processes: {two / b2:6.1f}x  (target >= 10x)")
-        print(f"ratio bondsim 2 workers / 1 worker:              {two / one:6.2f}x  (target >= 1.7x)")
-        print(
-            f"  for scale, two pure-Python CPU-bound processes / one on this machine, same run: {ceiling:.2f}x "
-            "(shared virtual cores rarely give 2x)"
-        )
+        repeats = 1 if args.quick else 3  # best of repeats: the machine is shared and noisy
+        print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+        print(f"\nbondsim sweep as a user runs it: grid of 12 points, {N_AGENTS} people x {STEPS} steps, fresh process")
+        rows = {}
         for workers in (1, 2):
-            total, runs = cli_sweep_seconds(workers, root)
-            print(
-                f"bondsim sweep CLI, {runs} runs of 1000 people x 100 steps, --workers {workers}: "
-                f"{total:.1f} s in all, of which about {total - runs / (one if workers == 1 else two):.1f} s "
-                "fixed start-up (target < 2 s)"
-            )
-        direct, extra = overhead_ms(100 if args.quick else 400, root)
+            rows[f"bondsim sweep --workers {workers}"] = startup_and_rate(workers, root, repeats)
+        rows["Dask LocalCluster, 2 workers (before)"] = startup_and_rate(2, root, repeats, dask=True)
+        print(f"{'':44s} {'start-up (s)':>12s} {'runs/s':>8s}")
+        for name, (startup, rate) in rows.items():
+            print(f"{name:44s} {startup:12.2f} {rate:8.2f}")
+        b1, b2 = batch_run_rate(1), batch_run_rate(2)
+        print(f"{'mesa.batch_run, 1 process (plain Mesa model)':44s} {'':12s} {b1:8.2f}")
+        print(f"{'mesa.batch_run, 2 processes (plain Mesa model)':44s} {'':12s} {b2:8.2f}")
+        one, two = rows["bondsim sweep --workers 1"][1], rows["bondsim sweep --workers 2"][1]
+        dask_startup = rows["Dask LocalCluster, 2 workers (before)"][0]
+        print(f"ratio bondsim 1 worker / batch_run 1 process:    {one / b1:6.1f}x  (target >= 10x)")
+        print(f"ratio bondsim 2 workers / batch_run 2 processes: {two / b2:6.1f}x  (target >= 10x)")
+        print(f"ratio bondsim 2 workers / 1 worker:              {two / one:6.2f}x")
+        startup2 = rows["bondsim sweep --workers 2"][0]
+        print(f"start-up, 2 workers: {startup2:.2f} s, {dask_startup / startup2:.1f}x less than on Dask (target < 2 s)")
         print(
-            f"per-run overhead: trivial run {direct:.1f} ms in-process, +{extra:.1f} ms through a 1-worker sweep "
-            "(scheduling, transfer, Parquet write)"
+            f"  for scale: two pure-Python CPU-bound processes / one on this machine, same run: {cpu_ceiling():.2f}x "
+            "(what 2 workers can gain at most while others use the machine)"
         )
-        mem = memory_sweep(memory_runs, root)
+
+        n_parts = 6 if args.quick else 12
+        parts = run_parts(n_parts)
         print(
-            f"driver memory over a {mem['runs']}-run sweep ({mem['seconds']:.0f} s, "
-            f"{mem['runs'] / mem['seconds']:.0f} runs/s): before {mem['before']:.0f} MB, "
-            f"at 10% {mem['at_10pct']:.0f} MB, "
-            f"peak {mem['peak']:.0f} MB, at end {mem['at_end']:.0f} MB"
+            f"\nwhat one run of {N_AGENTS} people x {STEPS} steps costs (CPU ms, in process, least of {n_parts} runs):"
         )
+        print(
+            f"  build the model {parts['build']:.1f}, step it {parts['steps']:.1f} (of which the model's own "
+            f"recording at every step {parts['recording']:.1f}); the whole sweep run {parts['run']:.1f}; "
+            f"send it to the driver {parts['transfer']:.1f}, write its Parquet file {parts['parquet']:.1f}"
+        )
+        over = overhead_ms(400 if args.quick else 1000, root)
+        print(
+            f"runner overhead per run, CPU time of driver and workers less the run's own {over['run']:.1f} ms "
+            f"(trivial runs): {over['workers1']:.1f} ms on 1 worker (in the driver), {over['workers2']:.1f} ms on "
+            "2 worker processes (target < 10 ms)"
+        )
+
+        mem = memory_sweep(1000 if args.quick else args.memory_runs, root)
+        print(
+            f"\ndriver memory over a {mem['runs']}-run sweep ({mem['seconds']:.0f} s, "
+            f"{mem['runs'] / mem['seconds']:.0f} runs/s, 2 workers): {mem['first_run']:.0f} MB at the first run, "
+            f"{mem['at_10pct']:.0f} MB at 10%, {mem['at_end']:.0f} MB at the end, peak {mem['peak']:.0f} MB "
+            "(target < 300 MB)"
+        )
+        print(f"bondsim --help: {help_seconds():.2f} s (target < 1 s)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from bondsim.batch import Lost, Runner, run_many, seed_for
+from bondsim.batch import RETRIES, Lost, Runner, run_many, seed_for, start_method
 from bondsim.experiments.common import Context
 
 
@@ -46,3 +49,38 @@ def test_errors_raise_or_come_back_as_lost():
         got = runner.map(seed_for, tasks, errors="return")
     assert got[0] == seed_for(1, 0) and got[2] == seed_for(1, 2)
     assert isinstance(got[1], Lost) and got[1].error.startswith("ValueError")
+
+
+def _die(marker: str, value: int, times: int) -> int:
+    """Ends its worker process abruptly (as the kernel's OOM killer would) the first ``times`` times it gets value 3."""
+    path = Path(marker)
+    died = int(path.read_text()) if path.exists() else 0
+    if value == 3 and died < times:
+        path.write_text(str(died + 1))
+        os._exit(1)
+    return value
+
+
+@pytest.mark.parametrize("method", ["default", "forkserver"])
+def test_a_dead_worker_is_replaced_and_its_tasks_sent_again(tmp_path, method, monkeypatch):
+    if method != "default":
+        monkeypatch.setattr("bondsim.batch.start_method", lambda: method)
+    tasks = [(str(tmp_path / "died"), i, 1) for i in range(8)]
+    with Runner(2) as runner:
+        assert runner.map(_die, tasks, batch=1) == list(range(8))
+    assert (tmp_path / "died").read_text() == "1"
+    always = [(str(tmp_path / "always"), i, 99) for i in range(8)]  # a task that always kills its worker
+    with Runner(2) as runner:
+        got = runner.map(_die, always, batch=1, errors="return")
+    assert [v for i, v in enumerate(got) if i != 3] == [0, 1, 2, 4, 5, 6, 7]
+    assert isinstance(got[3], Lost) and "died" in got[3].error
+    assert int((tmp_path / "always").read_text()) in (RETRIES, RETRIES + 1)  # and once among others
+
+
+def test_workers_are_forked_from_a_single_threaded_process():
+    import threading
+
+    if threading.active_count() == 1:
+        assert start_method() == "fork"
+    else:  # a thread could hold a lock at the fork: workers come from a fork server
+        assert start_method() == "forkserver"

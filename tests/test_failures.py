@@ -1,4 +1,4 @@
-"""Every failure path of run, pk, experiment and analyze: one line, the right exit status, nothing left behind.
+"""Every failure path of run, pk, experiment, analyze and app: one line, the right exit status, nothing left behind.
 
 Each path runs ``bondsim`` as a subprocess, as a user meets it. The contract (docs/quickstart.md):
 exit 0 done, 1 the work failed, 2 a user error or an output that cannot be written, 130 interrupted;
@@ -267,6 +267,26 @@ def test_ctrl_c_during_experiment_stops_the_workers(bondsim_argv, tmp_path, grou
     check_one_line(result, 130, "interrupted", "experiment")
     assert listing(tmp_path) == []
     wait_for(lambda: not group_alive(result.pid), timeout=10)  # no worker left running
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])
+def test_ctrl_c_stops_the_app_with_one_line_and_exit_130(bondsim_argv, tmp_path, group):
+    import socket
+
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    def serving(_proc) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    result = interrupt([*bondsim_argv, "app", "--port", str(port)], tmp_path, serving, group=group)
+    check_one_line(result, 130, "interrupted", "app")
+    assert listing(tmp_path) == []
 
 
 # ----------------------------------------------------------------------------- too many people

@@ -226,6 +226,7 @@ def test_dataset_rows_columns_and_manifest(reference):
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"run-{r:06d}.parquet" for r in range(24)]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["counts"] == {"runs": 24, "done": 24, "failed": 0}
+    assert manifest["cluster"] == {"kind": "processes", "scheduler": None, "workers": 2}  # not too small for workers
     assert manifest["seeds"]["master"] == 42 and manifest["spec"]["vary"]["dose_mg"] == [0, 50]
     assert {"dask", "distributed", "pyarrow", "SALib", "mesa"} <= set(manifest["versions"])
     assert pd.read_csv(out / "failures.csv").empty
@@ -649,6 +650,35 @@ def test_ctrl_c_stops_with_one_line_and_the_sweep_resumes(tmp_path, workers):
             check_exact=True,
             check_dtype=False,
         )
+
+
+def test_a_long_sweep_does_not_grow_the_driver(tmp_path):
+    """1,500 tiny runs on 2 workers: the driver's memory at the end is that of its first runs (no result kept)."""
+    spec_file = write(
+        tmp_path / "many.toml",
+        "[sweep]\nreplicates = 750\nsteps = 1\nseed = 6\n[fixed]\nn_agents = 10\nmean_degree = 4\n"
+        "[vary]\nrejection_rate = [0.2, 0.4]\n",
+    )
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*BONDSIM, "sweep", str(spec_file), "--out", str(out), "--workers", "2", "--quiet"], stderr=subprocess.PIPE
+    )
+    early = peak = 0.0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            break
+        if "VmRSS" not in fields:  # it has ended
+            break
+        if not early and len(sweep.finished_runs(out)) >= 100:
+            early = int(fields["VmRSS"].split()[0]) / 1e3  # MB, once the workers run and files are written
+        peak = int(fields["VmHWM"].split()[0]) / 1e3
+        time.sleep(0.05)
+    assert proc.wait(timeout=240) == 0, proc.stderr.read()
+    assert len(sweep.finished_runs(out)) == 1500
+    assert early and peak - early < 25, f"the driver grew from {early:.0f} MB to a peak of {peak:.0f} MB"
 
 
 # ------------------------------------------------------------------- time courses and screening

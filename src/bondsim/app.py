@@ -1124,8 +1124,7 @@ def command(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable,
         "-m",
-        "solara",
-        "run",
+        "bondsim.app_server",  # solara run, with Ctrl-C as one line and exit status 130
         "bondsim.app",
         "--host",
         args.host,

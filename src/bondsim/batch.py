@@ -8,9 +8,10 @@ ran, how many workers there were, or the order in which they finished.
 - :func:`run_many` runs a list of tasks and returns their results in task order.
 - :class:`Runner` is the machinery under it, for callers that stream results as they finish
   (sweeps write each run's file at once): serial when ``workers == 1``, a
-  ``ProcessPoolExecutor`` or a Dask ``LocalCluster`` for more workers, or an existing Dask
-  scheduler. Dask workers whose bondsim version or code differs from this process's are refused
-  before any task runs.
+  ``ProcessPoolExecutor`` whose workers are started once (forked, so that they start with
+  bondsim already imported; see :func:`start_method`) or a Dask ``LocalCluster`` for more
+  workers, or an existing Dask scheduler. Dask workers whose bondsim version or code differs
+  from this process's are refused before any task runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +33,7 @@ from .errors import UserError
 from .provenance import identity
 
 BACKENDS = ("processes", "dask")
+RETRIES = 3  # times a batch is sent again after its worker process died
 
 
 def seed_for(master: int, *key: int, bits: int = 63) -> int:
@@ -140,15 +143,7 @@ class Runner:
         if self.kind == "dask":
             self._start_dask()
         elif self.kind == "processes":
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            with _sigint_ignored():
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_sigint,
-                )
+            self._start_pool()
         return self
 
     def __exit__(self, kind: type | None, *exc: object) -> None:
@@ -213,6 +208,24 @@ class Runner:
         except BaseException:
             self.close()
             raise
+
+    def _start_pool(self) -> None:
+        """Start every worker process now, once, for all the tasks of this runner.
+
+        On Linux a single-threaded process forks its workers: they start in milliseconds with
+        everything this process has imported (bondsim, its compiled kernels). Otherwise a fork
+        server that has imported bondsim once forks them, or (where there is none) they are spawned.
+        """
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _stop_tqdm_monitors()
+        context = multiprocessing.get_context(start_method())
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(["bondsim.model"])
+        with _sigint_ignored():  # the workers inherit an ignored Ctrl-C: this process stops them
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_ignore_sigint)
+            self._pool.submit(int).result()  # the first task starts the workers (all of them, when forking)
 
     def _probe(self) -> None:
         """Fail at once, not after Dask's retries, when nothing listens at a ``tcp://`` address."""
@@ -286,12 +299,11 @@ class Runner:
             initial: tasks already done before these (the bar starts there).
             total: tasks in all (default ``initial + len(tasks)``).
             postfix: called after each task; its dict is shown after the bar.
-            batch: tasks per Dask task (default :func:`batch_size`).
-            max_in_flight: Dask tasks submitted at once (default 4 per worker thread, at least 8).
+            batch: tasks sent to a worker at once (default :func:`batch_size`).
+            max_in_flight: batches submitted at once (default: 2 per worker process; on Dask 4 per
+                worker thread, at least 8).
             errors: ``raise`` re-raises a task's exception; ``return`` yields :class:`Lost` instead.
         """
-        import sys
-
         from tqdm.auto import tqdm
 
         if errors not in ("raise", "return"):
@@ -312,7 +324,7 @@ class Runner:
             if self.kind == "serial":
                 stream = self._serial(fn, tasks, errors)
             elif self.kind == "processes":
-                stream = self._processes(fn, tasks, errors)
+                stream = self._processes(fn, tasks, errors, batch, max_in_flight)
             else:
                 stream = self._dask(fn, tasks, errors, batch, max_in_flight)
             for item in stream:
@@ -341,19 +353,52 @@ class Runner:
                 value = Lost(_message(exc))
             yield i, value
 
-    def _processes(self, fn: Callable[..., Any], tasks: Sequence[tuple], errors: str) -> Iterator[tuple[int, Any]]:
-        from concurrent.futures import as_completed
+    def _processes(
+        self, fn: Callable[..., Any], tasks: Sequence[tuple], errors: str, batch: int | None, max_in_flight: int | None
+    ) -> Iterator[tuple[int, Any]]:
+        """Batches on the process pool; when a worker dies, the pool starts again and the batches are resent.
 
-        with _sigint_ignored():  # workers are started while tasks are submitted
-            futures = {self._pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+        A dead worker fails every batch in flight, so these are resent one at a time: a batch whose
+        worker dies while it runs alone ``RETRIES`` times is given up (:class:`Lost`).
+        """
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        size = batch or batch_size(len(tasks), self.workers)
+        limit = max_in_flight or 2 * self.workers  # enough to keep every worker busy, few results held at once
+        todo = [range(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
+        todo.reverse()  # taken from the end: in task order
+        suspects: set[int] = set()  # batches in flight when a worker died, resent alone
+        deaths: dict[int, int] = {}  # batch start -> workers that died running it alone
+        pending: dict[Any, tuple[range, bool]] = {}
         try:
-            for future in as_completed(futures):
-                exc = future.exception()
-                if exc is not None and errors == "raise":
-                    raise exc
-                yield futures[future], Lost(_message(exc)) if exc is not None else future.result()
+            while todo or pending:
+                while todo and len(pending) < (1 if suspects else limit):
+                    indices = todo.pop()
+                    future = self._pool.submit(call_batch, fn, [tasks[i] for i in indices])
+                    pending[future] = (indices, bool(suspects))
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    indices, alone = pending.pop(future)
+                    exc = future.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        suspects.add(indices.start)
+                        deaths[indices.start] = deaths.get(indices.start, 0) + alone
+                        if deaths[indices.start] < RETRIES:
+                            todo.append(indices)
+                            continue
+                        exc = BrokenProcessPool(f"its worker process died {RETRIES} times while running it")
+                    suspects.discard(indices.start)
+                    if exc is not None and errors == "raise":
+                        raise exc
+                    values = [Lost(_message(exc))] * len(indices) if exc is not None else future.result()
+                    yield from zip(indices, values, strict=True)
+                    del values
+                if self._pool._broken:  # every batch in flight has failed: new workers for the rest
+                    self._pool.shutdown(wait=True, cancel_futures=True)
+                    self._start_pool()
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
 
     def _dask(
@@ -405,6 +450,38 @@ class Runner:
         finally:
             for future in list(pending.futures):
                 future.cancel()
+
+
+def start_method() -> str:
+    """How worker processes start: ``fork`` from a single-threaded process on Linux, else a fork server or spawn.
+
+    Forking copies only the calling thread, so it is used only while this process runs no other
+    Python thread (a notebook kernel does; the ``bondsim`` command does not).
+    """
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _stop_tqdm_monitors() -> None:
+    """End tqdm's monitor threads, which any bar starts (even a disabled one) and the next bar starts again.
+
+    Without them a process that has shown a bar or run a model is single-threaded again, so that it
+    can fork its workers (see :func:`start_method`).
+    """
+    monitor = sys.modules.get("tqdm._monitor")
+    if monitor is None:
+        return
+    for thread in threading.enumerate():
+        if isinstance(thread, monitor.TMonitor):
+            owner = thread.tqdm_cls
+            thread.exit()  # wakes it and waits for it to end
+            with owner.get_lock():
+                if getattr(owner, "monitor", None) is thread:
+                    owner.monitor = None
 
 
 def _ignore_sigint() -> None:
@@ -459,4 +536,13 @@ def run_many(
         return runner.map(fn, tasks, progress=progress, desc=desc, unit=unit)
 
 
-__all__ = ["Lost", "Runner", "WorkerMismatch", "batch_size", "default_workers", "run_many", "seed_for"]
+__all__ = [
+    "Lost",
+    "Runner",
+    "WorkerMismatch",
+    "batch_size",
+    "default_workers",
+    "run_many",
+    "seed_for",
+    "start_method",
+]

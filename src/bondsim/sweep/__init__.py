@@ -11,19 +11,14 @@ completion or the cluster, and growing a sweep (``--extend``) keeps every existi
 - :mod:`~bondsim.sweep.store`: the result folder (Parquet per run, manifest, plan, failures);
 - :mod:`~bondsim.sweep.execute`: running the runs (in process, or on Dask);
 - :mod:`~bondsim.sweep.analysis`: tables, figures and sensitivity indices (``bondsim analyze``).
+
+The analysis is imported on first use, so that ``bondsim sweep`` does not import matplotlib and
+SALib.
 """
 
+from importlib import import_module as _import_module
+
 from ..batch import batch_size, seed_for
-from .analysis import (
-    SweepData,
-    analyze,
-    final_values,
-    morris_indices,
-    sobol_indices,
-    summarize,
-    time_course,
-    window_means,
-)
 from .command import add_arguments, command
 from .execute import RunResult, RunTask, SweepReport, execute, execute_run, run_sweep, run_task, run_tasks
 from .spec import SweepSpec, invalid_points, load_spec, parse_spec, plan, run_seed
@@ -37,6 +32,30 @@ from .store import (
     results,
     run_path,
 )
+
+_ANALYSIS = (
+    "SweepData",
+    "analyze",
+    "final_values",
+    "morris_indices",
+    "sobol_indices",
+    "summarize",
+    "time_course",
+    "window_means",
+)
+
+
+def __getattr__(name: str):
+    if name in _ANALYSIS:
+        value = getattr(_import_module("bondsim.sweep.analysis"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bondsim.sweep' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_ANALYSIS])
+
 
 __all__ = [
     "RunResult",

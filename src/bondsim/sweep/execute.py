@@ -1,8 +1,10 @@
 """Running a sweep: one run per task, on the shared runner (:mod:`bondsim.batch`).
 
-With ``workers=1`` the runs go one after another in this process; with more, on a Dask
-``LocalCluster``; with ``scheduler``, on an existing Dask cluster whose workers must run the same
-bondsim (version and code hash) as the driver. Results travel back to the driver, which writes
+With ``workers=1`` the runs go one after another in this process, as they do for a sweep too
+small to repay starting workers (:func:`serial_is_faster`); with more, on worker processes
+started once and forked from this one (a Dask ``LocalCluster`` with ``backend="dask"``); with
+``scheduler``, on an existing Dask cluster whose workers must run the same bondsim (version and
+code hash) as the driver. Results travel back to the driver, which writes
 each run's file as soon as it arrives, so a killed sweep leaves only whole files and ``resume``
 runs only what is missing.
 """
@@ -148,6 +150,7 @@ def run_sweep(
     progress: bool = False,
     max_in_flight: int | None = None,
     spec_file: str | None = None,
+    backend: str = "processes",
 ) -> SweepReport:
     """Run a sweep, streaming one Parquet file per run into ``out/runs``.
 
@@ -158,16 +161,19 @@ def run_sweep(
     Args:
         spec: a checked spec, or the path of a TOML spec.
         out: the sweep directory (created; must be empty unless ``resume`` or ``extend``).
-        workers: worker processes: 1 runs in this process, more start a Dask LocalCluster
-            (default: one per core).
+        workers: worker processes: 1 runs in this process, more start that many workers once
+            (default: one per core); a sweep too small to repay them runs in this process.
         scheduler: address of an existing Dask scheduler (``tcp://host:port``) instead.
         resume: continue the sweep in ``out``, running only runs without a result file.
         extend: grow the sweep in ``out`` to ``spec`` (more replicates or design points), running only
             the new runs and any unfinished ones; any change to what was already run is refused.
         progress: show a progress bar (runs done, failures, ETA) on stderr.
-        max_in_flight: Dask tasks submitted at once (default: 4 per worker thread, at least 8); a task
-            holds a small batch of runs (:func:`bondsim.batch.batch_size`) so that scheduling stays cheap.
+        max_in_flight: tasks submitted at once (default: 2 per worker process; on Dask 4 per worker
+            thread, at least 8); a task holds a small batch of runs (:func:`bondsim.batch.batch_size`)
+            so that scheduling stays cheap.
         spec_file: the spec's file name, recorded in the manifest.
+        backend: local workers as ``processes`` (forked from this process) or a Dask ``LocalCluster``
+            (``dask``); the results are the same.
 
     Returns:
         A :class:`SweepReport`; ``report.results()`` and ``report.failures()`` give DataFrames.
@@ -185,9 +191,9 @@ def run_sweep(
     ids = _ids(opened)
     tally = {"failed": 0}
     status = "interrupted"
-    runner = Runner(workers, scheduler, backend="dask")
-    if not todo and runner.kind != "serial":
-        runner = Runner(1)  # nothing to run: no cluster needed
+    runner = Runner(workers, scheduler, backend=backend)
+    if runner.kind != "dask" and serial_is_faster(spec, opened, todo, runner.workers):
+        runner = Runner(1)  # no workers to start: the runs are done before they would be up
     with runner:
         cluster = runner.info
         store.commit(opened, out)
@@ -235,10 +241,48 @@ def run_sweep(
     )
 
 
+# seconds: starting worker processes and sending them the runs; a run's fixed cost; per step; per person-step
+WORKER_START, RUN_COST, STEP_COST = 0.3, 0.02, 3e-4
+PERSON_STEP_COST = {"array": 1e-7, "agents": 2e-5}
+
+
+def serial_is_faster(spec: SweepSpec, opened: store.Opened, runs: list[int], workers: int) -> bool:
+    """Whether ``runs`` take less time in this process than on ``workers`` processes started for them.
+
+    A rough estimate of the array engine's cost from each run's people and steps (a sweep of
+    more than 64 runs is never this small). The results are the same either way.
+    """
+    if workers <= 1 or len(runs) <= 1:
+        return True
+    if len(runs) > 64:
+        return False
+    from ..model import steps_for
+
+    seconds = 0.0
+    for task in tasks_for(spec, opened, runs):
+        try:
+            params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
+        except UserError:  # a point the model refuses: the run fails at once
+            continue
+        steps = steps_for(params, task.steps, task.days)
+        seconds += RUN_COST + steps * (STEP_COST + params.n_agents * PERSON_STEP_COST[params.engine])
+    return seconds < WORKER_START * workers / (workers - 1)
+
+
 def _ids(opened: store.Opened) -> dict[int, tuple[int, int, int]]:
     """Run -> (point, replicate, seed), read column by column so that 63-bit seeds stay exact."""
     columns = [opened.plan[c].astype("int64").tolist() for c in ID_COLUMNS]
     return {run: (point, rep, seed) for run, point, rep, seed in zip(*columns, strict=True)}
 
 
-__all__ = ["RunResult", "RunTask", "SweepReport", "execute", "execute_run", "run_sweep", "run_task", "tasks_for"]
+__all__ = [
+    "RunResult",
+    "RunTask",
+    "SweepReport",
+    "execute",
+    "execute_run",
+    "run_sweep",
+    "run_task",
+    "serial_is_faster",
+    "tasks_for",
+]
