@@ -372,3 +372,24 @@ def test_a_close_other_moves_people_more_than_a_stranger():
     assert close.mean() == pytest.approx(4.67, abs=0.87)  # within one published SD
     assert stranger.mean() == pytest.approx(1.97, abs=0.72)
     assert (close > stranger).all()
+
+
+@pytest.mark.parametrize("mean", [0.3, 5.0, 49.0, 51.0, 746.0, 2000.0])
+def test_poisson_counts_have_the_poisson_mean_and_variance_at_any_rate(mean):
+    from bondsim.mechanisms.seeking import poisson_count
+
+    u = np.random.default_rng(3).random(20_000)
+    counts = np.array([poisson_count(x, mean) for x in u])
+    se = np.sqrt(mean / len(u))
+    assert abs(counts.mean() - mean) < 5 * se
+    assert counts.var() == pytest.approx(mean, rel=0.05)
+
+
+@pytest.mark.parametrize("plasticity", [0.8, 2.0])
+def test_receptor_adaptation_never_turns_a_chronic_antagonist_into_more_reward(plasticity):
+    # receptors adapt towards 1/u: at most they cancel a partial blockade, never overshoot it
+    base = dict(n_agents=150, receptor_plasticity=plasticity, dose_mg=1.0, dosing_start_day=2.0)
+    placebo = late_means("array", steps=24 * 16, skip=24 * 9, **base, drug="placebo")
+    naltrexone = late_means("array", steps=24 * 16, skip=24 * 9, **base, drug="naltrexone")
+    assert naltrexone["mean_occupancy"] > 0.3
+    assert naltrexone["reward_per_contact"] <= placebo["reward_per_contact"] * 1.01

@@ -39,6 +39,13 @@ def noise(total: float) -> dict[str, float]:
     }
 
 
+def placebo_lab(trial) -> np.ndarray:
+    """The model's lab values of each participant under placebo (period 1 for the placebo-first, else period 2)."""
+    first = trial["naltrexone_first"]
+    lab = [trial["raw"][period, "lab_connection"][0] for period in (0, 1)]
+    return np.where(first, lab[1], lab[0])
+
+
 def daily_g(trials, seeds, design) -> float:
     """Pooled Hedges g of naltrexone on daily felt connection (the one training effect)."""
     effects = []
@@ -54,7 +61,7 @@ def main(n_trials: int) -> None:
         params = with_overrides(Params(), {**PARAMS, "opioid_rating_weight": weight})
         trials = parallel_map(run_trial, [(params, DESIGN, s) for s in seeds], default_workers(), True, f"w {weight}")
         # total noise so that the placebo lab SD matches its target: SD^2 = model variance + noise^2
-        model_var = np.mean([np.var(t["raw"][p, "lab_connection"][0] * 6, ddof=1) for t in trials for p in (0, 1)])
+        model_var = np.mean([np.var(placebo_lab(t) * 6, ddof=1) for t in trials])
         total = float(np.sqrt(max(TARGET_SD**2 - model_var, 0.01)))
         g = daily_g(trials, seeds, {**DESIGN, **noise(total)})
         rows.append((weight, total, g))
