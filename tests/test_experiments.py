@@ -93,6 +93,22 @@ def state_dependence(tmp_path_factory):
     return run_small(tmp_path_factory, "state_dependence", replicates=3, community=60, treated=20, warmup_days=10)
 
 
+@pytest.fixture(scope="module")
+def bereavement(tmp_path_factory):
+    return run_small(
+        tmp_path_factory,
+        "bereavement",
+        replicates=2,
+        community=40,
+        bereaved=10,
+        warmup_days=10,
+        baseline_days=3,
+        followup_days=28,
+        grief_half_lives=[3.0],
+        bond_half_lives=[120.0],
+    )
+
+
 # ------------------------------------------------------------------ statistics
 def test_paired_effect_known_values():
     x = np.array([4.0, 5.0, 6.0, 5.5, 4.5])
@@ -241,6 +257,29 @@ def test_state_dependence_both_signs_with_defaults(state_dependence):
     # acutely, before the lower reward is learned, the antagonist raises seeking in both states (5.4)
     assert comfortable["seeking_rate_difference_by_day"][0]["ci_low"] > 0
     assert (out / "seeking_by_state.png").exists()
+
+
+def test_bereavement_protest_then_grief(bereavement):
+    out, s = bereavement
+    p = Params()
+    adapt_hours = 24.0 * p.reference_adaptation_days
+    d = s["default"]
+    # protest: distress and relief seeking peak within the first day and fade on the reference's time scale
+    for key in ("distress", "relief_seeking"):
+        assert d[key]["peak"] > 0 and d[key]["peak_hour"] <= 24, key
+        assert d[key]["hours_to_half"] is not None and d[key]["hours_to_half"] <= 2 * adapt_hours, key
+    assert d["distress"]["peak"] > 0.1 and d["distress"]["first_day"]["ci_low"] > 0
+    assert d["distress"]["days_2_to_7"]["mean"] < 0.25 * d["distress"]["peak"]
+    # tone stays low while grief lasts, long after distress has adapted
+    assert d["tone_deficit"]["first_week"]["ci_low"] > 0.2 and d["tone_deficit"]["weeks_2_to_4"]["ci_low"] > 0.05
+    # the tone's recovery follows the grief half-life, not the bond half-life
+    half = {(r["grief_half_life_days"], r["bond_half_life_days"]): r["tone_deficit_days_to_half"] for r in s["sweep"]}
+    short, usual, long_bond = half[3.0, p.bond_half_life_days], half[14.0, p.bond_half_life_days], half[14.0, 120.0]
+    assert 1.0 < short / 3.0 < 2.5 and 1.0 < usual / 14.0 < 2.5  # deficit halves after ~1.5-2 grief half-lives
+    assert abs(np.log(long_bond / usual)) < 0.25 * np.log(usual / short)  # x2 bond moves it far less than x4.7 grief
+    # what the model does not show: despair's withdrawal; seeking stays above baseline (docs/model.md)
+    assert d["seeking_rate"]["days_2_to_7"]["ci_low"] > 0
+    assert (out / "course.png").stat().st_size > 0
 
 
 # ------------------------------------------------------------ definitions, CLI
