@@ -93,6 +93,22 @@ def state_dependence(tmp_path_factory):
     return run_small(tmp_path_factory, "state_dependence", replicates=3, community=60, treated=20, warmup_days=10)
 
 
+@pytest.fixture(scope="module")
+def bereavement(tmp_path_factory):
+    return run_small(
+        tmp_path_factory,
+        "bereavement",
+        replicates=2,
+        community=40,
+        bereaved=10,
+        warmup_days=10,
+        baseline_days=3,
+        followup_days=28,
+        grief_half_lives=[3.0],
+        bond_half_lives=[120.0],
+    )
+
+
 # ------------------------------------------------------------------ statistics
 def test_paired_effect_known_values():
     x = np.array([4.0, 5.0, 6.0, 5.5, 4.5])
@@ -153,19 +169,28 @@ def test_inagaki_trial_reproducible_and_counterbalanced():
 def test_separation_distress_directions(separation):
     _, s = separation
     c = s["conditions"]
-    assert c["morphine"]["distress"] < c["saline"]["distress"] < c["naloxone"]["distress"]
+    # Calls come from both drives (a M + g D), so the drug shows in them through distress only: assert the order
+    # on distress and on the expected call rate, which the counts sample with Poisson noise (paired SE ~0.01/h
+    # with 12 groups, against a naloxone effect of ~0.02/h: docs/experiments.md).
+    for key in ("internal_distress", "call_rate"):
+        assert c["morphine"][key] < c["saline"][key] < c["naloxone"][key], key
     assert c["saline"]["internal_distress"] > 0.05  # isolation lowers tone and raises distress (5.5)
-    table = {(r["drug"], r["dose_mg"]): r["distress"] for r in s["dose_response"]}
-    morphine = [table["morphine", mg] for mg in (2.5, 10.0, 40.0)]
-    naloxone = [table["naloxone", mg] for mg in (0.1, 0.4, 1.6)]
-    assert morphine == sorted(morphine, reverse=True)  # dose-dependent relief
-    assert naloxone == sorted(naloxone)  # dose-dependent rise
+    for drug in ("morphine", "naloxone"):  # the counts agree with the rates within 3 paired standard errors
+        paired = s["calls_vs_saline"][drug]
+        assert abs(paired["mean"] - (c[drug]["call_rate"] - c["saline"]["call_rate"])) < 3 * paired["sem"], drug
+    rows = {(r["drug"], r["dose_mg"]): r for r in s["dose_response"]}
+    for key in ("distress", "call_rate"):
+        morphine = [rows["morphine", mg][key] for mg in (2.5, 10.0, 40.0)]
+        naloxone = [rows["naloxone", mg][key] for mg in (0.1, 0.4, 1.6)]
+        assert morphine == sorted(morphine, reverse=True), key  # dose-dependent relief
+        assert naloxone == sorted(naloxone), key  # dose-dependent rise
 
 
 def test_grooming_directions_and_tone_rise(grooming):
     out, s = grooming
     c = s["conditions"]
-    assert c["naloxone"]["contact_seeking"] > c["saline"]["contact_seeking"] > c["morphine"]["contact_seeking"]
+    # expected solicitations (the Poisson rate); the counts differ by their sampling noise
+    assert c["naloxone"]["solicitation_rate"] > c["saline"]["solicitation_rate"] > c["morphine"]["solicitation_rate"]
     assert 17 <= s["tone_rise_after_grooming_percent"] <= 186  # contact raises tone (Keverne 1989)
     assert (out / "solicitation.png").exists()
 
@@ -193,15 +218,18 @@ def test_maintenance_bonds_weaken_and_support_helps(maintenance):
 def test_chronic_naltrexone_transient_distress_upregulation_rebound(chronic_naltrexone):
     out, s = chronic_naltrexone
     distress, affect = s["distress"], s["positive_affect"]
-    assert distress["first_week"]["ci_low"] > 0.3  # blockade is felt at first
-    assert distress["last_four_weeks_of_dosing"]["mean"] < 0.5 * distress["peak"]  # and fades (days-weeks)
-    assert distress["days_to_half_of_peak"] is not None and distress["days_to_half_of_peak"] <= 28
+    assert distress["peak"] > 0.3 and distress["peak_day"] <= 1  # blockade is felt at first ...
+    assert distress["first_week"]["ci_low"] > 0.05
+    # ... and fades on the reference's time scale (reference_adaptation_days = 1), not lastingly (Krupitsky 2016)
+    assert distress["days_to_half_of_peak"] is not None and distress["days_to_half_of_peak"] <= 7
+    assert abs(distress["last_four_weeks_of_dosing"]["mean"]) < 0.1 * distress["peak"]
     assert affect["first_week"]["ci_high"] < 0  # positive affect dips at first ...
     assert abs(affect["last_four_weeks_of_dosing"]["mean"]) < 0.25 * abs(affect["first_week"]["mean"])  # not lasting
     assert s["receptors"]["end_of_dosing"]["ci_low"] > 0.3  # up-regulation (Lesscher 2003: +80%)
     assert s["reward_per_contact"]["last_four_weeks_of_dosing"]["ci_high"] < 0  # blockade: less reward
     assert s["reward_per_contact"]["peak_after_stopping"] > 0.05  # supersensitivity after stopping
     assert affect["first_two_weeks_after_stopping"]["ci_low"] > 0  # rebound above placebo
+    assert s["seeking_rate"]["last_four_weeks_of_dosing"]["ci_high"] < 0  # comfortable: less reward, less seeking
     for f in ("course.png", "daily.csv", "difference_by_community.csv", "report.md", "summary.json"):
         assert (out / f).stat().st_size > 0, f
 
@@ -218,26 +246,40 @@ def test_morphine_tolerance_and_withdrawal(morphine_withdrawal):
     assert s["seeking_rate"]["last_week_of_dosing"]["ci_high"] < 0  # less seeking while on the drug
 
 
-def test_state_dependence_isolated_seek_more_on_naltrexone(state_dependence):
+def test_state_dependence_both_signs_with_defaults(state_dependence):
     out, s = state_dependence
-    assert s["isolated"]["seeking_rate_difference"]["ci_low"] > 0  # distressed: antagonist raises seeking
-    assert s["comfortable"]["reward_memory_difference"]["ci_high"] < 0  # comfortable: less reward expected
-    # With the defaults the comfortable state's seeking RISES too (relief drive > appetitive loss over 4 days):
-    # relief_seeking <= 0.05 /h gives both signs (experiments/state_dependence/README.md).
-    assert s["comfortable"]["seeking_rate_difference"]["mean"] < s["isolated"]["seeking_rate_difference"]["mean"]
+    comfortable, isolated = s["comfortable"], s["isolated"]
+    assert comfortable["seeking_rate_difference"]["ci_high"] < 0  # comfortable: less seeking (Tchalova 2020)
+    assert isolated["seeking_rate_difference"]["ci_low"] > 0  # isolated: more seeking (Martel et al. 1995)
+    assert s["both_signs"]
+    assert comfortable["reward_memory_difference"]["ci_high"] < 0  # comfortable: less reward expected
+    assert isolated["distress_difference"]["ci_low"] > 0  # isolated: the blockade adds distress
+    # acutely, before the lower reward is learned, the antagonist raises seeking in both states (5.4)
+    assert comfortable["seeking_rate_difference_by_day"][0]["ci_low"] > 0
     assert (out / "seeking_by_state.png").exists()
 
 
-def test_state_dependence_both_signs_with_weaker_relief_drive(tmp_path):
-    config = tmp_path / "weak_relief.toml"
-    config.write_text("[params]\nrelief_seeking = 0.04\n")
-    s = run_experiment(
-        "state_dependence", tmp_path / "out", seed=7, workers=1, config=config, replicates=3, community=60,
-        treated=20, warmup_days=10,
-    )  # fmt: skip
-    assert s["comfortable"]["seeking_rate_difference"]["ci_high"] < 0  # Tchalova & MacDonald 2020
-    assert s["isolated"]["seeking_rate_difference"]["ci_low"] > 0  # Martel et al. 1995
-    assert s["both_signs"]
+def test_bereavement_protest_then_grief(bereavement):
+    out, s = bereavement
+    p = Params()
+    adapt_hours = 24.0 * p.reference_adaptation_days
+    d = s["default"]
+    # protest: distress and relief seeking peak within the first day and fade on the reference's time scale
+    for key in ("distress", "relief_seeking"):
+        assert d[key]["peak"] > 0 and d[key]["peak_hour"] <= 24, key
+        assert d[key]["hours_to_half"] is not None and d[key]["hours_to_half"] <= 2 * adapt_hours, key
+    assert d["distress"]["peak"] > 0.1 and d["distress"]["first_day"]["ci_low"] > 0
+    assert d["distress"]["days_2_to_7"]["mean"] < 0.25 * d["distress"]["peak"]
+    # tone stays low while grief lasts, long after distress has adapted
+    assert d["tone_deficit"]["first_week"]["ci_low"] > 0.2 and d["tone_deficit"]["weeks_2_to_4"]["ci_low"] > 0.05
+    # the tone's recovery follows the grief half-life, not the bond half-life
+    half = {(r["grief_half_life_days"], r["bond_half_life_days"]): r["tone_deficit_days_to_half"] for r in s["sweep"]}
+    short, usual, long_bond = half[3.0, p.bond_half_life_days], half[14.0, p.bond_half_life_days], half[14.0, 120.0]
+    assert 1.0 < short / 3.0 < 2.5 and 1.0 < usual / 14.0 < 2.5  # deficit halves after ~1.5-2 grief half-lives
+    assert abs(np.log(long_bond / usual)) < 0.25 * np.log(usual / short)  # x2 bond moves it far less than x4.7 grief
+    # what the model does not show: despair's withdrawal; seeking stays above baseline (docs/model.md)
+    assert d["seeking_rate"]["days_2_to_7"]["ci_low"] > 0
+    assert (out / "course.png").stat().st_size > 0
 
 
 # ------------------------------------------------------------ definitions, CLI

@@ -18,6 +18,7 @@ from ..batch import default_workers
 from ..errors import InputError, UserError, did_you_mean
 from ..io import check_output, now, output_directory, versions, write_json
 from ..model import make_seed
+from .bereavement import EXPERIMENT as BEREAVEMENT
 from .chronic_naltrexone import EXPERIMENT as CHRONIC_NALTREXONE
 from .common import Context, Experiment, resolve
 from .grooming import EXPERIMENT as GROOMING
@@ -37,6 +38,7 @@ REGISTRY: dict[str, Experiment] = {
         CHRONIC_NALTREXONE,
         MORPHINE_WITHDRAWAL,
         STATE_DEPENDENCE,
+        BEREAVEMENT,
     )
 }
 DEFAULT_SEED = 2016

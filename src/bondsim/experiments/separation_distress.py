@@ -52,15 +52,17 @@ def run_group(params: Params, design: dict[str, Any], drug: str, mg: float, seed
     start = injection + d["pretreatment_hours"]
     run_until(model, start)
     model.isolate(subjects, d["isolation_hours"])
-    calls, distress, occupancy = [], [], []
+    calls, rate, distress, occupancy = [], [], [], []
     while model.hours < start + d["isolation_hours"] - 1e-9:
         model.step()
         s = model.state()
         calls.append(s["attempts"][subjects].mean())
+        rate.append(s["seeking_rate"][subjects].mean() / 24.0)
         distress.append(s["distress"][subjects].mean())
         occupancy.append(s["occupancy"][subjects].mean())
     return {
         "distress_calls_per_hour": float(np.mean(calls)) / params.step_hours,
+        "call_rate": float(np.mean(rate)),
         "distress": float(np.mean(distress)),
         "occupancy": float(np.mean(occupancy)),
     }
@@ -83,6 +85,7 @@ def run(ctx: Context) -> dict[str, Any]:
         .agg(
             distress_calls_per_hour=("distress_calls_per_hour", "mean"),
             calls_sem=("distress_calls_per_hour", "sem"),
+            call_rate=("call_rate", "mean"),
             distress=("distress", "mean"),
             occupancy=("occupancy", "mean"),
         )
@@ -96,17 +99,32 @@ def run(ctx: Context) -> dict[str, Any]:
         return {
             "dose_mg": mg,
             "distress": float(r["distress_calls_per_hour"]),
+            "calls_sem": float(r["calls_sem"]),
+            "call_rate": float(r["call_rate"]),
             "internal_distress": float(r["distress"]),
             "occupancy": float(r["occupancy"]),
         }
 
     mid = len(d["morphine_mg"]) // 2
+
+    def paired(drug: str, mg: float) -> dict[str, float]:
+        """Calls on the drug minus calls on saline in the same groups: mean and its standard error."""
+        calls = groups.pivot_table(index="group", columns=["drug", "dose_mg"], values="distress_calls_per_hour")
+        diff = calls[(drug, mg)] - calls[("saline", 0.0)]
+        sem = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
+        return {"dose_mg": mg, "mean": float(diff.mean()), "sem": sem}
+
     summary = {
-        "measure": "distress calls per hour of isolation (unanswered contact seeking)",
+        "measure": "distress calls per hour of isolation (unanswered contact seeking); call_rate is their "
+        "expected number (the Poisson rate of both drives), free of the counts' sampling noise",
         "conditions": {
             "saline": row("saline", 0.0),
             "morphine": row("morphine", d["morphine_mg"][mid]),
             "naloxone": row("naloxone", d["naloxone_mg"][len(d["naloxone_mg"]) // 2]),
+        },
+        "calls_vs_saline": {
+            "morphine": paired("morphine", d["morphine_mg"][mid]),
+            "naloxone": paired("naloxone", d["naloxone_mg"][len(d["naloxone_mg"]) // 2]),
         },
         "dose_response": table.to_dict(orient="records"),
     }
@@ -137,11 +155,12 @@ def run(ctx: Context) -> dict[str, Any]:
         f"{d['groups']} groups of {d['group_size']}, {d['isolated']} isolated for {d['isolation_hours']:g} h, "
         f"injected {d['pretreatment_hours']:g} h before.",
         "",
-        "| drug | dose (mg) | calls per hour | SEM | distress (0-1) | occupancy |",
-        "|---|---|---|---|---|---|",
+        "| drug | dose (mg) | calls per hour | SEM | expected calls (rate) | distress (0-1) | occupancy |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.drug} | {r.dose_mg:g} | {r.distress_calls_per_hour:.3f} | {r.calls_sem:.3f} | {r.distress:.3f} | "
+        f"| {r.drug} | {r.dose_mg:g} | {r.distress_calls_per_hour:.3f} | {r.calls_sem:.3f} | {r.call_rate:.3f} | "
+        f"{r.distress:.3f} | "
         f"{r.occupancy:.2f} |"
         for r in table.itertuples()
     ]
