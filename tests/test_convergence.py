@@ -29,3 +29,11 @@ def test_outcomes_agree_across_step_sizes(by_step, name):
         r = by_step[h][name]
         tolerance = 4.0 * math.hypot(se(r), se(ref))
         assert abs(r["mean"] - ref["mean"]) <= tolerance, (name, h, r["mean"], ref["mean"], tolerance)
+
+
+@pytest.mark.parametrize("name", ["first_day_distress_gap", "first_day_seeking_gap"])
+def test_fast_outcomes_agree_within_ten_percent(by_step, name):
+    """The first day of a blockade is resolved less well by long steps: within 10% of 0.25 h up to 2 h."""
+    ref = by_step[STEPS[0]][name]["mean"]
+    for h in STEPS[1:]:
+        assert by_step[h][name]["mean"] == pytest.approx(ref, rel=0.10), (name, h)

@@ -277,8 +277,8 @@ def test_bereavement_protest_then_grief(bereavement):
     short, usual, long_bond = half[3.0, p.bond_half_life_days], half[14.0, p.bond_half_life_days], half[14.0, 120.0]
     assert 1.0 < short / 3.0 < 2.5 and 1.0 < usual / 14.0 < 2.5  # deficit halves after ~1.5-2 grief half-lives
     assert abs(np.log(long_bond / usual)) < 0.25 * np.log(usual / short)  # x2 bond moves it far less than x4.7 grief
-    # what the model does not show: despair's withdrawal; seeking stays above baseline (docs/model.md)
-    assert d["seeking_rate"]["days_2_to_7"]["ci_low"] > 0
+    # then despair: once distress has adapted, grief damps appetitive seeking below its usual level
+    assert d["seeking_rate"]["days_2_to_7"]["ci_high"] < 0
     assert (out / "course.png").stat().st_size > 0
 
 

@@ -1,10 +1,12 @@
 """Step-size convergence: the virtual outcomes must not depend on ``step_hours`` (beyond Monte Carlo error).
 
-Three outcomes, each from paired runs (same seed) of a small community:
+Five outcomes, each from paired runs (same seed) of a small community:
 
 - ``felt_connection_gap``: naltrexone 50 mg - placebo in felt connection of the treated, mean over 4 days of dosing;
 - ``bond_gap``: placebo - naltrexone in the treated people's sum of bonds after 3 weeks of daily dosing;
-- ``loss_distress``: distress of the people who lost their strongest partner, mean over the first day after.
+- ``loss_distress``: distress of the people who lost their strongest partner, mean over the first day after;
+- ``first_day_distress_gap`` and ``first_day_seeking_gap``: naltrexone - placebo in the treated people's
+  distress and contact seeking (attempts/day) over the first day of dosing, the fast outcomes.
 
 ``python -m bondsim.experiments.convergence`` prints the table shown in docs/model.md.
 """
@@ -24,8 +26,9 @@ STEPS = (0.25, 0.5, 1.0, 2.0)
 SIZES: dict[str, Any] = {"community": 60, "treated": 20, "warmup_days": 7, "dosing_days": 4, "bond_days": 21}
 
 
-def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, Any]) -> tuple[float, float]:
-    """Treated people's mean felt connection over ``days`` of daily 50 mg, and their sum of bonds at the end."""
+def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, Any]) -> tuple[float, ...]:
+    """Treated people's mean felt connection over ``days`` of daily 50 mg, their sum of bonds at the end,
+    and their mean distress and contact seeking (attempts/day) over the first day of dosing."""
     s = sizes
     p = Params().replace(engine="array", step_hours=step_hours, n_agents=s["community"], drug=drug, dose_mg=0.0)
     model = BondingModel(p.replace(treated_fraction=s["treated"] / s["community"]), seed=seed, create_agents=False)
@@ -33,11 +36,15 @@ def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, A
     start = 24.0 * s["warmup_days"]
     model.schedule_doses([(start + 24.0 * k + 8.0, 50.0) for k in range(days)])
     run_until(model, start)
-    felt = []
+    felt, distress, seeking = [], [], []
     while model.hours < start + 24.0 * days - 1e-9:
         model.step()
         felt.append(model.engine.view("felt_connection")[who].mean())
-    return float(np.mean(felt)), float(model.engine.view("bond_sum")[who].mean())
+        if model.hours <= start + 24.0 + 1e-9:
+            distress.append(model.engine.view("distress")[who].mean())
+            seeking.append(model.engine.view("seeking_rate")[who].mean())
+    bonds = float(model.engine.view("bond_sum")[who].mean())
+    return float(np.mean(felt)), bonds, float(np.mean(distress)), float(np.mean(seeking))
 
 
 def loss_distress(step_hours: float, seed: int, sizes: dict[str, Any]) -> float:
@@ -57,17 +64,24 @@ def loss_distress(step_hours: float, seed: int, sizes: dict[str, Any]) -> float:
 
 def outcomes(step_hours: float, seeds, sizes: dict[str, Any] = SIZES) -> dict[str, dict[str, float]]:
     """Every outcome at one step length: mean and 95% CI over the seeds."""
-    felt, bonds, loss = [], [], []
+    felt, bonds, loss, distress, seeking = [], [], [], [], []
     for seed in seeds:
-        f_n, _ = dosed(step_hours, "naltrexone", seed, sizes["dosing_days"], sizes)
-        f_p, _ = dosed(step_hours, "placebo", seed, sizes["dosing_days"], sizes)
+        f_n, _, d_n, s_n = dosed(step_hours, "naltrexone", seed, sizes["dosing_days"], sizes)
+        f_p, _, d_p, s_p = dosed(step_hours, "placebo", seed, sizes["dosing_days"], sizes)
         felt.append(f_n - f_p)
+        distress.append(d_n - d_p)
+        seeking.append(s_n - s_p)
         if sizes.get("bond_days"):
-            _, b_n = dosed(step_hours, "naltrexone", seed, sizes["bond_days"], sizes)
-            _, b_p = dosed(step_hours, "placebo", seed, sizes["bond_days"], sizes)
+            _, b_n, _, _ = dosed(step_hours, "naltrexone", seed, sizes["bond_days"], sizes)
+            _, b_p, _, _ = dosed(step_hours, "placebo", seed, sizes["bond_days"], sizes)
             bonds.append(b_p - b_n)
         loss.append(loss_distress(step_hours, seed, sizes))
-    out = {"felt_connection_gap": mean_ci(felt), "loss_distress": mean_ci(loss)}
+    out = {
+        "felt_connection_gap": mean_ci(felt),
+        "first_day_distress_gap": mean_ci(distress),
+        "first_day_seeking_gap": mean_ci(seeking),
+        "loss_distress": mean_ci(loss),
+    }
     if bonds:
         out["bond_gap"] = mean_ci(bonds)
     return out
