@@ -19,7 +19,7 @@ from ..mechanisms.receptor import contact_reward
 from ..params import Params
 from ..plots import save_figure, subplots
 from ..stats import Z95
-from .common import build, run_until
+from .common import build, parallel_map, run_until, write_table
 
 STEP_MEASURES = (
     "distress",
@@ -122,3 +122,45 @@ def plot_course(daily: pd.DataFrame, drug: str, design: dict[str, Any], path, ti
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def report_lines(title: str, d: dict[str, Any], summary: dict[str, Any], figure: str) -> list[str]:
+    """A markdown table of every window of the summary: mean difference and its 95% CI."""
+    lines = [
+        f"# {title}",
+        "",
+        f"{d['replicates']} communities of {d['community']}, {d['treated']} treated; {summary['measure']}.",
+        "",
+        "| measure | window | difference | 95% CI |",
+        "|---|---|---|---|",
+    ]
+    for measure, windows in summary.items():
+        if not isinstance(windows, dict):
+            continue
+        for name, w in windows.items():
+            if isinstance(w, dict):
+                lines.append(f"| {measure} | {name} | {w['mean']:+.3f} | {w['ci_low']:+.3f} .. {w['ci_high']:+.3f} |")
+            elif w is not None:
+                lines.append(f"| {measure} | {name} | {w:+.3f} | |")
+    return [*lines, "", f"![course]({figure})", ""]
+
+
+def against_placebo(ctx, drug: str, name: str, summarize, title: str) -> dict[str, Any]:
+    """The same communities on ``drug`` and on placebo: daily differences, tables, figure, report and summary.
+
+    ``summarize(differences, design)`` turns the paired daily differences into the experiment's summary.
+    """
+    d = ctx.design
+    seeds = ctx.child_seeds(d["replicates"])
+    tasks = [(ctx.params, d, x, s) for x in (drug, "placebo") for s in seeds]
+    results = parallel_map(run_course, tasks, ctx.workers, ctx.progress, f"{name} communities")
+    frame = pd.DataFrame([dict(r, replicate=i % d["replicates"]) for i, rows in enumerate(results) for r in rows])
+    diff = paired_differences(frame, drug)
+    daily = daily_means(frame)
+    write_table(frame, ctx.out / "daily_by_community.csv")
+    write_table(daily, ctx.out / "daily.csv")
+    write_table(diff, ctx.out / "difference_by_community.csv")
+    summary = summarize(diff, d)
+    plot_course(daily, drug, d, ctx.out / "course.png", title)
+    (ctx.out / "report.md").write_text("\n".join(report_lines(title, d, summary, "course.png")), encoding="utf-8")
+    return summary

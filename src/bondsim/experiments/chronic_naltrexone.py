@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from .chronic import daily_means, paired_differences, plot_course, run_course, window
-from .common import Context, Experiment, parallel_map, write_table
+from .chronic import against_placebo, window
+from .common import Context, Experiment
 
 DESIGN: dict[str, Any] = {
     "replicates": 6,  # communities, each run on naltrexone and on placebo
@@ -74,44 +74,11 @@ def summarize(diff: pd.DataFrame, d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def report_lines(title: str, d: dict[str, Any], summary: dict[str, Any], figure: str) -> list[str]:
-    """A markdown table of every window of the summary: mean difference and its 95% CI."""
-    lines = [
-        f"# {title}",
-        "",
-        f"{d['replicates']} communities of {d['community']}, {d['treated']} treated; {summary['measure']}.",
-        "",
-        "| measure | window | difference | 95% CI |",
-        "|---|---|---|---|",
-    ]
-    for measure, windows in summary.items():
-        if not isinstance(windows, dict):
-            continue
-        for name, w in windows.items():
-            if isinstance(w, dict):
-                lines.append(f"| {measure} | {name} | {w['mean']:+.3f} | {w['ci_low']:+.3f} .. {w['ci_high']:+.3f} |")
-            elif w is not None:
-                lines.append(f"| {measure} | {name} | {w:+.3f} | |")
-    return [*lines, "", f"![course]({figure})", ""]
-
-
 def run(ctx: Context) -> dict[str, Any]:
     """The same communities on naltrexone and on placebo; daily differences, figure and summary."""
     d = ctx.design
-    seeds = ctx.child_seeds(d["replicates"])
-    tasks = [(ctx.params, d, drug, s) for drug in (DRUG, "placebo") for s in seeds]
-    results = parallel_map(run_course, tasks, ctx.workers, ctx.progress, "chronic_naltrexone communities")
-    frame = pd.DataFrame([dict(r, replicate=i % d["replicates"]) for i, rows in enumerate(results) for r in rows])
-    diff = paired_differences(frame, DRUG)
-    daily = daily_means(frame)
-    write_table(frame, ctx.out / "daily_by_community.csv")
-    write_table(daily, ctx.out / "daily.csv")
-    write_table(diff, ctx.out / "difference_by_community.csv")
-    summary = summarize(diff, d)
     title = f"Chronic naltrexone: {d['dose_mg']:g} mg daily for {d['dosing_days']} days, then stop"
-    plot_course(daily, DRUG, d, ctx.out / "course.png", title)
-    (ctx.out / "report.md").write_text("\n".join(report_lines(title, d, summary, "course.png")), encoding="utf-8")
-    return summary
+    return against_placebo(ctx, DRUG, "chronic_naltrexone", summarize, title)
 
 
 EXPERIMENT = Experiment(

@@ -27,8 +27,11 @@ SIZES: dict[str, Any] = {"community": 60, "treated": 20, "warmup_days": 7, "dosi
 
 
 def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, Any]) -> tuple[float, ...]:
-    """Treated people's mean felt connection over ``days`` of daily 50 mg, their sum of bonds at the end,
-    and their mean distress and contact seeking (attempts/day) over the first day of dosing."""
+    """The treated people's felt connection, bonds, and first-day distress and seeking under daily 50 mg.
+
+    Returns the mean felt connection over ``days`` of dosing, the mean sum of bonds at the end, and
+    the mean distress and contact seeking (attempts/day) over the first day of dosing.
+    """
     s = sizes
     p = Params().replace(engine="array", step_hours=step_hours, n_agents=s["community"], drug=drug, dose_mg=0.0)
     model = BondingModel(p.replace(treated_fraction=s["treated"] / s["community"]), seed=seed, create_agents=False)

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .chronic import daily_means, paired_differences, plot_course, run_course, window
-from .chronic_naltrexone import report_lines
-from .common import Context, Experiment, parallel_map, write_table
+from .chronic import against_placebo, window
+from .common import Context, Experiment
 
 DESIGN: dict[str, Any] = {
     "replicates": 6,  # communities, each run on morphine and on placebo
@@ -73,20 +72,8 @@ def summarize(diff: pd.DataFrame, d: dict[str, Any]) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     """The same communities on morphine and on placebo; daily differences, figure and summary."""
     d = ctx.design
-    seeds = ctx.child_seeds(d["replicates"])
-    tasks = [(ctx.params, d, drug, s) for drug in (DRUG, "placebo") for s in seeds]
-    results = parallel_map(run_course, tasks, ctx.workers, ctx.progress, "morphine_withdrawal communities")
-    frame = pd.DataFrame([dict(r, replicate=i % d["replicates"]) for i, rows in enumerate(results) for r in rows])
-    diff = paired_differences(frame, DRUG)
-    daily = daily_means(frame)
-    write_table(frame, ctx.out / "daily_by_community.csv")
-    write_table(daily, ctx.out / "daily.csv")
-    write_table(diff, ctx.out / "difference_by_community.csv")
-    summary = summarize(diff, d)
     title = f"Morphine {d['dose_mg']:g} mg every {d['dose_interval_hours']:g} h for {d['dosing_days']} days, then stop"
-    plot_course(daily, DRUG, d, ctx.out / "course.png", title)
-    (ctx.out / "report.md").write_text("\n".join(report_lines(title, d, summary, "course.png")), encoding="utf-8")
-    return summary
+    return against_placebo(ctx, DRUG, "morphine_withdrawal", summarize, title)
 
 
 EXPERIMENT = Experiment(
