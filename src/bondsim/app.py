@@ -123,8 +123,11 @@ PRESETS: dict[str, Preset] = {
             {**DEFAULTS, "drug": "naltrexone", "dose_mg": 50.0},
             text=(
                 "Half take 50 mg naltrexone a day, the others are the placebo arm. Within hours naltrexone holds "
-                "nearly all mu-opioid receptors, so contact rewards less: the naltrexone arm feels less connected "
-                "and seeks company more often (Inagaki et al. 2016)."
+                "nearly all mu-opioid receptors, so each contact rewards less. Distress jumps at first, then fades "
+                "over about three days as people get used to the lower opioid signal. Seeking company first rises "
+                "(relief from distress), then falls below the placebo arm's once people have learned that contact "
+                "rewards less. The naltrexone arm feels less connected and forms fewer close bonds "
+                "(Inagaki et al. 2016)."
             ),
         ),
         Preset(
@@ -133,8 +136,9 @@ PRESETS: dict[str, Preset] = {
             extras={"separation": "loss", "separation_day": 2.0, "separation_fraction": 0.3},
             text=(
                 "On day 2, three people in ten lose their closest partner for good, and so those partners lose someone "
-                "too (purple rings). Their tone falls and their distress rises above the others' (Panksepp 1978). "
-                "Dashed: the same community with no loss."
+                "too (purple rings). Their tone falls and stays low, and they seek company more than the others. "
+                "Their distress jumps above the others', then fades over the next two days as they get used to the "
+                "loss (Panksepp 1978). Dashed: the same community with no loss."
             ),
             baseline={"separation": "none"},
             baseline_label="no one leaves",
@@ -149,18 +153,33 @@ PRESETS: dict[str, Preset] = {
                 "isolation_days": 2.0,
             },
             text=(
-                "From day 1 to day 3 everyone is alone. Half get 10 mg morphine a day. Morphine keeps the opioid "
-                "signal up, so the morphine arm shows much less distress than the placebo arm while alone, "
-                "until a dose wears off before the next (Panksepp et al. 1980)."
+                "From day 1 to day 3 everyone is alone. Half get 10 mg morphine a day. Alone, the placebo arm's "
+                "distress jumps, then slowly fades as they get used to being alone. For hours after each dose the "
+                "morphine arm feels almost no distress (Panksepp et al. 1980); as the dose wears off its distress "
+                "comes back, higher than the placebo arm's: morphine kept them from getting used to being alone."
             ),
+        ),
+        Preset(
+            "morphine withdrawal",
+            {**DEFAULTS, "drug": "morphine", "dose_mg": 10.0},
+            extras={"dosing_days": 4},
+            text=(
+                "Half take 10 mg morphine a day for four days (the last dose on day 3), then stop. Each dose lifts "
+                "the opioid signal, and the brain gets used to more: as each dose wears off the morphine arm feels "
+                "distress the placebo arm does not, and the next dose takes it away. After the last dose the "
+                "withdrawal distress has no next dose to end it: it lasts about two days, fading as people get "
+                "used to less, and drives them to seek company more."
+            ),
+            days=6.0,
         ),
         Preset(
             "rejection",
             {**DEFAULTS, "rejection_rate": 0.7, "treated_fraction": 0.0},
             text=(
-                "Seven approaches in ten are turned down. Each rejection lowers tone: tone sits lower, distress is "
-                "higher and fewer close bonds grow than in the same community with the usual 20% rejection "
-                "(dashed) (Eisenberger et al. 2003; Hsu et al. 2013)."
+                "Seven approaches in ten are turned down. Each rejection lowers tone: tone sits lower, people feel "
+                "less connected and fewer close bonds grow than in the same community with the usual 20% rejection "
+                "(dashed) (Eisenberger et al. 2003; Hsu et al. 2013). Distress is higher only in the first hours: "
+                "people get used to the lower tone."
             ),
             baseline={"rejection_rate": 0.2},
             baseline_label="usual rejection (20%)",
