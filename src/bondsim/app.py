@@ -725,31 +725,44 @@ people a pill (a placebo, naltrexone or morphine) and watch what happens to thei
 <h2>How it works</h2>
 <p>One step is one hour. Every hour:</p>
 <ol>
-<li><b>Distress makes people seek company.</b> Each person has an opioid tone, which relaxes toward their
-own set point. When the opioid signal falls below the set point, they feel distress, and distress raises the
-chance of looking for someone.</li>
+<li><b>Two reasons to seek company.</b> People look for company at a rate that has two parts: the reward
+they have learned to expect of contact (<i>wanting</i>), and their distress (<i>relief</i>). The "seeking
+company" plot counts their attempts per day.</li>
 <li><b>They turn to those they are close to.</b> A seeker picks a neighbour, preferring stronger bonds.</li>
 <li><b>Yes or no.</b> The neighbour accepts or turns them down (the rejection rate). Accepted contact releases
-opioids in both; the <i>reward</i> is that release acting through the receptors a drug leaves free, and the
-bond between them grows with the reward. A rejection lowers tone.</li>
-<li><b>Everything fades.</b> Tone relaxes to the set point, bonds fade slowly, the pill's drug is absorbed
+opioids in both, more with a close partner than with a near-stranger; the <i>reward</i> is that release
+acting through the receptors a drug leaves free. Bonds grow with the reward, but each person's bonds share
+a limited capacity. A rejection lowers tone.</li>
+<li><b>Distress is a shortfall from what you are used to.</b> The opioid signal is compared with the level
+the person has got used to, and that level slowly follows the signal (about a day). So a lasting change is
+felt at first and then fades, and a level the brain got used to under a drug is missed when the drug is
+gone (withdrawal).</li>
+<li><b>Receptors adapt too.</b> Over days, blocked receptors become more numerous and receptors kept busy
+by an opioid drug become fewer (tolerance).</li>
+<li><b>Everything fades.</b> Tone relaxes to its set point, bonds fade slowly, the pill's drug is absorbed
 and cleared, and it holds a share of the mu-opioid receptors (occupancy).</li>
-<li><b>Loss hurts.</b> Losing a partner, or being alone, lowers tone: separation distress.</li>
+<li><b>Loss hurts.</b> Losing a partner, or being alone, lowers tone (grief, which fades over weeks):
+separation distress.</li>
 </ol>
 <p><b>Naltrexone</b> blocks mu-opioid receptors, so contact rewards less. <b>Morphine</b> activates them, so
-the opioid signal stays up even alone. The <b>placebo</b> does nothing pharmacologically.</p>
+the opioid signal stays up even alone, for as long as a dose lasts. The <b>placebo</b> does nothing
+pharmacologically.</p>
 <details><summary><b>The equations</b> (click to open)</summary>
 <pre style="white-space:pre-wrap">
-signal        s = A(T, O) / A0(S)            T tone, S set point, O drug occupancy
-distress      D = min(max(1 - s, 0), 1)
-seeking       P(seek in one hour) = 1 - exp(-(r0 + g D))
-partner       chosen with weight f + b^gamma      b = bond to that neighbour
-reward        R = [A(T + c, O) - A(T, O)] / [A(S + c, 0) - A(S, 0)]
-bond growth   b <- 1 - (1 - b)(1 - eta R)^k      k contacts this hour
-tone          T <- T + c k;  T <- T (1 - delta)^m  (m rejections);  T <- T exp(-lambda B_absent)
-              T <- S + (T - S) exp(-1 h / tau)
-bond decay    b <- b exp(-ln 2 / (24 h_b))
-felt connection  F = (1 - sigma) sum(b^2)/sum(b) + sigma min(M, 1)   M = recent reward per contact
+signal        s = N A(T, O) / A0(S)           T tone, S set point, O drug occupancy, N receptor number
+distress      D = min(max(r - s, 0), 1)        r = the signal the person is used to
+used to       r moves toward s, time constant 1 day (an opponent process)
+receptors     N moves toward 1 + k (1 - activation per receptor), time constant 3 days
+seeking       attempts in an hour ~ Poisson(a M + g D)     M expected reward, D distress
+partner       chosen with weight f + b^gamma       b = bond to that neighbour
+release       a contact closes c (w + (1 - w) b) of the gap between tone and its ceiling
+reward        R = N (1 - O) [A(T after release) - A(T)] / R0      (1 = a closest partner, undrugged)
+value         V = 1 - s_o + s_o R;   expected reward M moves a share mu of the way to V per contact
+bond growth   b <- 1 - (1 - b)(1 - eta V (1 - B/K))^k     B = sum of bonds, K = capacity, k contacts
+tone          rejection: T <- T (1 - delta);   dT/dt = (S - T) / tau - lambda G T     G = grief
+grief         starts at the bond to the partner lost, halves every 14 days
+bond decay    a bond halves in 60 days without contact
+felt connection  F = (1 - w) sum(b^2)/K + w min(M, 1)
 </pre>
 <p>Every rule, parameter and source is in the project's <code>docs/model.md</code>; the drugs' kinetics in
 <code>docs/pharmacology.md</code>.</p></details>
@@ -763,22 +776,30 @@ settings. Colour the people by tone or distress; <b>Projector</b> makes the text
 <h2>Things to notice</h2>
 <ul>
 <li>Links thicken between people who meet often: bonds follow reward.</li>
-<li>People on naltrexone look for company <i>more</i> often yet feel <i>less</i> connected.</li>
-<li>After a loss, tone falls and distress rises only in those who lost someone.</li>
-<li>Alone, the morphine arm stays calm while the placebo arm grieves.</li>
+<li>On naltrexone, distress jumps at first and then fades as people get used to it; seeking company first
+rises (relief), then falls below the placebo arm's once people learn that contact rewards less. They feel
+<i>less</i> connected and form fewer close bonds.</li>
+<li>After a loss, tone falls and stays low in those who lost someone; their distress jumps, then fades.</li>
+<li>Alone, the morphine arm is calm for hours after each dose; as the dose wears off, its distress comes back
+higher than the placebo arm's.</li>
+<li>Stopping morphine after a few days brings withdrawal distress, which fades over about two days.</li>
 </ul>
 
 <h2>Things to try</h2>
 <ul>
 <li>Give naltrexone to everyone (100%): which line disappears, and why?</li>
 <li>Set the dose to 0 mg: does the naltrexone arm still differ?</li>
+<li>In <b>placebo vs naltrexone</b>, give a small dose (5 or 10 mg): is the first jump in distress smaller?
+Does seeking still fall later?</li>
+<li>In <b>morphine withdrawal</b>, raise the dose: is the withdrawal after stopping stronger?</li>
 <li>Raise the rejection rate step by step: at what rate do close bonds stop growing?</li>
 <li>Try a network with a few hubs: who has the strongest bonds?</li>
 </ul>
 
 <h2>Extending the model</h2>
-<p>The rules are one small Python class per person (<code>src/bondsim/agents.py</code>); a new drug is a new
-set of constants (<code>src/bondsim/pharmacology.py</code>); a new lesson is a new entry in
+<p>The rules are small Python functions, one module per mechanism (<code>src/bondsim/mechanisms/</code>); a
+new drug is a new set of constants (<code>src/bondsim/pharmacology.py</code>, or a <code>[drugs.NAME]</code>
+table in a config); a new lesson is a new entry in
 <code>PRESETS</code> in <code>src/bondsim/app.py</code>. The same model runs parameter sweeps
 (<code>bondsim sweep</code>) and virtual experiments (<code>bondsim experiment</code>).</p>
 
@@ -793,6 +814,8 @@ and network models; models of attachment and separation in the ethology literatu
 attachments: opiates alleviate separation distress. <i>Biological Psychiatry</i> 13: 607-618.</li>
 <li>Panksepp J, Meeker R, Bean NJ (1980). The neurochemical control of crying. <i>Pharmacology Biochemistry
 and Behavior</i> 12: 437-443.</li>
+<li>Solomon RL, Corbit JD (1974). An opponent-process theory of motivation. <i>Psychological Review</i>
+81: 119-145.</li>
 <li>Keverne EB, Martensz ND, Tuite B (1989). Beta-endorphin concentrations in cerebrospinal fluid of monkeys
 are influenced by grooming relationships. <i>Psychoneuroendocrinology</i> 14: 155-161.</li>
 <li>Eisenberger NI, Lieberman MD, Williams KD (2003). Does rejection hurt? <i>Science</i> 302: 290-292.</li>
