@@ -481,6 +481,17 @@ def test_the_printable_worksheet_is_up_to_date_with_the_docs():
     assert out.returncode == 0, out.stderr
 
 
+def test_the_lessons_table_of_the_docs_names_every_lesson_and_a_test_that_exists():
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "classroom.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([^|]+?) \|.*\| `(test_\w+)` \|$", docs, flags=re.MULTILINE)
+    assert [lesson for lesson, _ in rows] == list(PRESETS)
+    for _, test in rows:
+        assert callable(globals().get(test)), test
+
+
 def test_importing_the_app_does_not_start_solara():
     code = "import sys, bondsim.app, bondsim.cli; bondsim.cli.build_parser(); print('solara' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
