@@ -202,25 +202,26 @@ def test_naltrexone_blocks_receptors_distress_rises_then_fades_seeking_rises_the
     early = slice(4, 13)  # the plotted curve is a 6-hour mean: from hour 4
     assert seeking[nal][early].mean() > seeking[pla][early].mean() + 1.0
     assert seeking[nal][last].mean() < seeking[pla][last].mean() - 1.0
-    # reward per contact falls: less connected, fewer close bonds
-    felt, bonds = _means(run, "felt_connection"), _means(run, "strong_bonds")
-    assert felt[nal][24:].mean() < felt[pla][24:].mean() - 0.03  # margins that hold in communities 1-11
-    assert bonds[nal][24:].mean() < bonds[pla][24:].mean() - 0.1
+    # reward per contact falls: less connected
+    felt = _means(run, "felt_connection")
+    assert felt[nal][24:].mean() < felt[pla][24:].mean() - 0.03  # a margin that holds in communities 1-11
     state = run.model.state()  # the reason, in the model's state: each contact rewards less
     treated = run.treated
     assert state["reward_memory"][treated].mean() < state["reward_memory"][~treated].mean() - 0.1
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_separation_tone_stays_low_seeking_rises_distress_jumps_then_fades(engine):
+def test_separation_tone_stays_low_protest_then_despair(engine):
     run = preset_run("separation", engine=engine)
     run.step(96)
     tone, distress, seeking = _means(run, "tone_ratio"), _means(run, "distress"), _means(run, "seeking")
     lost, others = "lost a partner", "others"
-    after, jump, end = slice(54, None), slice(49, 61), slice(90, None)  # the loss is at hour 48
+    after, jump, end = slice(54, None), slice(49, 61), slice(84, None)  # the loss is at hour 48
     assert tone[lost][after].mean() < tone[others][after].mean() - 0.2
     assert tone[lost][end].mean() < tone[others][end].mean() - 0.2  # it stays low
-    assert seeking[lost][after].mean() > seeking[others][after].mean() + 0.5
+    protest = slice(52, 63)  # the plotted seeking is a 6-hour mean
+    assert seeking[lost][protest].mean() > seeking[others][protest].mean() + 0.2
+    assert seeking[lost][end].mean() < seeking[others][end].mean() - 0.4  # despair
     assert distress[lost][jump].mean() > distress[others][jump].mean() + 0.15
     base = run.frame().baseline["distress"]
     assert distress[lost][jump].mean() > base[jump].mean() + 0.15

@@ -126,8 +126,7 @@ PRESETS: dict[str, Preset] = {
                 "nearly all mu-opioid receptors, so each contact rewards less. Distress jumps at first, then fades "
                 "over about three days as people get used to the lower opioid signal. Seeking company first rises "
                 "(relief from distress), then falls below the placebo arm's once people have learned that contact "
-                "rewards less. The naltrexone arm feels less connected and forms fewer close bonds "
-                "(Inagaki et al. 2016)."
+                "rewards less. The naltrexone arm feels less connected (Inagaki et al. 2016)."
             ),
         ),
         Preset(
@@ -136,9 +135,10 @@ PRESETS: dict[str, Preset] = {
             extras={"separation": "loss", "separation_day": 2.0, "separation_fraction": 0.3},
             text=(
                 "On day 2, three people in ten lose their closest partner for good, and so those partners lose someone "
-                "too (purple rings). Their tone falls and stays low, and they seek company more than the others. "
-                "Their distress jumps above the others', then fades over the next two days as they get used to the "
-                "loss (Panksepp 1978). Dashed: the same community with no loss."
+                "too (purple rings). Their tone falls and stays low. Their distress jumps above the others' and "
+                "they seek company more (protest); then the distress fades over the next two days as they get used "
+                "to the loss, and they seek company less than the others (despair) (Panksepp 1978; Bowlby 1969). "
+                "Dashed: the same community with no loss."
             ),
             baseline={"separation": "none"},
             baseline_label="no one leaves",
@@ -742,7 +742,7 @@ by an opioid drug become fewer (tolerance).</li>
 <li><b>Everything fades.</b> Tone relaxes to its set point, bonds fade slowly, the pill's drug is absorbed
 and cleared, and it holds a share of the mu-opioid receptors (occupancy).</li>
 <li><b>Loss hurts.</b> Losing a partner, or being alone, lowers tone (grief, which fades over weeks):
-separation distress.</li>
+separation distress. As the distress fades, the grief left behind damps the wish for company (despair).</li>
 </ol>
 <p><b>Naltrexone</b> blocks mu-opioid receptors, so contact rewards less. <b>Morphine</b> activates them, so
 the opioid signal stays up even alone, for as long as a dose lasts. The <b>placebo</b> does nothing
@@ -752,8 +752,9 @@ pharmacologically.</p>
 signal        s = N A(T, O) / A0(S)           T tone, S set point, O drug occupancy, N receptor number
 distress      D = min(max(r - s, 0), 1)        r = the signal the person is used to
 used to       r moves toward s, time constant 1 day (an opponent process)
-receptors     N moves toward 1 + k (1 - activation per receptor), time constant 3 days
-seeking       attempts in an hour ~ Poisson(a M + g D)     M expected reward, D distress
+receptors     N moves toward 1 / (activation per receptor), within [1/(1+k), 1+k], time constant 3 days
+seeking       attempts in an hour ~ Poisson(a M / (1 + E) + g D)   M expected reward, D distress, E despair
+despair       E moves toward grief G, time constant 1 day
 partner       chosen with weight f + b^gamma       b = bond to that neighbour
 release       a contact closes c (w + (1 - w) b) of the gap between tone and its ceiling
 reward        R = N (1 - O) [A(T after release) - A(T)] / R0      (1 = a closest partner, undrugged)
@@ -778,8 +779,9 @@ settings. Colour the people by tone or distress; <b>Projector</b> makes the text
 <li>Links thicken between people who meet often: bonds follow reward.</li>
 <li>On naltrexone, distress jumps at first and then fades as people get used to it; seeking company first
 rises (relief), then falls below the placebo arm's once people learn that contact rewards less. They feel
-<i>less</i> connected and form fewer close bonds.</li>
-<li>After a loss, tone falls and stays low in those who lost someone; their distress jumps, then fades.</li>
+<i>less</i> connected.</li>
+<li>After a loss, tone falls and stays low in those who lost someone; their distress jumps and they seek
+company more (protest), then their distress fades and they seek company less (despair).</li>
 <li>Alone, the morphine arm is calm for hours after each dose; as the dose wears off, its distress comes back
 higher than the placebo arm's.</li>
 <li>Stopping morphine after a few days brings withdrawal distress, which fades over about two days.</li>
@@ -821,6 +823,7 @@ are influenced by grooming relationships. <i>Psychoneuroendocrinology</i> 14: 15
 <li>Eisenberger NI, Lieberman MD, Williams KD (2003). Does rejection hurt? <i>Science</i> 302: 290-292.</li>
 <li>Hsu DT et al. (2013). Response of the mu-opioid system to social rejection and acceptance.
 <i>Molecular Psychiatry</i> 18: 1211-1217.</li>
+<li>Bowlby J (1969). <i>Attachment and Loss, Vol. 1: Attachment</i>. London: Hogarth Press.</li>
 <li>Løseth GE, Ellingsen D-M, Leknes S (2014). State-dependent mu-opioid modulation of social motivation.
 <i>Frontiers in Behavioral Neuroscience</i> 8: 430.</li>
 <li>Inagaki TK, Ray LA, Irwin MR, Way BM, Eisenberger NI (2016). Opioids and social bonding: naltrexone
