@@ -6,8 +6,13 @@ tests are skipped with a line naming the command to install it, except under CI 
 where they fail.
 
 Besides a walk through a lesson, three tests stress the app: a randomised test that clicks and
-drags for ``BONDSIM_RANDOM_SECONDS`` (default 30) seconds with each engine, a test that a closed tab stops using the
-server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 30) pages playing at once.
+drags for ``BONDSIM_RANDOM_SECONDS`` seconds with each engine (default 75, so two and a half minutes
+in all and this file in about five minutes on a 2-core machine), a test that a closed tab stops using
+the server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 30) pages playing at once.
+For a longer randomised run, for example ten minutes per engine, run only that test::
+
+    BONDSIM_RANDOM_SECONDS=600 .venv/bin/python -m pytest tests/test_app_browser.py -k random -s
+
 Live timings are not asserted here: ``benchmarks/app_live.py`` reports them.
 """
 
@@ -27,6 +32,10 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+from bondsim.app import PRESETS
+
+RANDOM_SECONDS_ENV = "BONDSIM_RANDOM_SECONDS"
+RANDOM_SECONDS_DEFAULT = 75.0  # per engine
 START_TIMEOUT_S = 90.0
 UI_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
@@ -289,15 +298,31 @@ def test_downloads_give_csv_and_png(server, browser):
         s.close()
 
 
+# True once the page shows it is not playing (the toggle says Play), or its run has gone beyond step k
+_ADVANCED_OR_PAUSED = (
+    "([r, k]) => { const b = [...document.querySelectorAll('button')]"
+    ".find(b => b.textContent.includes('Play') || b.textContent.includes('Pause'));"
+    " if (b && b.textContent.includes('Play')) { return true; }"
+    " const s = document.querySelector('svg.bondsim-plots');"
+    " return Boolean(s) && (s.getAttribute('data-run') !== r || Number(s.getAttribute('data-steps')) > k); }"
+)
+
+
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
-    """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order."""
+    """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order.
+
+    For ``BONDSIM_RANDOM_SECONDS`` (default 75) seconds per engine. After every action: no traceback,
+    no page error, and while the page says it is playing, the clock advances (within 15 s, at least
+    one step; the slowest play speed is one step a second).
+    """
     url, _, _ = server
-    seconds = float(os.environ.get("BONDSIM_RANDOM_SECONDS", "30"))  # per engine
+    seconds = float(os.environ.get(RANDOM_SECONDS_ENV, RANDOM_SECONDS_DEFAULT))
     rng = random.Random(14)
     s = Session(browser, url)
-    presets = ["free play", "placebo vs naltrexone", "separation", "morphine and distress", "rejection"]
+    presets = list(PRESETS)
     actions = ["preset", "slider", "reset", "restart", "play", "step", "colour", "projector", "tab", "speed", "select"]
     log: list[str] = []
+    checked_playing = 0
     try:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -348,7 +373,12 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
             page.wait_for_timeout(rng.choice([0, 50, 200, 400]))
             assert "Traceback" not in s.text(), log[-10:]
             assert s.errors == [], (s.errors, log[-10:])
+            toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text(timeout=10_000)
+            if "pause" in toggle.lower():  # playing: the clock must advance (unless a new run or a pause came)
+                page.wait_for_function(_ADVANCED_OR_PAUSED, arg=[s.run_id(), s.steps()], timeout=15_000)
+                checked_playing += 1
         assert "Something went wrong" not in s.text(), log[-10:]
+        print(f"\n{len(log)} random actions in {seconds:g} s; the clock was seen advancing {checked_playing} times")
         # still alive: it plays
         if "play" in s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text().lower():
             s.page.get_by_role("button", name="▶ Play").click()
