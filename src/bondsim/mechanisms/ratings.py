@@ -2,11 +2,11 @@
 
 The reward memory M is what contact has been worth lately: each contact moves it a fixed share
 of the way to the contact's value (:func:`bondsim.mechanisms.receptor.contact_value`), whatever
-the step length. Felt connection is
-(1 - w) C + w min(M, 1): mostly the strength of close ties C, with a weight w carried by what
-contact has been worth. Positive affect is 0.5 ((1 - w) + w (1 + s - r)), s - r the opioid
-signal above the one the person is used to (0.5 when it is that one), averaged over the diary window: a
-lasting change fades from mood as the reference adapts. Equations and sources: docs/model.md.
+the step length. Felt connection is (1 - w) C + w min(M, 1): mostly the strength of close ties
+C, with a weight w carried by what contact has been worth. Positive affect is
+0.5 ((1 - w) + w (1 + s - r)), s - r the opioid signal above the one the person is used to (0.5
+when it is that one), averaged over the diary window: a lasting change fades from mood as the
+reference adapts. Equations and sources: docs/model.md.
 """
 
 from __future__ import annotations

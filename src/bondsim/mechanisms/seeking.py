@@ -2,9 +2,9 @@
 
 Attempts come as a Poisson process of rate r = a M / (1 + E) + g D per hour: appetitive
 seeking, in proportion to the value of contact the person has learned to expect (M, the reward
-memory) and damped by despair E, grief that follows the loss as the reference adapts (the
-despair that follows the protest after a separation: Bowlby 1969),
-and relief seeking, in proportion to distress D (Løseth, Ellingsen & Leknes 2014). An antagonist
+memory) and damped by despair E (grief the person has adapted to: after a separation, protest
+first, then despair; Bowlby 1969), and relief seeking, in proportion to distress D (Løseth,
+Ellingsen & Leknes 2014). An antagonist
 lowers the first (comfortable humans want less closeness: Tchalova & MacDonald 2020) and raises
 the second (isolated animals call and solicit more: Panksepp et al. 1980; Martel et al. 1995),
 so its net effect depends on the state. A step holds a Poisson number of attempts, several if
@@ -17,7 +17,7 @@ import math
 
 from ..mechanism import Parameter, Variable, helper, rule
 
-LARGE_MEAN = 50.0  # above this mean a count is drawn from the normal approximation (error < 1 in 30,000 steps)
+LARGE_MEAN = 50.0  # above this mean a count comes from the normal approximation (the Poisson's mean and variance)
 
 PARAMETERS = (
     Parameter("appetitive_seeking", 0.3, "1/h", "contact attempts per hour per unit of expected reward", 0.0, 10.0,
