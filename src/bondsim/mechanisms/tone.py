@@ -5,8 +5,9 @@ accepted contact closes a fraction of the gap to a ceiling, the more the closer 
 a rejection costs a fraction of tone; grief for partners who are away drains it; and tone
 relaxes to the person's own set point. Grief starts at the bond to the partner lost and fades
 on its own time scale (not the bond's); it ends when the partner is back. Between events the
-tone follows its differential equation exactly, and a contact is taken to fall anywhere in the
-step, so the step length changes no expected value. Equations and sources: docs/model.md.
+tone follows its differential equation exactly, and a contact or a rejection is taken to fall
+anywhere in the step, so the step length changes no expected value of these jumps. Equations and
+sources: docs/model.md.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ VARIABLES = (
 
 
 def constants(params) -> dict:
-    """Per-step factors: what is left of tone after a rejection, and of grief after a step."""
+    """Per-step factors: what a rejection leaves of tone, and what a step leaves of grief."""
     return {
         "rejection_keep": 1.0 - params.rejection_tone_drop,
         "grief_keep": math.exp(-math.log(2.0) * params.step_hours / (24.0 * params.grief_half_life_days)),
