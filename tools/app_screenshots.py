@@ -3,8 +3,8 @@
     .venv/bin/python tools/app_screenshots.py
 
 Starts ``bondsim app`` on a free localhost port (offline), opens it in headless Chromium at
-1280x720 through Playwright (Debian's chromium: ``make browser``), plays each lesson to the
-moment its caption names, pauses and saves the page to docs/img/.
+1280x720 through Playwright (Debian's chromium: ``make browser``), steps each lesson one hour at
+a time to the moment its caption names and saves the page to docs/img/.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = (  # lesson, steps of 1 h to play, button to press before the picture (or None), file
+SHOTS = (  # lesson, hours to step (1 step = 1 h), button to press before the picture (or None), file
     ("placebo vs naltrexone", 36, None, "app-placebo-vs-naltrexone.png"),
-    ("morphine and distress", 31, "distress", "app-morphine-and-distress.png"),
+    ("morphine and distress", 32, "distress", "app-morphine-and-distress.png"),
 )
+UI_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 
 
@@ -40,6 +42,8 @@ def serve() -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"bondsim app exited with status {proc.returncode}")
         try:
             with urllib.request.urlopen(url + "/", timeout=5) as response:
                 if response.status == 200:
@@ -68,22 +72,50 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             for lesson, hours, button, name in SHOTS:
                 page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+                errors: list[str] = []
+                hosts: set[str] = set()
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.on("request", lambda request, hosts=hosts: hosts.add(urlparse(request.url).hostname or ""))
                 page.goto(url)
-                page.locator("svg.bondsim-plots").wait_for(timeout=60_000)
+                plots = page.locator("svg.bondsim-plots")
+                plots.wait_for(timeout=UI_TIMEOUT_MS)
+                run = plots.get_attribute("data-run")
                 page.get_by_role("button", name=lesson, exact=True).click()
-                page.wait_for_function("() => document.querySelector('svg.bondsim-plots')", timeout=60_000)
-                time.sleep(1.0)
-                page.get_by_role("button", name="▶ Play").click()
-                deadline = time.monotonic() + 300
-                while steps(page) < hours and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                page.get_by_role("button", name="❚❚ Pause").click()
+                page.wait_for_function(
+                    "r => { const s = document.querySelector('svg.bondsim-plots');"
+                    " return s && s.getAttribute('data-run') !== r; }",
+                    arg=run,
+                    timeout=UI_TIMEOUT_MS,
+                )
+                # Step, not Play: every click is exactly one hour, so the picture is always at `hours`
+                for k in range(steps(page) + 1, hours + 1):
+                    page.get_by_role("button", name="Step", exact=True).click()
+                    page.wait_for_function(
+                        "k => Number(document.querySelector('svg.bondsim-plots').getAttribute('data-steps')) >= k",
+                        arg=k,
+                        timeout=UI_TIMEOUT_MS,
+                    )
+                clock = f"day {hours // 24}, hour {hours % 24}"
+                page.get_by_text(clock, exact=True).wait_for(timeout=UI_TIMEOUT_MS)
                 if button:
+                    network = page.locator("svg.bondsim-network").inner_html()
                     page.get_by_role("button", name=button, exact=True).click()
+                    page.wait_for_function(
+                        "h => document.querySelector('svg.bondsim-network').innerHTML !== h",
+                        arg=network,
+                        timeout=UI_TIMEOUT_MS,
+                    )
+                # the sidebar scrolls by itself: bring the lessons back; no hover or focus on a button
                 page.get_by_role("button", name=lesson, exact=True).scroll_into_view_if_needed()
-                time.sleep(2.0)
+                page.mouse.move(1270, 710)
+                page.evaluate("() => document.activeElement && document.activeElement.blur()")
+                page.wait_for_timeout(1000)
+                if steps(page) != hours:
+                    raise SystemExit(f"{name}: the page is at step {steps(page)}, not {hours}")
+                if errors or not hosts <= {"127.0.0.1"}:
+                    raise SystemExit(f"{name}: page errors {errors}, hosts {sorted(hosts)}")
                 page.screenshot(path=str(ROOT / "docs" / "img" / name))
-                print(f"{name}: {lesson}, {steps(page)} steps")
+                print(f"docs/img/{name}: {lesson}, {clock}")
                 page.context.close()
             browser.close()
     finally:
