@@ -34,7 +34,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/quickstart.md", "docs/pharmacology.md", "docs/sweeps.md"]
+PAGES = ["README.md", "docs/quickstart.md", "docs/pharmacology.md", "docs/sweeps.md", "docs/trials.md"]
 SHELL_INFO = {"", "sh", "bash", "shell", "console"}
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*\s+")
 MARKER = re.compile(r"^\s*<!--\s*(not-run|file|output-of)\s*:(.*?)-->\s*$", re.S)

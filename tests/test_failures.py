@@ -1,4 +1,4 @@
-"""Every failure path of run, pk, experiment, analyze and app: one line, the right exit status, nothing left behind.
+"""Every failure path of run, pk, experiment, trial, analyze and app: one line, the right exit status, no leftovers.
 
 Each path runs ``bondsim`` as a subprocess, as a user meets it. The contract (docs/quickstart.md):
 exit 0 done, 1 the work failed, 2 a user error or an output that cannot be written, 130 interrupted;
@@ -143,6 +143,7 @@ def test_analyze_refuses_a_non_empty_out_before_reading(bondsim, tmp_path):
         pytest.param(["pk", "naltrexone", "--dose", "50", "--plot"], id="pk"),
         pytest.param(["experiment", "grooming", "--quiet", "--out"], id="experiment"),
         pytest.param(["analyze", "sweep", "--out"], id="analyze"),
+        pytest.param(["trial", "inagaki2016", "--quiet", "--out"], id="trial"),
     ],
 )
 def test_output_below_a_regular_file_is_one_line(bondsim, tmp_path, args):
@@ -190,6 +191,29 @@ def test_experiment_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_
     result = bondsim("experiment", "grooming", "--config", config, "--workers", "1", "--quiet", "--out", disk / "g")
     check_one_line(result, 2, "No space left on device", "experiment")
     assert listing(disk) == []
+
+
+def small_trial(directory: Path) -> Path:
+    """A design file of a quick virtual trial (the library's Inagaki 2016 in a small community)."""
+    text = (Path(__file__).resolve().parents[1] / "experiments" / "trials" / "inagaki2016.toml").read_text()
+    path = directory / "small_trial.toml"
+    path.write_text(text.replace("size = 160", "size = 40").replace("warmup_days = 42", "warmup_days = 2"))
+    return path
+
+
+def test_trial_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_disk, tmp_path):
+    disk = full_disk("16k")
+    result = bondsim("trial", small_trial(tmp_path), "--replications", "2", "--workers", "1", "--quiet",
+                     "--out", disk / "t")  # fmt: skip
+    check_one_line(result, 2, "No space left on device", "trial")
+    assert listing(disk) == []
+
+
+def test_trial_with_an_unreachable_scheduler_is_one_line_and_leaves_nothing(bondsim, tmp_path):
+    result = bondsim("trial", small_trial(tmp_path), "--scheduler", "tcp://127.0.0.1:9", "--quiet", "--out",
+                     tmp_path / "t")  # fmt: skip
+    check_one_line(result, 2, "cannot connect to the Dask scheduler at tcp://127.0.0.1:9", "trial")
+    assert not (tmp_path / "t").exists() and listing(tmp_path) == ["small_trial.toml"]
 
 
 # ----------------------------------------------------------------------------------------- Ctrl-C
@@ -267,6 +291,23 @@ def test_ctrl_c_during_experiment_stops_the_workers(bondsim_argv, tmp_path, grou
     check_one_line(result, 130, "interrupted", "experiment")
     assert listing(tmp_path) == []
     wait_for(lambda: not group_alive(result.pid), timeout=10)  # no worker left running
+
+
+def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path):
+    import psutil
+
+    argv = [*bondsim_argv, "trial", "inagaki2016", "--workers", "2", "--quiet", "--out", "out"]
+
+    def workers_running(proc) -> bool:
+        try:
+            return staged(tmp_path)(proc) and len(psutil.Process(proc.pid).children()) >= 2
+        except psutil.Error:
+            return False
+
+    result = interrupt(argv, tmp_path, lambda p: workers_running(p) and time.sleep(2.0) is None, group=True)
+    check_one_line(result, 130, "interrupted", "trial")
+    assert listing(tmp_path) == []
+    wait_for(lambda: not group_alive(result.pid), timeout=10)
 
 
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])

@@ -50,6 +50,7 @@ def test_wheel_installs_into_an_empty_venv_and_runs(tmp_path):
     assert wheel.name.startswith(f"bondsim-{project_version()}-")
     names = zipfile.ZipFile(wheel).namelist()
     assert "bondsim/py.typed" in names and "bondsim/cli.py" in names
+    assert "bondsim/trials/library/inagaki2016.toml" in names  # the trial library travels with the package
     assert not [n for n in names if n.startswith(("tests/", "docs/"))]
 
     venv = tmp_path / "venv"
@@ -88,3 +89,7 @@ def test_wheel_installs_into_an_empty_venv_and_runs(tmp_path):
     )
     installed = Path(where.stdout.strip())
     assert installed.is_relative_to(venv) and (installed / "py.typed").is_file()
+    listing = subprocess.run(
+        [str(venv / "bin" / "bondsim"), "trial", "--list"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert listing.returncode == 0 and "tchalova2020" in listing.stdout, listing.stderr[-2000:]

@@ -121,6 +121,12 @@ def bereavement(s: dict[str, Any], out: Path) -> list[str]:
     return [line for line in report.splitlines() if line.startswith(("|", "Tone", "4 communities"))]
 
 
+def meta_analysis(s: dict[str, Any], out: Path) -> list[str]:
+    """The library table (docs/trials.md takes it from tools/refresh_trial_docs.py)."""
+    report = (out / "report.md").read_text(encoding="utf-8")
+    return [line for line in report.splitlines() if line.startswith(("|", "One virtual", "Significance"))]
+
+
 SHOW: dict[str, Callable[[dict[str, Any], Path], list[str]]] = {
     "inagaki2016": inagaki2016,
     "separation_distress": separation_distress,
@@ -130,6 +136,7 @@ SHOW: dict[str, Callable[[dict[str, Any], Path], list[str]]] = {
     "morphine_withdrawal": windows,
     "state_dependence": state_dependence,
     "bereavement": bereavement,
+    "meta_analysis": meta_analysis,
 }
 
 

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pk": ("bondsim.pk", "print drug concentrations and receptor occupancy over time"),
     "experiment": ("bondsim.experiments", "run a named experiment (--list shows them)"),
     "params": ("bondsim.paramtable", "list every parameter with unit, default and range"),
+    "trial": ("bondsim.trials", "run a virtual trial from a design file, with its power by sample size"),
     "app": ("bondsim.app", "serve the classroom app in the browser (localhost)"),
     "sweep": ("bondsim.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
     "analyze": ("bondsim.sweep.analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
@@ -30,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 # commands whose outputs appear all at once or not at all, so an interrupt leaves nothing behind
-STAGED = ("run", "pk", "experiment", "analyze")
+STAGED = ("run", "pk", "experiment", "trial", "analyze")
 
 
 class _Parser(argparse.ArgumentParser):

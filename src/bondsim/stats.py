@@ -1,10 +1,11 @@
-"""Statistics for within-subject (paired) designs: Hedges' g with its CI, paired tests, pooling.
+"""Effect sizes of trials: Hedges' g with its CI and test, for paired and for independent groups; pooling.
 
 The effect size of a crossover trial is the standardised mean difference of the
 two conditions, scaled by the average of the two conditions' standard deviations
 (d_av), with the small-sample correction J and the variance of the matched-groups
 design (Borenstein et al. 2009, ch. 4), as a meta-analysis of such trials uses it
-(Løseth et al. 2024).
+(Løseth et al. 2024). Between groups, g is scaled by the pooled standard deviation,
+with the independent-groups variance (Borenstein et al. 2009, eqs. 4.18-4.24).
 """
 
 from __future__ import annotations
@@ -90,6 +91,45 @@ def paired_effect(treatment, control) -> PairedEffect:
         t=t,
         p=p,
         correlation=r,
+    )
+
+
+def between_effect(treatment, control) -> PairedEffect:
+    """Hedges' g of two independent groups ``treatment - control``, its 95% CI and Student's t-test.
+
+    Returns:
+        The effect: g = J * (mean_t - mean_c) / s_pooled, J for n_t + n_c - 2 degrees of freedom,
+        Var(d) = (n_t + n_c) / (n_t n_c) + d^2 / (2 (n_t + n_c)), Var(g) = J^2 Var(d);
+        ``correlation`` is 0 (the groups are different people).
+    """
+    x = np.asarray(treatment, dtype=np.float64)
+    y = np.asarray(control, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or x.size < 2 or y.size < 2:
+        raise ValueError("each group needs at least 2 people")
+    n1, n2 = x.size, y.size
+    s_pooled = math.sqrt(((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2))
+    j = correction(n1 + n2 - 2)
+    diff = float(x.mean() - y.mean())
+    d = diff / s_pooled if s_pooled > 0 else 0.0
+    var_g = j * j * ((n1 + n2) / (n1 * n2) + d * d / (2.0 * (n1 + n2)))
+    half = Z95 * math.sqrt(var_g)
+    if s_pooled > 0:
+        res = sps.ttest_ind(x, y, equal_var=True)
+        t, p = float(res.statistic), float(res.pvalue)
+    else:
+        t, p = (0.0, 1.0) if diff == 0 else (math.copysign(math.inf, diff), 0.0)
+    return PairedEffect(
+        n=n1 + n2,
+        mean_treatment=float(x.mean()),
+        mean_control=float(y.mean()),
+        mean_difference=diff,
+        hedges_g=j * d,
+        variance=var_g,
+        ci_low=j * d - half,
+        ci_high=j * d + half,
+        t=t,
+        p=p,
+        correlation=0.0,
     )
 
 

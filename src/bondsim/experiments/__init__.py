@@ -24,6 +24,7 @@ from .common import Context, Experiment, resolve
 from .grooming import EXPERIMENT as GROOMING
 from .inagaki2016 import EXPERIMENT as INAGAKI2016
 from .maintenance import EXPERIMENT as MAINTENANCE
+from .meta_analysis import EXPERIMENT as META_ANALYSIS
 from .morphine_withdrawal import EXPERIMENT as MORPHINE_WITHDRAWAL
 from .separation_distress import EXPERIMENT as SEPARATION_DISTRESS
 from .state_dependence import EXPERIMENT as STATE_DEPENDENCE
@@ -39,6 +40,7 @@ REGISTRY: dict[str, Experiment] = {
         MORPHINE_WITHDRAWAL,
         STATE_DEPENDENCE,
         BEREAVEMENT,
+        META_ANALYSIS,
     )
 }
 DEFAULT_SEED = 2016
@@ -126,7 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output directory (default results/NAME)")
     add_overwrite_argument(parser)
     parser.add_argument("--seed", type=seed_value, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
-    parser.add_argument("--trials", type=positive_int, help="number of virtual trials (inagaki2016, maintenance)")
+    parser.add_argument(
+        "--trials", type=positive_int, help="number of virtual trials (inagaki2016, maintenance, meta_analysis)"
+    )
     parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: array)")
     parser.add_argument("--config", metavar="FILE", help="TOML file with [design] and [params] overrides")
     parser.add_argument("--workers", type=positive_int, help="worker processes (default: usable cores)")

@@ -17,7 +17,7 @@ from ..mechanism import Parameter, Variable, helper, power_of, rule
 from .receptor import contact_value
 
 PARAMETERS = (
-    Parameter("opioid_rating_weight", 0.117, "fraction", "weight of the opioid reward and signal in what people "
+    Parameter("opioid_rating_weight", 0.095, "fraction", "weight of the opioid reward and signal in what people "
               "rate: felt connection and positive affect", 0.0, 1.0, status="calibrated",
               source="fitted to the pooled effect of naltrexone on felt connection, g = -0.20 "
                      "(Løseth, Trøstheim & Leknes 2024; calibration.md)"),

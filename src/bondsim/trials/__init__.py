@@ -1,0 +1,172 @@
+"""Virtual trials: ``bondsim trial DESIGN.toml`` runs a study design many times on the model.
+
+A design file (:mod:`bondsim.trials.design`) names the community, participants, arms, layout,
+measures, rating model and the paper's analysis; ``experiments/trials/`` is the library of the
+published human studies. Each run writes ``trials.parquet`` (one row per virtual trial and
+measure), ``summary.json``, ``report.md`` and figures into ``--out``, all at once or not at all;
+``--power N ...`` adds the power of the design at each sample size (``power.csv``, ``power.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..io import check_output, now, output_directory, versions, write_json
+from ..model import make_seed
+from ..params import load as load_params
+from .design import TrialDesign, dump, library, load
+from .run import TrialRun, power_curve, run_trials, summarize
+
+DEFAULT_SEED = 2016
+
+
+def check_runnable(design: TrialDesign) -> None:
+    """Refuse a design whose number of participants was not published (the file says so)."""
+    if not design.runnable:
+        raise UserError(
+            f"{design.name}: the number of participants is not known (participants.n): the design cannot run; "
+            "give n in a copy of the file"
+        )
+
+
+def check_sizes(design: TrialDesign, sizes: list[int]) -> None:
+    """Refuse sample sizes too small for the layout (every sequence needs two people)."""
+    need = 2 * len(design.layout.sequences)
+    small = [n for n in sizes if n < need]
+    if small:
+        raise UserError(f"--power {small[0]}: this layout needs at least {need} participants (2 per sequence)")
+
+
+def run_design(
+    design: TrialDesign | str | Path,
+    out: str | Path,
+    *,
+    replications: int | None = None,
+    seed: int = DEFAULT_SEED,
+    power: list[int] | None = None,
+    engine: str = "array",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Run a design's virtual trials (and optionally its power curve); write the outputs; return the summary.
+
+    Args:
+        design: a design, a design file, or the name of a library design (e.g. ``"inagaki2016"``).
+        out: output directory (new or empty; with ``overwrite`` its files are replaced).
+        replications: virtual trials (default: the design's ``[run] replications``).
+        seed: master seed; replication r has seed ``seed_for(seed, r, bits=32)``.
+        power: sample sizes for a power curve (the same replications at each).
+        engine: ``array`` or ``agents``.
+        workers: processes (default: usable cores).
+        scheduler: a Dask scheduler's address (``tcp://host:port``) instead of ``workers``.
+        progress: show progress bars.
+        overwrite: replace the files of a non-empty ``out``.
+    """
+    from ..batch import default_workers
+    from .report import power_figure, report, write_figures
+
+    design = design if isinstance(design, TrialDesign) else load(design)
+    check_runnable(design)
+    replications = replications or design.replications
+    if power:
+        check_sizes(design, power)
+    params = load_params(overrides={"engine": engine})
+    seed = make_seed(seed)
+    if workers is None and scheduler is None:
+        workers = default_workers()
+    started, t0 = now(), time.perf_counter()
+    with output_directory(out, overwrite=overwrite) as tmp:
+        run: TrialRun = run_trials(
+            design, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress
+        )
+        summary = summarize(run)
+        curve = None
+        if power:
+            curve = power_curve(
+                design, power, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress
+            )
+            curve.to_csv(tmp / "power.csv", index=False, float_format="%.6g")
+            power_figure(tmp, curve, design)
+            summary["power"] = curve.to_dict(orient="records")
+        run.trials.to_parquet(tmp / "trials.parquet", index=False)
+        figures = write_figures(tmp, run)
+        elapsed = time.perf_counter() - t0
+        (tmp / "report.md").write_text(report(run, summary, curve, figures, elapsed), encoding="utf-8")
+        (tmp / "design.toml").write_text(dump(design), encoding="utf-8")
+        result = {
+            "study": design.name,
+            "role": design.study.role,
+            "replications": replications,
+            "measures": {m.name: summary[m.name] for m in design.measures},
+            **{k: v for k, v in summary.items() if k not in {m.name for m in design.measures}},
+            "seed": seed,
+            "engine": engine,
+            "started": started,
+            "elapsed_seconds": round(elapsed, 2),
+            "versions": versions(("statsmodels",)),
+        }
+        write_json(tmp / "summary.json", result)
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``bondsim trial``."""
+    from ..runner import add_overwrite_argument, positive_int, seed_value
+
+    parser.add_argument("design", nargs="?", metavar="DESIGN", help="design file (.toml), or a library design's name")
+    parser.add_argument("--list", action="store_true", help="list the library's designs and exit")
+    parser.add_argument("--replications", type=positive_int, help="virtual trials (default: the design's [run])")
+    parser.add_argument("--seed", type=seed_value, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
+    parser.add_argument("--out", help="output directory (default results/trials/NAME)")
+    add_overwrite_argument(parser)
+    parser.add_argument("--power", type=positive_int, nargs="+", metavar="N", help="power at these sample sizes")
+    parser.add_argument("--engine", choices=("agents", "array"), default="array", help="simulation engine")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="worker processes (default: cores; 1 runs in this process)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask scheduler")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def command(args: argparse.Namespace) -> int:
+    """List the library, or run a design."""
+    if args.list:
+        for name, path in library().items():
+            d = load(path)
+            n = "?" if d.participants.n is None else d.participants.n
+            print(f"{name:<18} {d.study.role:<10} N={n:<4} {d.layout.kind:<9} {d.study.citation[:72]}")
+        return 0
+    if not args.design:
+        raise UserError("name a design file or a library design (bondsim trial --list shows the library)")
+    design = load(args.design)  # a bad design is refused before anything runs
+    check_runnable(design)
+    if args.power:
+        check_sizes(design, args.power)
+    out = Path(args.out or f"results/trials/{design.name}")
+    check_output(out, overwrite=args.overwrite)
+    summary = run_design(
+        design,
+        out,
+        replications=args.replications,
+        seed=args.seed,
+        power=args.power,
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
+    if not args.quiet:
+        print(
+            f"bondsim trial {design.name}: {summary['replications']} virtual trials, seed {summary['seed']}, "
+            f"{summary['elapsed_seconds']:.0f} s; wrote {out}/report.md, summary.json, trials.parquet and figures"
+        )
+    return 0
+
+
+__all__ = ["TrialDesign", "add_arguments", "command", "dump", "library", "load", "run_design"]

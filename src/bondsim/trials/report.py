@@ -1,0 +1,222 @@
+"""What ``bondsim trial`` writes: tables, figures and a report a reader can take in at a glance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..plots import save_figure, subplots
+from .design import MEASURE_KINDS, TrialDesign
+from .run import TrialRun
+
+DRAWN = {
+    "random": "at random",
+    "least_connected": "among the least connected",
+    "most_connected": "among the most connected",
+}
+
+
+def label(name: str) -> str:
+    """A measure name as a figure shows it."""
+    return name.replace("_", " ")
+
+
+def describe(design: TrialDesign) -> str:
+    """The design in one paragraph."""
+    layout = design.layout
+    arms = "; ".join(
+        f"{a.name}: " + ("placebo" if a.placebo else f"{a.drug} {', '.join(f'{x:g}' for x in a.doses_mg)} mg/day")
+        for a in design.arms
+    )
+    groups = ", ".join(f"{n} {' then '.join(seq)}" for seq, n in zip(layout.sequences, design.sizes, strict=True))
+    shape = (
+        f"crossover of {layout.periods} periods of {layout.period_days} days, {layout.washout_days:g}-day washout"
+        if layout.kind == "crossover"
+        else f"parallel groups, {layout.period_days} day(s)"
+    )
+    measures = ", ".join(
+        f"{m.name} ({MEASURE_KINDS[m.kind][1]}{', ' + m.partner if m.kind == 'lab_connection' else ''})"
+        for m in design.measures
+    )
+    return (
+        f"{design.participants.n} participants ({groups}) drawn {DRAWN[design.participants.draw]} from a "
+        f"community of {design.community.size} people after a {design.community.warmup_days:g}-day warm-up; {shape}. "
+        f"Arms: {arms}. Measures: {measures}. Analysis: {design.analysis.method} Hedges g of "
+        f"{design.analysis.treatment} against {design.analysis.control}."
+    )
+
+
+def write_figures(out: Path, run: TrialRun) -> list[str]:
+    """G distribution per measure, replication 0's participants, and receptor occupancy; returns the file names."""
+    design, trials = run.design, run.trials
+    names = [m.name for m in design.measures]
+    files = []
+
+    fig, axes = subplots(1, len(names), figsize=(3.7 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        g = trials[trials["measure"] == name]["hedges_g"]
+        ax.hist(g, bins=25, color="tab:blue", alpha=0.7)
+        lo, hi = np.percentile(g, [2.5, 97.5])
+        ax.axvspan(lo, hi, color="tab:blue", alpha=0.08, label="95% prediction interval")
+        ax.axvline(g.median(), color="black", ls="--", label="median virtual trial")
+        ax.axvline(0, color="grey", lw=0.8)
+        observed = [o.hedges_g for o in design.outcomes if o.measure == name and o.hedges_g is not None]
+        if observed:
+            ax.axvline(observed[0], color="tab:red", lw=2, label="published g")
+        ax.set_title(label(name))
+        ax.set_xlabel(f"Hedges' g ({design.analysis.treatment} - {design.analysis.control})")
+    axes[0][0].set_ylabel("virtual trials")
+    axes[0][0].legend(frameon=False, fontsize=7)
+    fig.suptitle(f"{design.name}: effect sizes of {len(trials) // len(names)} virtual trials")
+    fig.tight_layout()
+    save_figure(fig, out / "g_distribution.png")
+    files.append("g_distribution.png")
+
+    scores, sequence = run.first_scores
+    a = design.analysis
+    fig, axes = subplots(1, len(names), figsize=(3.7 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        values = scores[name]
+        t_period = np.array([s.index(a.treatment) if a.treatment in s else -1 for s in design.layout.sequences])[
+            sequence
+        ]
+        c_period = np.array([s.index(a.control) if a.control in s else -1 for s in design.layout.sequences])[sequence]
+        people = np.arange(values.shape[0])
+        if design.layout.kind == "crossover":
+            t, c = values[people, t_period], values[people, c_period]
+            for y0, y1 in zip(c, t, strict=True):
+                ax.plot([0, 1], [y0, y1], color="grey" if y1 < y0 else "tab:orange", lw=0.8, alpha=0.7)
+        else:
+            t, c = values[t_period >= 0, 0], values[c_period >= 0, 0]
+            rng = np.random.default_rng(0)
+            ax.scatter(rng.uniform(-0.1, 0.1, c.size), c, s=10, color="grey", alpha=0.7)
+            ax.scatter(1 + rng.uniform(-0.1, 0.1, t.size), t, s=10, color="grey", alpha=0.7)
+        ax.plot([0, 1], [c.mean(), t.mean()], color="black", lw=2.5, marker="o")
+        ax.set_xticks([0, 1], [a.control, a.treatment])
+        ax.set_xlim(-0.4, 1.4)
+        ax.set_title(label(name))
+        unit = "rating" if design.measure(name).rated else "contact attempts per day"
+        ax.set_ylabel(unit)
+    fig.suptitle(
+        "Virtual trial 0: "
+        + ("each line is one participant" if design.layout.kind == "crossover" else "each dot is one participant")
+    )
+    fig.tight_layout()
+    save_figure(fig, out / "participants.png")
+    files.append("participants.png")
+
+    if design.drug != "placebo" and run.occupancy.size:
+        layout = design.layout
+        hours = np.arange(run.occupancy.shape[0]) * (
+            24.0 * (layout.span_days + layout.baseline_days + layout.followup_days) / run.occupancy.shape[0]
+        )
+        fig, ax = subplots(figsize=(9, 3.6))
+        for k, seq in enumerate(layout.sequences):
+            ax.plot(hours / 24.0 - layout.baseline_days, 100 * run.occupancy[:, k], label=" then ".join(seq))
+        for p in range(layout.periods):
+            start = layout.period_start(p) / 24.0
+            ax.axvspan(start, start + layout.period_days, color="grey", alpha=0.15)
+        ax.set_xlabel("study day (shaded: periods)")
+        ax.set_ylabel("mu receptors blocked (%)")
+        ax.set_ylim(0, 100)
+        ax.legend(frameon=False)
+        fig.tight_layout()
+        save_figure(fig, out / "occupancy.png")
+        files.append("occupancy.png")
+    return files
+
+
+def power_figure(out: Path, frame: pd.DataFrame, design: TrialDesign) -> None:
+    """Power against sample size, one line per measure, with binomial 95% bands."""
+    fig, ax = subplots(figsize=(6.5, 4))
+    for name, sub in frame.groupby("measure", sort=False):
+        ax.plot(sub["participants"], 100 * sub["power"], marker="o", label=label(str(name)))
+        ax.fill_between(sub["participants"], 100 * sub["power_low"], 100 * sub["power_high"], alpha=0.15)
+    ax.axhline(80, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    sizes = sorted(frame["participants"].unique())
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("participants")
+    ax.set_ylabel(f"power (%): p < .05, {design.analysis.direction} under {design.analysis.treatment}")
+    ax.set_title(f"{design.name}: power of the design by sample size")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, out / "power.png")
+
+
+def _g(x: float | None) -> str:
+    return "" if x is None or not np.isfinite(x) else f"{x:.2f}"
+
+
+def report(
+    run: TrialRun, summary: dict[str, Any], power: pd.DataFrame | None, figures: list[str], elapsed: float
+) -> str:
+    """report.md: the design, the predicted effects beside the published ones, power, and what the model lacks."""
+    design = run.design
+    reps = summary[design.measures[0].name]["replications"]
+    lines = [
+        f"# Virtual trial: {design.name}",
+        "",
+        design.study.citation + (f" doi:{design.study.doi}" if design.study.doi else ""),
+        "",
+        f"Role in the calibration: **{design.study.role}**"
+        + "".join(f"; {o.measure} is a training target" for o in design.outcomes if o.training)
+        + " (experiments/calibration/fit_rating_model.py); every other outcome is validation.",
+        "",
+        describe(design),
+        "",
+        f"{reps} virtual trials, master seed {run.seed}, run time {elapsed:.0f} s.",
+        "",
+        "| measure | pooled g ± Monte Carlo error | one trial of this size: 95% prediction interval | median g "
+        "| power (p < .05 in the predicted direction) | published |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in design.measures:
+        s = summary[m.name]
+        published = next((o for o in design.outcomes if o.measure == m.name), None)
+        shown = ""
+        if published is not None:
+            shown = f"g = {published.hedges_g:.2f}" if published.hedges_g is not None else published.statistic
+            if "observed_inside_prediction" in s:
+                shown += " (inside)" if s["observed_inside_prediction"] else " (outside)"
+        lines.append(
+            f"| {m.name} | {s['hedges_g']:.3f} ± {s['monte_carlo_error']:.3f} | "
+            f"[{s['prediction_low']:.2f}, {s['prediction_high']:.2f}] | {s['median_g']:.3f} | "
+            f"{100 * s['power']:.0f}% [{100 * s['power_low']:.0f}, {100 * s['power_high']:.0f}] | {shown} |"
+        )
+    lines += [
+        "",
+        "The Monte Carlo error says how precisely these virtual trials pin down the model's average effect; "
+        "it shrinks with more replications. What one real trial of this size could show is the prediction "
+        "interval; the power is the share of virtual trials that would have reported the effect.",
+        "",
+    ]
+    if "residual_occupancy_percentiles" in summary:
+        pct = summary["residual_occupancy_percentiles"]
+        lines += [
+            "Receptor occupancy left by the drug at the start of each later period (every participant who "
+            "had taken it): " + ", ".join(f"{q}th percentile {100 * v:.1f}%" for q, v in pct.items()) + ".",
+            "",
+        ]
+    if power is not None:
+        lines += [
+            "## Power by sample size",
+            "",
+            "| participants | measure | power | 95% CI | median g |",
+            "|---|---|---|---|---|",
+        ]
+        for row in power.itertuples():
+            lines.append(
+                f"| {row.participants} | {row.measure} | {100 * row.power:.0f}% | "
+                f"[{100 * row.power_low:.0f}, {100 * row.power_high:.0f}] | {row.median_g:.2f} |"
+            )
+        lines += ["", "![power](power.png)", ""]
+    if design.study.not_represented:
+        lines += ["## What the model cannot represent about this study", ""]
+        lines += [f"- {x}" for x in design.study.not_represented] + [""]
+    lines += [f"![{f[:-4]}]({f})" for f in figures] + [""]
+    return "\n".join(lines)
