@@ -30,11 +30,11 @@ ANALYSES = ("paired", "between", "mixed")
 PARTNERS = ("close", "stranger")
 # measure kind -> (when it is taken: "daily" each chosen day of a period / "lab" once, what it reads)
 MEASURE_KINDS: dict[str, tuple[str, str]] = {
-    "diary_connection": ("daily", "felt connection in the evening diary (rated)"),
-    "diary_affect": ("daily", "positive affect in the evening diary (rated)"),
-    "seeking": ("daily", "contact attempts per day, both drives (counted, not rated)"),
-    "lab_connection": ("lab", "connection felt towards a close other or a stranger in a lab task (rated)"),
-    "wanting": ("lab", "the reward a person expects of contact, damped by despair (rated)"),
+    "diary_connection": ("daily", "felt connection in the evening diary, rated"),
+    "diary_affect": ("daily", "positive affect in the evening diary, rated"),
+    "seeking": ("daily", "contact attempts per day, both drives, counted"),
+    "lab_connection": ("lab", "connection felt in a lab task, rated"),
+    "wanting": ("lab", "the reward a person expects of contact, damped by despair, rated"),
 }
 # the rating noise fitted by experiments/calibration/fit_rating_model.py (docs/calibration.md), scale points
 PERSON_SD = 0.58  # a person's response bias

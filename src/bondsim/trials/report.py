@@ -12,6 +12,8 @@ from ..plots import save_figure, subplots
 from .design import MEASURE_KINDS, TrialDesign
 from .run import TrialRun
 
+METHOD = {"paired": "within-person (d_av)", "between": "between-groups", "mixed": "mixed-model"}
+PARTNER = {"close": ", with a close other", "stranger": ", with a stranger"}
 DRAWN = {
     "random": "at random",
     "least_connected": "among the least connected",
@@ -38,13 +40,13 @@ def describe(design: TrialDesign) -> str:
         else f"parallel groups, {layout.period_days} day(s)"
     )
     measures = ", ".join(
-        f"{m.name} ({MEASURE_KINDS[m.kind][1]}{', ' + m.partner if m.kind == 'lab_connection' else ''})"
+        f"{m.name} ({MEASURE_KINDS[m.kind][1]}{PARTNER[m.partner] if m.kind == 'lab_connection' else ''})"
         for m in design.measures
     )
     return (
         f"{design.participants.n} participants ({groups}) drawn {DRAWN[design.participants.draw]} from a "
         f"community of {design.community.size} people after a {design.community.warmup_days:g}-day warm-up; {shape}. "
-        f"Arms: {arms}. Measures: {measures}. Analysis: {design.analysis.method} Hedges g of "
+        f"Arms: {arms}. Measures: {measures}. Analysis: {METHOD[design.analysis.method]} Hedges g of "
         f"{design.analysis.treatment} against {design.analysis.control}."
     )
 
