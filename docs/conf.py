@@ -44,6 +44,9 @@ nb_execution_timeout = 120  # seconds per cell; each tutorial runs in well under
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
+# A static page cannot run a live widget (the classroom app shown in Jupyter, tutorials/classroom_jupyter):
+# load no widget manager from a CDN for it
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
 
 # --- API reference ----------------------------------------------------------------------------
 autodoc_default_options = {"members": True, "member-order": "bysource"}

@@ -6,6 +6,7 @@ by the periods of a measure) and e the noise of one occasion; a person's score i
 the mean of its occasions. Counted measures (contact seeking) are used as they are.
 
 The effect of treatment against control is Hedges' g, computed as the paper did:
+
 - ``paired`` (crossover): d_av with the matched-groups variance (:func:`bondsim.stats.paired_effect`);
 - ``between`` (parallel groups): pooled SD and the independent-groups variance
   (:func:`bondsim.stats.between_effect`);

@@ -168,7 +168,7 @@ def power_curve(
     """For each sample size, per measure: the share of virtual trials with p < .05 in the predicted direction.
 
     Each size keeps the design's sequence shares and grows the community with it
-    (:meth:`TrialDesign.with_participants`); every size uses the same replication seeds.
+    (:meth:`~bondsim.trials.design.TrialDesign.with_participants`); every size uses the same replication seeds.
     """
     rows = []
     for n in sizes:
