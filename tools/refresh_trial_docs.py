@@ -34,7 +34,6 @@ def meta_blocks(s: dict, out: Path) -> dict[str, str]:
     lit, rep = s["virtual_literature"], s["reported_significant"]
     inside = s["observed_inside_prediction"]
     text = (
-        f"The run took {s['elapsed_seconds']:.0f} s on two cores. "
         f"Published effects inside their predicted 95% interval: {inside['inside']} of {inside['of']} (the one "
         f"published g we could find or derive, Inagaki, Hazlett & Andreescu 2019). Of {rep['validation_outcomes']} "
         f"validation outcomes, the papers reported {rep['observed']} as a significant reduction; the model expects "

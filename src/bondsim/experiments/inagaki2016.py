@@ -173,7 +173,7 @@ def _report(s: dict[str, Any], design: trial_design.TrialDesign, elapsed: float)
         f"{s['trials']} virtual trials of experiments/trials/inagaki2016.toml: {describe(design)} "
         f"Run time {elapsed:.0f} s.",
         "",
-        "| measure | role in calibration | pooled g ± Monte Carlo error (95%) | one 31-person trial: 95% "
+        "| measure | role in calibration | mean g ± Monte Carlo error (95%) | one 31-person trial: 95% "
         "prediction interval | median trial g | trials with p < .05, g < 0 | carry-over p < .05 |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -187,10 +187,11 @@ def _report(s: dict[str, Any], design: trial_design.TrialDesign, elapsed: float)
         )
     lines += [
         "",
-        "The Monte Carlo error says how precisely these virtual trials pin down the model's pooled effect; it "
-        "shrinks with more trials and says nothing about real studies. What one real trial of this size could "
-        "show is the prediction interval. The daily-connection effect is the calibration's training target "
-        "(experiments/calibration/fit_rating_model.py fits opioid_rating_weight to it), so its closeness to "
+        "The Monte Carlo error (1.96 sd(g) / sqrt(trials)) says how precisely these virtual trials pin down the "
+        "model's average effect; it shrinks with more trials and says nothing about real studies. What one "
+        "real trial of this size could show is the prediction interval. The daily-connection effect is the "
+        "calibration's training target (experiments/calibration/fit_rating_model.py fits opioid_rating_weight "
+        "to it), so its closeness to "
         "the meta-analysis is by construction; the lab and affect effects were not used in any fit.",
         "",
         f"Meta-analysis (Løseth, Trøstheim & Leknes 2024), an estimate over 17 real outcomes: g = {META_G} "

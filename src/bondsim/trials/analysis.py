@@ -3,7 +3,8 @@
 Ratings pass through the design's measurement model: a value x in [0, 1] becomes
 lo + (hi - lo) x + b + e on the scale [lo, hi], clipped, with b a person's response bias (shared
 by the periods of a measure) and e the noise of one occasion; a person's score in a period is
-the mean of its occasions. Counted measures (contact seeking) are used as they are.
+the mean of its occasions. Counted measures (contact seeking) are a Poisson count of the day's
+attempts at the rate the model expects at the diary hour, averaged over the occasions.
 
 The effect of treatment against control is Hedges' g, computed as the paper did:
 
@@ -46,8 +47,8 @@ def scores(record: TrialRecord, design: TrialDesign, seed: int) -> Scores:
     out = {}
     for m in design.measures:
         raw = record.values[m.name]  # (periods, occasions, participants)
-        if not m.rated:
-            out[m.name] = raw.mean(axis=1).T
+        if not m.rated:  # a day's contact attempts, counted: Poisson at the day's expected rate
+            out[m.name] = rng.poisson(np.maximum(raw, 0.0)).mean(axis=1).T
             continue
         bias = design.ratings.person_sd * rng.standard_normal(raw.shape[2])
         noise = design.ratings.occasion_sd * rng.standard_normal(raw.shape)

@@ -15,6 +15,7 @@ table and the key, raised by :func:`load` before anything runs.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,16 @@ PARTNERS = ("close", "stranger")
 MEASURE_KINDS: dict[str, tuple[str, str]] = {
     "diary_connection": ("daily", "felt connection in the evening diary, rated"),
     "diary_affect": ("daily", "positive affect in the evening diary, rated"),
-    "seeking": ("daily", "contact attempts per day, both drives, counted"),
+    "seeking": ("daily", "contact attempts of the day, both drives, counted"),
     "lab_connection": ("lab", "connection felt in a lab task, rated"),
     "wanting": ("lab", "the reward a person expects of contact, damped by despair, rated"),
 }
 # the rating noise fitted by experiments/calibration/fit_rating_model.py (docs/calibration.md), scale points
 PERSON_SD = 0.58  # a person's response bias
 OCCASION_SD = 0.38  # noise of one rating occasion
+MAX_COMMUNITY = 100_000  # people in a trial's community
+MAX_DAYS = 3650.0  # any span of a design
+MAX_DOSE_MG = 5000.0  # one daily dose
 RATED = ("diary_connection", "diary_affect", "lab_connection", "wanting")
 TABLES = ("study", "community", "participants", "arms", "layout", "measures", "ratings", "analysis", "outcomes",
           "run", "params", "drugs", "mechanisms")  # fmt: skip
@@ -284,8 +288,16 @@ class _Table:
         """The error for ``key`` of this table."""
         return ParameterError(f"{self.where}: {self.table}.{key} {message}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, low: float | None = None) -> Any:
-        """The value of ``key`` (``default`` if absent; required if no default), of ``kind``, at least ``low``."""
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Any:
+        """The value of ``key`` (``default`` if absent; required if no default), of ``kind``, in [low, high]."""
         self.used.add(key)
         if key not in self.data:
             if default is ...:
@@ -298,16 +310,25 @@ class _Table:
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
             raise self.fail(key, f"= {value!r} must be {'an' if names[0] in 'aeiou' else 'a'} {names}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, f"= {value!r} must be a finite number")
         if low is not None and isinstance(value, int | float) and not value >= low:
             raise self.fail(key, f"= {value!r} must be at least {low:g}")
+        if high is not None and isinstance(value, int | float) and not value <= high:
+            raise self.fail(key, f"= {value!r} must be at most {high:g}")
         return value
 
-    def numbers(self, key: str, default: Any = ..., *, integer: bool = False, low: float = 0.0) -> tuple:
-        """A list of numbers (integers with ``integer``), each at least ``low``."""
+    def numbers(
+        self, key: str, default: Any = ..., *, integer: bool = False, low: float = 0.0, high: float = math.inf
+    ) -> tuple:
+        """A list of finite numbers (integers with ``integer``), each in [low, high]."""
         values = self.get(key, list, default)
         kind = (int,) if integer else (int, float)
-        if not all(isinstance(v, kind) and not isinstance(v, bool) and v >= low for v in values):
-            raise self.fail(key, f"= {values!r} must be a list of {'whole ' if integer else ''}numbers >= {low:g}")
+        if not all(
+            isinstance(v, kind) and not isinstance(v, bool) and math.isfinite(v) and low <= v <= high for v in values
+        ):
+            bounds = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+            raise self.fail(key, f"= {values!r} must be a list of finite {'whole ' if integer else ''}numbers {bounds}")
         return tuple(v if integer else float(v) for v in values)
 
     def choice(self, key: str, options: tuple[str, ...], default: Any = ...) -> str:
@@ -333,8 +354,11 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             raise ParameterError(f"{where}: unknown table [{key}]{did_you_mean(key, TABLES)}")
 
     t = _Table(data.get("study", {}), where, "study")
+    name = t.get("name", str)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or ".." in name:
+        raise t.fail("name", f"= {name!r} must be letters, digits, '_', '-' or '.' (it names the output folder)")
     study = Study(
-        name=t.get("name", str),
+        name=name,
         citation=t.get("citation", str),
         role=t.choice("role", ("training", "validation"), "validation"),
         doi=t.get("doi", str, ""),
@@ -346,7 +370,10 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
     t.done()
 
     t = _Table(data.get("community", {}), where, "community")
-    community = Community(size=t.get("size", int, 160, low=3), warmup_days=t.get("warmup_days", float, 42.0, low=0))
+    community = Community(
+        size=t.get("size", int, 160, low=3, high=MAX_COMMUNITY),
+        warmup_days=t.get("warmup_days", float, 42.0, low=0, high=MAX_DAYS),
+    )
     t.done()
 
     t = _Table(data.get("participants", {}), where, "participants")
@@ -372,8 +399,13 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             raise t.fail(
                 "drug", f"= '{drug}' is not a drug: use one of {', '.join(choices)}{did_you_mean(drug, choices)}"
             )
-        arms.append(Arm(name=name, drug=drug, doses_mg=t.numbers("doses_mg", [])))
+        arm = Arm(name=name, drug=drug, doses_mg=t.numbers("doses_mg", [], high=MAX_DOSE_MG))
         t.done()
+        if drug == "placebo" and any(arm.doses_mg):
+            raise t.fail("doses_mg", "is given for a placebo arm: placebo has no doses (drop doses_mg)")
+        if drug != "placebo" and not any(arm.doses_mg):
+            raise t.fail("drug", f"= '{drug}' but the arm gives no dose: add doses_mg, or use drug = \"placebo\"")
+        arms.append(arm)
     active = {a.drug for a in arms if not a.placebo}
     if len(active) > 1:
         raise ParameterError(
@@ -395,15 +427,18 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
                 )
     if len({len(s) for s in sequences}) > 1:
         raise t.fail("sequences", "must all have the same number of periods")
+    for seq in sequences:
+        if len(set(seq)) != len(seq):
+            raise t.fail("sequences", f"gives an arm twice in {seq}: each arm once per sequence")
     layout = Layout(
         kind=kind,
         sequences=tuple(tuple(s) for s in sequences),
         sequence_sizes=t.numbers("sequence_sizes", [], integer=True, low=1),
-        period_days=t.get("period_days", int, low=1),
-        washout_days=t.get("washout_days", float, 0.0, low=0),
+        period_days=t.get("period_days", int, low=1, high=MAX_DAYS),
+        washout_days=t.get("washout_days", float, 0.0, low=0, high=MAX_DAYS),
         dose_hour=t.get("dose_hour", float, 8.0, low=0),
-        baseline_days=t.get("baseline_days", float, 3.0, low=0),
-        followup_days=t.get("followup_days", float, 3.0, low=0),
+        baseline_days=t.get("baseline_days", float, 3.0, low=0, high=MAX_DAYS),
+        followup_days=t.get("followup_days", float, 3.0, low=0, high=MAX_DAYS),
         study_days=t.get("study_days", float, None, low=0),
     )
     t.done()
@@ -418,6 +453,11 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             f"{where}: layout.sequence_sizes add up to {sum(layout.sequence_sizes)}, "
             f"not participants.n = {participants.n}"
         )
+    if (
+        participants.n is not None
+        and min(layout.sequence_sizes or even_split(participants.n, len(layout.sequences))) < 2
+    ):
+        raise ParameterError(f"{where}: every sequence needs at least 2 participants (raise participants.n)")
     if kind == "parallel" and layout.periods != 1:
         raise ParameterError(f"{where}: a parallel layout has one period per sequence (one arm each)")
     if kind == "parallel" and layout.washout_days:
@@ -456,6 +496,21 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             partner=t.choice("partner", PARTNERS, "close"),
         )
         t.done()
+        when = MEASURE_KINDS[mkind][0]
+        foreign = ("partner", "day", "hours_after_dose") if when == "daily" else ("days", "hour")
+        if mkind not in ("lab_connection",):
+            foreign += ("partner",)
+        for key in foreign:
+            if key in table:
+                raise t.fail(key, f"does not apply to a {mkind} measure ({MEASURE_KINDS[mkind][1]})")
+        if when == "lab":
+            day = m.day or layout.period_days
+            for a in arms:
+                if not a.placebo and (len(a.doses_mg) < day or not a.doses_mg[day - 1]):
+                    raise ParameterError(
+                        f"{where}: measure '{name}' is taken hours after the dose of day {day}, but arm "
+                        f"'{a.name}' gives no dose that day"
+                    )
         if any(d > layout.period_days for d in m.days) or m.day > layout.period_days:
             raise ParameterError(f"{where}: measure '{name}' is taken after the {layout.period_days}-day period")
         if m.hour >= 24:
@@ -521,6 +576,8 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
         t.done()
         if ci is not None and (len(ci) != 2 or not ci[0] <= ci[1]):
             raise ParameterError(f"{where}: outcomes[{i}].ci must be [low, high]")
+        if any(prior.measure == o.measure for prior in outcomes):
+            raise ParameterError(f"{where}: outcomes[{i}]: measure '{o.measure}' has an outcome already")
         outcomes.append(o)
 
     if (study.role == "training") != any(o.training for o in outcomes):
@@ -538,7 +595,10 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
     for key in ("n_agents", "drug", "dose_mg", "treated_fraction"):
         if key in changes:
             raise ParameterError(f"{where}: params.{key} is set by the design (community, arms), not [params]")
-    load_params(overrides=changes)  # a bad parameter is refused now, not in a worker
+    try:
+        load_params(overrides=changes)  # a bad parameter is refused now, not in a worker
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: [params]: {exc}") from None
     return TrialDesign(
         study=study,
         community=community,

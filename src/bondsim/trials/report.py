@@ -104,7 +104,11 @@ def write_figures(out: Path, run: TrialRun) -> list[str]:
         ax.set_ylabel(unit)
     fig.suptitle(
         "Virtual trial 0: "
-        + ("each line is one participant" if design.layout.kind == "crossover" else "each dot is one participant")
+        + (
+            f"each line is one participant (grey: lower under {a.treatment}, orange: higher)"
+            if design.layout.kind == "crossover"
+            else "each dot is one participant"
+        )
     )
     fig.tight_layout()
     save_figure(fig, out / "participants.png")
@@ -122,7 +126,7 @@ def write_figures(out: Path, run: TrialRun) -> list[str]:
             start = layout.period_start(p) / 24.0
             ax.axvspan(start, start + layout.period_days, color="grey", alpha=0.15)
         ax.set_xlabel("study day (shaded: periods)")
-        ax.set_ylabel("mu receptors blocked (%)")
+        ax.set_ylabel("mu receptors held by the drug (%)")
         ax.set_ylim(0, 100)
         ax.legend(frameon=False)
         fig.tight_layout()
@@ -141,6 +145,7 @@ def power_figure(out: Path, frame: pd.DataFrame, design: TrialDesign) -> None:
     ax.set_xscale("log")
     sizes = sorted(frame["participants"].unique())
     ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.set_xticks([], minor=True)
     ax.set_ylim(0, 100)
     ax.set_xlabel("participants")
     ax.set_ylabel(f"power (%): p < .05, {design.analysis.direction} under {design.analysis.treatment}")
@@ -165,15 +170,22 @@ def report(
         "",
         design.study.citation + (f" doi:{design.study.doi}" if design.study.doi else ""),
         "",
-        f"Role in the calibration: **{design.study.role}**"
-        + "".join(f"; {o.measure} is a training target" for o in design.outcomes if o.training)
-        + " (experiments/calibration/fit_rating_model.py); every other outcome is validation.",
+        f"Role in the calibration (experiments/calibration/fit_rating_model.py): **{design.study.role}**"
+        + (
+            "".join(
+                f"; {o.measure} is a training target, every other outcome validation"
+                for o in design.outcomes
+                if o.training
+            )
+            or ": no outcome of this study was used by any fit"
+        )
+        + ".",
         "",
         describe(design),
         "",
         f"{reps} virtual trials, master seed {run.seed}, run time {elapsed:.0f} s.",
         "",
-        "| measure | pooled g ± Monte Carlo error | one trial of this size: 95% prediction interval | median g "
+        "| measure | mean g ± Monte Carlo error (95%) | one trial of this size: 95% prediction interval | median g "
         "| power (p < .05 in the predicted direction) | published |",
         "|---|---|---|---|---|---|",
     ]
@@ -192,11 +204,26 @@ def report(
         )
     lines += [
         "",
-        "The Monte Carlo error says how precisely these virtual trials pin down the model's average effect; "
-        "it shrinks with more replications. What one real trial of this size could show is the prediction "
-        "interval; the power is the share of virtual trials that would have reported the effect.",
+        "The Monte Carlo error says how precisely these virtual trials pin down the model's average effect "
+        "(1.96 sd(g) / sqrt(trials)); it shrinks with more replications. What one real trial of this size could "
+        "show is the prediction interval; the power is the share of virtual trials that would have reported the "
+        "effect (Wilson 95% interval).",
         "",
     ]
+    if reps < 100:
+        lines += [
+            f"**Only {reps} virtual trials**: the 95% prediction interval is close to the smallest and largest g "
+            "seen, and the power is rough; use at least 100 (the default is 200) before reading them closely.",
+            "",
+        ]
+    carry = [(m.name, summary[m.name]["fraction_carryover_p_below_05"]) for m in design.measures]
+    if design.layout.kind == "crossover" and all(f is not None for _, f in carry):
+        lines += [
+            "Carry-over (Grizzle's test of the period sums by sequence, p < .05): "
+            + ", ".join(f"{name} {100 * f:.0f}% of trials" for name, f in carry)
+            + " (5% expected without carry-over; the test has little power).",
+            "",
+        ]
     if "residual_occupancy_percentiles" in summary:
         pct = summary["residual_occupancy_percentiles"]
         lines += [

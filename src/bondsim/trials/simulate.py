@@ -67,7 +67,7 @@ def read_measure(model: BondingModel, measure: Measure) -> np.ndarray:
     if measure.kind == "diary_affect":
         return engine.get("positive_affect")
     if measure.kind == "seeking":
-        return engine.get("seeking_rate")
+        return engine.get("seeking_rate")  # expected attempts per day; the trial counts them (analysis.scores)
     if measure.kind == "lab_connection":
         return lab_connection(model, measure.partner)
     if measure.kind == "wanting":
@@ -138,9 +138,7 @@ def simulate(design: TrialDesign, params: Params, seed: int) -> TrialRecord:
     groups = [sequence == s for s in range(len(layout.sequences))]
     active = np.array([[not design.arm(a).placebo for a in seq] for seq in layout.sequences])
     dosed_before = {p: active[sequence, :p].any(axis=1) for p in range(1, layout.periods)}
-    occupancy = []
-    while model.hours < 24.0 * design.community.warmup_days + 24.0 * layout.baseline_days - 1e-9:
-        model.step()
+    occupancy = []  # from the end of the warm-up: the baseline days, the periods, the follow-up
     position = 0
     while model.hours < end - 1e-9 or position < len(checkpoints):
         while position < len(checkpoints) and checkpoints[position][0] <= model.hours + 1e-9:
