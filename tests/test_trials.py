@@ -88,6 +88,26 @@ BAD = {
     "outcome of no measure": (lambda d: d["outcomes"][0].update(measure="mood"), "outcomes[0].measure"),
     "sizes against N": (lambda d: d["layout"].update(sequence_sizes=[16, 16]), "add up to 32"),
     "two drugs": (lambda d: d["arms"]["placebo"].update(drug="morphine", doses_mg=[10.0]), "one drug"),
+    "infinite warm-up": (lambda d: d["community"].update(warmup_days=math.inf), "must be a finite number"),
+    "absurd dose": (lambda d: d["arms"]["naltrexone"].update(doses_mg=[25.0, 25.0, 5e4, 50.0]), "between 0 and 5000"),
+    "a key that does not apply": (lambda d: d["measures"][0].update(partner="stranger"), "does not apply"),
+    "a drug without doses": (lambda d: d["arms"]["naltrexone"].update(doses_mg=[]), "gives no dose"),
+    "a placebo with doses": (lambda d: d["arms"]["placebo"].update(doses_mg=[50.0]), "placebo has no doses"),
+    "a lab task on a day without a dose": (
+        lambda d: d["arms"]["naltrexone"].update(doses_mg=[25.0, 25.0, 50.0]),
+        "gives no dose that day",
+    ),
+    "two outcomes of one measure": (lambda d: d["outcomes"].append(dict(d["outcomes"][0])), "has an outcome already"),
+    "an arm twice in a sequence": (
+        lambda d: d["layout"].update(sequences=[["naltrexone", "naltrexone"], ["placebo", "naltrexone"]]),
+        "gives an arm twice",
+    ),
+    "groups of one": (
+        lambda d: (d["participants"].update(n=3), d["layout"].update(sequence_sizes=[2, 1])),
+        "at least 2 participants",
+    ),
+    "a name that leaves the folder": (lambda d: d["study"].update(name="../x"), "names the output folder"),
+    "a bad model parameter": (lambda d: d.update(params={"bond_half_life_dayz": 3}), "[params]"),
 }
 
 
@@ -106,6 +126,18 @@ def test_a_bad_design_is_refused_with_one_line_before_any_run(case, tmp_path, bo
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert words in r.stderr, r.stderr
     assert not out.exists()  # refused before anything ran or was written
+
+
+def test_contact_seeking_is_counted_per_day():
+    data = tomllib.loads(LIBRARY["inagaki2016"].read_text())
+    data["measures"].append({"name": "reaching_out", "kind": "seeking"})
+    design = small(td.from_dict(data, "seeking"))
+    record = simulate(design, ARRAY, 4)
+    counted = scores(record, design, 4).by_measure["reaching_out"]
+    days = design.layout.period_days
+    assert np.allclose(counted * days, np.round(counted * days))  # means of whole counts over the days
+    expected = record.values["reaching_out"].mean(axis=1).T
+    assert abs(counted.mean() - expected.mean()) < 4 * math.sqrt(expected.mean() / counted.size)  # Poisson mean
 
 
 def test_a_design_without_a_published_n_is_listed_but_does_not_run(tmp_path, bondsim):

@@ -133,6 +133,17 @@ class Measure:
     hours_after_dose: float = 1.0  # lab measures
     partner: str = "close"  # lab_connection: a close other or a stranger
 
+    def to_table(self) -> dict[str, Any]:
+        """The measure as TOML holds it: only the keys that apply to its kind."""
+        table: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if MEASURE_KINDS[self.kind][0] == "daily":
+            table.update({"days": list(self.days)} if self.days else {}, hour=self.hour)
+        else:
+            table.update(day=self.day, hours_after_dose=self.hours_after_dose)
+            if self.kind == "lab_connection":
+                table["partner"] = self.partner
+        return table
+
     @property
     def rated(self) -> bool:
         """Whether participants rate it on the design's scale (else it is counted)."""
@@ -253,7 +264,7 @@ class TrialDesign:
             "participants": _plain(asdict(self.participants)),
             "arms": {a.name: {"drug": a.drug, "doses_mg": list(a.doses_mg)} for a in self.arms},
             "layout": _plain(asdict(self.layout)),
-            "measures": [_plain(asdict(m)) for m in self.measures],
+            "measures": [m.to_table() for m in self.measures],
             "ratings": _plain(asdict(self.ratings)),
             "analysis": asdict(self.analysis),
             "outcomes": [_plain(asdict(o)) for o in self.outcomes],
