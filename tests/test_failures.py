@@ -97,6 +97,10 @@ def test_run_writes_into_an_empty_out_and_makes_missing_parents(bondsim, tmp_pat
     assert bondsim(*SMALL_RUN, "--out", tmp_path / "empty").returncode == 0
     assert bondsim(*SMALL_RUN, "--out", tmp_path / "a" / "b" / "out").returncode == 0
     assert (tmp_path / "empty" / "run.json").is_file() and (tmp_path / "a" / "b" / "out" / "run.json").is_file()
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (tmp_path / "a" / "b" / "out").stat().st_mode & 0o777
+    assert mode == 0o777 & ~umask, oct(mode)  # readable as any directory made by the user, not private
 
 
 def test_run_refuses_an_out_that_is_a_file(bondsim, tmp_path):
@@ -224,7 +228,9 @@ def wait_for(condition, timeout: float = 120.0) -> None:
         time.sleep(0.1)
 
 
-def interrupt(argv: list[str], cwd: Path, started, group: bool) -> subprocess.CompletedProcess:
+def interrupt(
+    argv: list[str], cwd: Path, started, group: bool, signum: int = signal.SIGINT
+) -> subprocess.CompletedProcess:
     """Start ``argv``, wait until ``started()``, then Ctrl-C it (the process group, as a terminal does).
 
     The result's ``pid`` is the command's process id and process group.
@@ -236,9 +242,9 @@ def interrupt(argv: list[str], cwd: Path, started, group: bool) -> subprocess.Co
         wait_for(lambda: started(proc) or proc.poll() is not None)
         assert proc.poll() is None, proc.communicate()
         if group:
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signum)
         else:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -308,6 +314,26 @@ def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv
     check_one_line(result, 130, "interrupted", "trial")
     assert listing(tmp_path) == []
     wait_for(lambda: not group_alive(result.pid), timeout=10)
+
+
+@pytest.mark.parametrize("command", [["trial", "inagaki2016"], ["experiment", "inagaki2016"]], ids=lambda c: c[0])
+def test_sigterm_is_one_line_exit_143_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path, command):
+    import psutil
+
+    argv = [*bondsim_argv, *command, "--workers", "2", "--quiet", "--out", "out"]
+
+    def workers_running(proc) -> bool:
+        try:
+            return staged(tmp_path)(proc) and len(psutil.Process(proc.pid).children()) >= 2
+        except psutil.Error:
+            return False
+
+    # `kill PID` or a batch system's time limit: the signal reaches the main process only
+    result = interrupt(argv, tmp_path, lambda p: workers_running(p) and time.sleep(2.0) is None, group=False,
+                       signum=signal.SIGTERM)  # fmt: skip
+    check_one_line(result, 143, "terminated", command[0])
+    assert listing(tmp_path) == []
+    wait_for(lambda: not group_alive(result.pid), timeout=10)  # no orphaned worker computing on
 
 
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])

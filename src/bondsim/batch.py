@@ -486,6 +486,7 @@ def _stop_tqdm_monitors() -> None:
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops its workers with SIGTERM
 
 
 @contextlib.contextmanager

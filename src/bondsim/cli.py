@@ -4,7 +4,7 @@ Each subcommand lives in the module of its concept and provides
 ``add_arguments(parser)`` and ``command(args) -> int``. The library raises
 :mod:`bondsim.errors` types; this module only formats them. Exit status: 0 done,
 1 the work failed (e.g. runs of a sweep failed, out of memory), 2 a user error or
-an output that cannot be written (one line), 130 interrupted (one line).
+an output that cannot be written (one line), 130 interrupted, 143 terminated (one line).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import argparse
 import gc
 import importlib
 import os
+import signal
 import sys
+import threading
 
-from .errors import UserError
+from .errors import Terminated, UserError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -68,9 +70,16 @@ def _say(command: str, message: str) -> None:
     print(f"{clear}{' '.join(filter(None, ('bondsim', command)))}: {message}", file=sys.stderr, flush=True)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM: unwind like Ctrl-C (workers stopped, staged outputs removed)."""
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bondsim`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     chosen = next((a for a in argv if not a.startswith("-")), "")
     command = chosen if chosen in COMMANDS else ""
     reserve = bytearray(1 << 20)  # freed on a MemoryError so that the one line can still be written
@@ -84,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         _say(command, f"error: {exc}")
         return 2
-    except KeyboardInterrupt:
-        _say(command, "interrupted" + ("; nothing was written" if command in STAGED else ""))
-        return 130
+    except KeyboardInterrupt as exc:
+        stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        _say(command, stopped + ("; nothing was written" if command in STAGED else ""))
+        return 143 if isinstance(exc, Terminated) else 130
     except MemoryError:
         del reserve  # room for the one line below, written once the failed run's frames are released
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early

@@ -10,7 +10,9 @@ same messages, so a script can catch them by kind:
   written, or a disk that filled up while writing. Nothing is left half-written.
 - :class:`ResourceError`: a run too large for this machine's memory, refused before it starts.
 
-A Ctrl-C stays :class:`KeyboardInterrupt` (the command prints one line and exits with 130).
+A Ctrl-C stays :class:`KeyboardInterrupt` (the command prints one line and exits with 130); a
+``SIGTERM`` (``kill``, a batch scheduler's time limit) becomes :class:`Terminated`, a kind of
+``KeyboardInterrupt``, so it too stops the workers and leaves nothing half-written (exit 143).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class ParameterError(UserError):
     """An unknown parameter, a value out of range, a malformed config file or drug table."""
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM): handled like Ctrl-C."""
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options`` to a misspelt ``word``, or ''."""
     close = difflib.get_close_matches(str(word), list(options), n=1)
@@ -50,6 +56,7 @@ __all__ = [
     "OutputError",
     "ParameterError",
     "ResourceError",
+    "Terminated",
     "UserError",
     "did_you_mean",
 ]

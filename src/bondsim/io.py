@@ -128,6 +128,9 @@ def _staging(target: Path, shown: Path) -> Iterator[tuple[Path, list[Path]]]:
     try:
         made = _make_parents(parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output gets a directory's usual mode
     except OSError as exc:
         raise cannot_write(shown, exc) from None
     try:
