@@ -204,7 +204,7 @@ def _forest(out: Path, table: pd.DataFrame, literature: pd.DataFrame) -> None:
             Line2D([], [], color="tab:green", lw=3, marker="o", label="training (fitted by the calibration)"),
             Line2D([], [], color="tab:red", ls="", marker="D", label="published"),
         ],
-        loc="lower left", fontsize=7, frameon=False,
+        loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=7, frameon=False,
     )  # fmt: skip
     fig.tight_layout()
     save_figure(fig, out / "forest.png")
@@ -228,7 +228,7 @@ def _report(s: dict[str, Any], table: pd.DataFrame, skipped: list[dict], elapsed
     ]
     for r in table.itertuples():
         missing = r.observed_g is None or (isinstance(r.observed_g, float) and math.isnan(r.observed_g))
-        g = "not reported" if missing else (
+        g = "g unknown" if missing else (
             f"{r.observed_g:.2f} ({'inside' if r.observed_inside_prediction else 'outside'})"
         )  # fmt: skip
         lines.append(
