@@ -255,6 +255,20 @@ def interrupt(
     return result
 
 
+def workers_busy(work: Path):
+    """True once the command has staged its output and two worker processes have run for 2 s."""
+    import psutil
+
+    def ready(proc) -> bool:
+        try:
+            running = staged(work)(proc) and len(psutil.Process(proc.pid).children()) >= 2
+        except psutil.Error:
+            return False
+        return running and time.sleep(2.0) is None
+
+    return ready
+
+
 def staged(work: Path, name: str = "out"):
     """True once the command has created its hidden staging directory (so the work is under way)."""
     return lambda _proc: any(work.glob(f".{name}.*"))
@@ -283,34 +297,20 @@ def test_ctrl_c_during_run_is_one_line_exit_130_and_leaves_nothing(bondsim_argv,
 
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])
 def test_ctrl_c_during_experiment_stops_the_workers(bondsim_argv, tmp_path, group):
-    import psutil
 
     argv = [*bondsim_argv, "experiment", "inagaki2016", "--workers", "2", "--quiet", "--out", "out"]
 
-    def workers_running(proc) -> bool:
-        try:
-            return staged(tmp_path)(proc) and len(psutil.Process(proc.pid).children()) >= 2
-        except psutil.Error:
-            return False
-
-    result = interrupt(argv, tmp_path, lambda p: workers_running(p) and time.sleep(2.0) is None, group=group)
+    result = interrupt(argv, tmp_path, workers_busy(tmp_path), group=group)
     check_one_line(result, 130, "interrupted", "experiment")
     assert listing(tmp_path) == []
     wait_for(lambda: not group_alive(result.pid), timeout=10)  # no worker left running
 
 
 def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path):
-    import psutil
 
     argv = [*bondsim_argv, "trial", "inagaki2016", "--workers", "2", "--quiet", "--out", "out"]
 
-    def workers_running(proc) -> bool:
-        try:
-            return staged(tmp_path)(proc) and len(psutil.Process(proc.pid).children()) >= 2
-        except psutil.Error:
-            return False
-
-    result = interrupt(argv, tmp_path, lambda p: workers_running(p) and time.sleep(2.0) is None, group=True)
+    result = interrupt(argv, tmp_path, workers_busy(tmp_path), group=True)
     check_one_line(result, 130, "interrupted", "trial")
     assert listing(tmp_path) == []
     wait_for(lambda: not group_alive(result.pid), timeout=10)
@@ -318,18 +318,11 @@ def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv
 
 @pytest.mark.parametrize("command", [["trial", "inagaki2016"], ["experiment", "inagaki2016"]], ids=lambda c: c[0])
 def test_sigterm_is_one_line_exit_143_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path, command):
-    import psutil
 
     argv = [*bondsim_argv, *command, "--workers", "2", "--quiet", "--out", "out"]
 
-    def workers_running(proc) -> bool:
-        try:
-            return staged(tmp_path)(proc) and len(psutil.Process(proc.pid).children()) >= 2
-        except psutil.Error:
-            return False
-
     # `kill PID` or a batch system's time limit: the signal reaches the main process only
-    result = interrupt(argv, tmp_path, lambda p: workers_running(p) and time.sleep(2.0) is None, group=False,
+    result = interrupt(argv, tmp_path, workers_busy(tmp_path), group=False,
                        signum=signal.SIGTERM)  # fmt: skip
     check_one_line(result, 143, "terminated", command[0])
     assert listing(tmp_path) == []

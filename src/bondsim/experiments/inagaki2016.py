@@ -15,12 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..plots import save_figure, subplots
 from ..trials import design as trial_design
-from ..trials.report import describe
+from ..trials.report import describe, occupancy_days, occupancy_figure
 from ..trials.run import TrialRun, run_trials, summarize
 from ..trials.simulate import lab_connection as lab_connection  # re-exported: the lab task's rule
 from .common import Context, Experiment, write_table
@@ -82,20 +81,18 @@ def run(ctx: Context) -> dict[str, Any]:
     summary["trials"] = ctx.design["trials"]
 
     write_table(trials, ctx.out / "trials.csv")
-    occupancy = _occupancy_table(result, ctx.params.step_hours)
+    occupancy = _occupancy_table(result)
     write_table(occupancy, ctx.out / "occupancy.csv")
     write_table(_participants(result), ctx.out / "participants_trial0.csv")
-    _figures(ctx.out, trials, result, occupancy)
+    _figures(ctx.out, trials, result)
     (ctx.out / "report.md").write_text(_report(summary, design, time.perf_counter() - t0), encoding="utf-8")
     return summary
 
 
-def _occupancy_table(result: TrialRun, step_hours: float) -> pd.DataFrame:
-    layout = result.design.layout
-    hours = np.arange(result.occupancy.shape[0]) * step_hours
+def _occupancy_table(result: TrialRun) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "day": hours / 24.0 - layout.baseline_days,
+            "day": occupancy_days(result),
             "occupancy_naltrexone_first": result.occupancy[:, 0],
             "occupancy_placebo_first": result.occupancy[:, 1],
         }
@@ -115,7 +112,7 @@ def _participants(result: TrialRun) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _figures(out: Path, trials: pd.DataFrame, result: TrialRun, occupancy: pd.DataFrame) -> None:
+def _figures(out: Path, trials: pd.DataFrame, result: TrialRun) -> None:
     people = _participants(result)
     fig, axes = subplots(1, 3, figsize=(11, 4), sharey=True)
     for ax, m in zip(axes, MEASURES, strict=True):
@@ -148,19 +145,7 @@ def _figures(out: Path, trials: pd.DataFrame, result: TrialRun, occupancy: pd.Da
     fig.tight_layout()
     save_figure(fig, out / "g_distribution.png")
 
-    layout = result.design.layout
-    fig, ax = subplots(figsize=(9, 3.8))
-    ax.plot(occupancy["day"], 100 * occupancy["occupancy_naltrexone_first"], label="naltrexone first")
-    ax.plot(occupancy["day"], 100 * occupancy["occupancy_placebo_first"], label="placebo first")
-    for p in range(layout.periods):
-        start = layout.period_start(p) / 24.0
-        ax.axvspan(start, start + layout.period_days, color="grey", alpha=0.15)
-    ax.set_xlabel("trial day (shaded: drug periods)")
-    ax.set_ylabel("mu receptors blocked (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    save_figure(fig, out / "occupancy.png")
+    occupancy_figure(out / "occupancy.png", result)
 
 
 ROLES = {"daily_connection": "training target", "lab_connection": "validation", "positive_affect": "validation"}

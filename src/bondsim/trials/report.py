@@ -115,24 +115,34 @@ def write_figures(out: Path, run: TrialRun) -> list[str]:
     files.append("participants.png")
 
     if design.drug != "placebo" and run.occupancy.size:
-        layout = design.layout
-        hours = np.arange(run.occupancy.shape[0]) * (
-            24.0 * (layout.span_days + layout.baseline_days + layout.followup_days) / run.occupancy.shape[0]
-        )
-        fig, ax = subplots(figsize=(9, 3.6))
-        for k, seq in enumerate(layout.sequences):
-            ax.plot(hours / 24.0 - layout.baseline_days, 100 * run.occupancy[:, k], label=" then ".join(seq))
-        for p in range(layout.periods):
-            start = layout.period_start(p) / 24.0
-            ax.axvspan(start, start + layout.period_days, color="grey", alpha=0.15)
-        ax.set_xlabel("study day (shaded: periods)")
-        ax.set_ylabel("mu receptors held by the drug (%)")
-        ax.set_ylim(0, 100)
-        ax.legend(frameon=False)
-        fig.tight_layout()
-        save_figure(fig, out / "occupancy.png")
+        occupancy_figure(out / "occupancy.png", run)
         files.append("occupancy.png")
     return files
+
+
+def occupancy_days(run: TrialRun) -> np.ndarray:
+    """The study day of each row of ``run.occupancy`` (0: the first dose day; negative: baseline)."""
+    layout = run.design.layout
+    rows = run.occupancy.shape[0]
+    step_days = (layout.span_days + layout.baseline_days + layout.followup_days) / rows
+    return np.arange(rows) * step_days - layout.baseline_days
+
+
+def occupancy_figure(path: Path, run: TrialRun) -> None:
+    """Receptor occupancy by the drug, mean of each sequence group, over the study (periods shaded)."""
+    layout = run.design.layout
+    fig, ax = subplots(figsize=(9, 3.6))
+    for k, seq in enumerate(layout.sequences):
+        ax.plot(occupancy_days(run), 100 * run.occupancy[:, k], label=" then ".join(seq))
+    for p in range(layout.periods):
+        start = layout.period_start(p) / 24.0
+        ax.axvspan(start, start + layout.period_days, color="grey", alpha=0.15)
+    ax.set_xlabel("study day (shaded: periods)")
+    ax.set_ylabel("mu receptors held by the drug (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def power_figure(out: Path, frame: pd.DataFrame, design: TrialDesign) -> None:
