@@ -334,8 +334,9 @@ def test_meta_analysis_on_reduced_sizes(tmp_path):
     studies = {o["study"] for o in s["outcomes"]}
     assert studies == {"charles2020_yoga", "charles2020_ritual", "inagaki2019"}
     assert [r["study"] for r in s["not_run"]] == ["tarr2017"]
-    lit = s["virtual_literature"]
+    lit, val = s["virtual_literature"], s["virtual_literature_validation_only"]
     assert lit["tau2_median"] >= 0 and 0 <= lit["i2_median"] <= 100
+    assert val == lit  # no training outcome among these studies: the two pools are the same
     assert s["observed_inside_prediction"]["of"] == 1  # inagaki2019's derived g
     for f in ("outcomes.csv", "literature.csv", "not_run.csv", "forest.png", "report.md", "trials.parquet"):
         assert (tmp_path / "meta" / f).stat().st_size > 0, f
@@ -348,3 +349,5 @@ def test_pooling_identical_studies_gives_their_effect_and_no_heterogeneity():
 
     res = pool_literature(pd.DataFrame({"hedges_g": [-0.2] * 5, "variance": [0.04, 0.02, 0.05, 0.03, 0.04]}))
     assert res["hedges_g"] == pytest.approx(-0.2) and res["tau2"] == 0 and res["i2"] == 0
+    one = pool_literature(pd.DataFrame({"hedges_g": [-0.3], "variance": [0.04]}))  # one outcome: itself
+    assert one["hedges_g"] == -0.3 and one["ci_low"] == pytest.approx(-0.3 - 1.959964 * 0.2)

@@ -58,6 +58,10 @@ def pool_literature(frame: pd.DataFrame) -> dict[str, float]:
     """Random-effects meta-analysis of one virtual literature (one g and variance per outcome)."""
     from statsmodels.stats.meta_analysis import combine_effects
 
+    if len(frame) < 2:  # one outcome: nothing to pool, no heterogeneity to estimate
+        g, v = float(frame["hedges_g"].iloc[0]), float(frame["variance"].iloc[0])
+        half = Z95 * np.sqrt(v)
+        return {"hedges_g": g, "ci_low": g - half, "ci_high": g + half, "tau2": 0.0, "i2": 0.0}
     res = combine_effects(frame["hedges_g"].to_numpy(), frame["variance"].to_numpy(), method_re="pm")
     est, se = float(res.mean_effect_re), float(res.sd_eff_w_re)
     return {
@@ -109,11 +113,10 @@ def run(ctx: Context) -> dict[str, Any]:
         raise UserError("no runnable study with a meta-analysis outcome was selected")
     table = pd.DataFrame(outcomes)
     trials = pd.concat(rows, ignore_index=True)
+    trained = {(o["study"], o["measure"]) for o in outcomes if o["role"] == "training"}
     trials["role"] = [
-        "training" if (st, m) in {(o["study"], o["measure"]) for o in outcomes if o["role"] == "training"}
-        else "validation"
-        for st, m in zip(trials["study"], trials["measure"], strict=True)
-    ]  # fmt: skip
+        "training" if key in trained else "validation" for key in zip(trials["study"], trials["measure"], strict=True)
+    ]
     literature = pd.DataFrame(
         [{"replication": r, **pool_literature(g)} for r, g in trials.groupby("replication", sort=True)]
     )
@@ -122,7 +125,7 @@ def run(ctx: Context) -> dict[str, Any]:
         [{"replication": r, **pool_literature(g)} for r, g in validation.groupby("replication", sort=True)]
     )
     summary = _summary(table, literature, skipped, reps)
-    summary["virtual_literature_validation_only"] = _spread(validation_only)
+    summary["virtual_literature_validation_only"] = _spread(validation_only) if len(validation_only) else None
     write_table(table, ctx.out / "outcomes.csv")
     write_table(literature, ctx.out / "literature.csv")
     if skipped:
@@ -256,10 +259,14 @@ def _report(s: dict[str, Any], table: pd.DataFrame, skipped: list[dict], elapsed
         f"{meta['participants']}), with a multilevel model (outcomes nested in studies); this virtual one pools "
         f"{len(table)} outcomes as independent, and outcomes of one sample are correlated.",
         "",
-        f"This comparison is not independent of the calibration: opioid_rating_weight was fitted so that the "
-        f"Inagaki 2016 daily diary gives the published pooled g (-0.20). Pooling the validation outcomes only: "
-        f"g = {val['hedges_g_median']:.2f} (95% of virtual literatures between {val['hedges_g_2_5']:.2f} and "
-        f"{val['hedges_g_97_5']:.2f}), I^2 = {val['i2_median']:.0f}%.",
+        "This comparison is not independent of the calibration: opioid_rating_weight was fitted so that the "
+        "Inagaki 2016 daily diary gives the published pooled g (-0.20). "
+        + (
+            f"Pooling the validation outcomes only: g = {val['hedges_g_median']:.2f} (95% of virtual literatures "
+            f"between {val['hedges_g_2_5']:.2f} and {val['hedges_g_97_5']:.2f}), I^2 = {val['i2_median']:.0f}%."
+            if val
+            else "No validation outcome was selected."
+        ),
         "",
         "![forest plot](forest.png)",
         "",
