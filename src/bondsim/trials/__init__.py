@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..io import check_output, now, output_directory, versions, write_json
+from ..io import now, output_directory, versions, write_json
 from ..model import make_seed
 from ..params import load as load_params
 from .design import TrialDesign, dump, library, load
@@ -144,12 +144,8 @@ def command(args: argparse.Namespace) -> int:
     if not args.design:
         raise UserError("name a design file or a library design (bondsim trial --list shows the library)")
     design = load(args.design)  # a bad design is refused before anything runs
-    check_runnable(design)
-    if args.power:
-        check_sizes(design, args.power)
     out = Path(args.out or f"results/trials/{design.name}")
-    check_output(out, overwrite=args.overwrite)
-    summary = run_design(
+    summary = run_design(  # checks that it can run, the sizes and the output before running
         design,
         out,
         replications=args.replications,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..plots import save_figure, subplots
+from .analysis import arm_periods
 from .design import MEASURE_KINDS, TrialDesign
 from .run import TrialRun
 
@@ -79,14 +80,11 @@ def write_figures(out: Path, run: TrialRun) -> list[str]:
 
     scores, sequence = run.first_scores
     a = design.analysis
+    t_period, c_period = arm_periods(design, sequence, a.treatment), arm_periods(design, sequence, a.control)
+    people = np.arange(sequence.size)
     fig, axes = subplots(1, len(names), figsize=(3.7 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         values = scores[name]
-        t_period = np.array([s.index(a.treatment) if a.treatment in s else -1 for s in design.layout.sequences])[
-            sequence
-        ]
-        c_period = np.array([s.index(a.control) if a.control in s else -1 for s in design.layout.sequences])[sequence]
-        people = np.arange(values.shape[0])
         if design.layout.kind == "crossover":
             t, c = values[people, t_period], values[people, c_period]
             for y0, y1 in zip(c, t, strict=True):
