@@ -184,7 +184,7 @@ def helper(function: Callable[..., Any]) -> Callable[..., Any]:
     """
     from numba.extending import register_jitable
 
-    return register_jitable(function)
+    return register_jitable(inline="always")(function)
 
 
 def _power_of(x: float, n: int) -> float:

@@ -58,6 +58,8 @@ def poisson_count(u, mean):
     """
     if mean > LARGE_MEAN:
         return max(int(mean + math.sqrt(mean) * normal_quantile(u) + 0.5), 0)
+    if u <= 1.0 - mean - 1e-15:  # then u <= exp(-mean) too, the chance of none: no need to compute it
+        return 0
     term = math.exp(-mean)
     cumulative = term
     k = 0

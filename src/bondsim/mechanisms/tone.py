@@ -53,10 +53,11 @@ VARIABLES = (
 
 
 def constants(params) -> dict:
-    """Per-step factors: what a rejection leaves of tone, and what a step leaves of grief."""
+    """Per-step factors: what a rejection leaves of tone, of grief, and of the gap to the set point without grief."""
     return {
         "rejection_keep": 1.0 - params.rejection_tone_drop,
         "grief_keep": math.exp(-math.log(2.0) * params.step_hours / (24.0 * params.grief_half_life_days)),
+        "relaxation_keep": math.exp(-(1.0 / params.tone_relaxation_hours) * params.step_hours),
     }
 
 
@@ -82,7 +83,7 @@ def released(tone, tone_set_point, bond, count, contact_release, tone_ceiling, s
 def update_tone(
     tone, tone_set_point, grief, absent_bond, contacts, rejections, closed_ties, edge_bond, edge_met, edge_closed,
     contact_release, tone_ceiling, stranger_weight, rejection_keep, separation_grief, grief_keep,
-    tone_relaxation_hours, dt,
+    tone_relaxation_hours, relaxation_keep, dt,
 ):  # fmt: skip
     """Release by contact, loss by rejection and by grief, relaxation to the set point, over one step."""
     raised = tone
@@ -103,6 +104,6 @@ def update_tone(
     # dT/dt = (S - T) / tau - grief_rate T, solved over the step
     rate = 1.0 / tone_relaxation_hours + separation_grief * grief
     settled = tone_set_point / (tone_relaxation_hours * rate)
-    keep = math.exp(-rate * dt)
+    keep = relaxation_keep if grief == 0.0 else math.exp(-rate * dt)  # the same number, computed once when no grief
     tone = settled + (tone - settled) * keep + change * (1.0 - keep) / (rate * dt)
     return min(max(tone, 0.0), tone_ceiling * tone_set_point), grief, absent
