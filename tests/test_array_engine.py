@@ -33,6 +33,22 @@ def test_bond_summaries_equal_a_recount(engine):
         np.testing.assert_array_equal(s["has_tie"], has_tie)
 
 
+def test_threads_give_the_very_same_run():
+    """Decide, choose and update on two threads (each person writes only their own state): the same bits."""
+    runs = []
+    for threads in (1, 2):
+        model = BondingModel(
+            seed=5, engine="array", n_agents=3000, drug="naltrexone", dose_mg=50.0, separation="loss",
+            separation_day=1.0, threads=threads,
+        )  # fmt: skip
+        runs.append((model.run(72), model.state(), model.edge_bonds()))
+    assert "numba.prange" in array_source(model.spec, parallel=True)
+    pd.testing.assert_frame_equal(runs[0][0], runs[1][0], check_exact=True)
+    for name in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][name], runs[1][1][name], err_msg=name)
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+
+
 def test_mesa_agents_do_not_change_the_dynamics():
     with_agents = BondingModel(seed=8, create_agents=True, **SMALL, drug="naltrexone", dose_mg=50.0).run(24)
     without = BondingModel(seed=8, create_agents=False, **SMALL, drug="naltrexone", dose_mg=50.0)

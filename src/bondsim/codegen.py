@@ -105,8 +105,14 @@ def _used(spec: ModelSpec, phases: tuple[str, ...]) -> list[str]:
 
 
 # ---------------------------------------------------------------- array engine
-def array_source(spec: ModelSpec) -> str:
-    """The numba kernel module of the array engine, as source text."""
+def array_source(spec: ModelSpec, parallel: bool = False) -> str:
+    """The numba kernel module of the array engine, as source text.
+
+    ``parallel``: the per-person loops of decide and of update and observe run on several threads
+    (``numba.prange``). Each person writes only their own state there, so the result is the same
+    for any number of threads. The approach stays serial: an accepted contact writes to both people.
+    """
+    jit, people = (PARALLEL_JIT, "numba.prange(n)") if parallel else (JIT, "range(n)")
     scratch = [v for v in spec.variables.values() if v.scratch]
     choose, accept = spec.rules("choose")[0], spec.rules("accept")[0]
     first = _used(spec, ("decide",))
@@ -125,32 +131,15 @@ def array_source(spec: ModelSpec) -> str:
         *_imports(spec),
         "",
         "",
-        JIT,
+        jit,
         f"def decide(n, indptr, {signature(first)}):",
     ]
     for v in scratch:  # a fresh start for this step's scratch variables
         lines.append(f"    {'e' if v.per == 'edge' else 'v'}_{v.name}[:] = {_literal(v)}")
-    lines += ["    for i in range(n):", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
+    lines += [f"    for i in {people}:", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
     for r in spec.rules("decide"):
         lines += ["        " + line for line in _assign(r, array)]
-    lines += [
-        "",
-        "",
-        JIT,
-        f"def approach(seekers, indptr, neighbours, reverse, partners, accepted, {signature(second)}):",
-        "    for r in range(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
-        "        i = seekers[r]",
-        "        lo = indptr[i]",
-        "        hi = indptr[i + 1]",
-        f"        k = {_call(choose, array[1])}",
-        "        if k < 0:",
-        "            partners[r] = -1",
-        "            continue",
-        "        e = lo + k",
-        "        j = neighbours[e]",
-        f"        ok = {_call(accept, array[1])}",
-        "        partners[r] = j",
-        "        accepted[r] = ok",
+    bookkeeping = [
         "        if ok:",
         "            v_contacts[i] += 1",
         "            v_contacts[j] += 1",
@@ -158,11 +147,56 @@ def array_source(spec: ModelSpec) -> str:
         "            e_met[reverse[e]] += 1",
         "        else:",
         "            v_rejections[i] += 1",
+    ]
+    lines += [
         "",
         "",
-        JIT,
+        jit if parallel and _choices_independent(spec) else JIT,
+        f"def approach(seekers, indptr, neighbours, reverse, partners, accepted, {signature(second)}):",
+    ]
+    if parallel and _choices_independent(spec):  # choices on threads, then the contacts counted in seeker order
+        lines += [
+            "    for r in numba.prange(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
+            "        i = seekers[r]",
+            "        lo = indptr[i]",
+            "        hi = indptr[i + 1]",
+            f"        k = {_call(choose, array[1])}",
+            "        partners[r] = -1 if k < 0 else lo + k  # the tie, for now",
+            "        if k >= 0:",
+            f"            accepted[r] = {_call(accept, array[1])}",
+            "    for r in range(len(seekers)):",
+            "        e = partners[r]",
+            "        if e < 0:",
+            "            continue",
+            "        i = seekers[r]",
+            "        j = neighbours[e]",
+            "        partners[r] = j",
+            "        ok = accepted[r]",
+            *bookkeeping,
+        ]
+    else:
+        lines += [
+            "    for r in range(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
+            "        i = seekers[r]",
+            "        lo = indptr[i]",
+            "        hi = indptr[i + 1]",
+            f"        k = {_call(choose, array[1])}",
+            "        if k < 0:",
+            "            partners[r] = -1",
+            "            continue",
+            "        e = lo + k",
+            "        j = neighbours[e]",
+            f"        ok = {_call(accept, array[1])}",
+            "        partners[r] = j",
+            "        accepted[r] = ok",
+            *bookkeeping,
+        ]
+    lines += [
+        "",
+        "",
+        jit,
         f"def update_and_observe(n, indptr, {signature(third)}):",
-        "    for i in range(n):",
+        f"    for i in {people}:",
         "        lo = indptr[i]",
         "        hi = indptr[i + 1]",
     ]
@@ -177,7 +211,14 @@ def array_source(spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
+def _choices_independent(spec: ModelSpec) -> bool:
+    """Whether choosing and accepting read nothing that earlier contacts of the step change."""
+    counted = {"contacts", "rejections", "edge_met"}
+    return not any(counted & {*r.arguments, *r.when} for r in (*spec.rules("choose"), *spec.rules("accept")))
+
+
 JIT = '@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)'  # no reference counting of row views
+PARALLEL_JIT = JIT.replace("njit(", "njit(parallel=True, ")
 
 
 def _parameter(name: str, spec: ModelSpec) -> str:
@@ -235,9 +276,9 @@ def _fingerprint(spec: ModelSpec, source: str) -> str:
 _LOADED: dict[str, ModuleType] = {}
 
 
-def array_kernel(spec: ModelSpec) -> tuple[ModuleType, str]:
+def array_kernel(spec: ModelSpec, parallel: bool = False) -> tuple[ModuleType, str]:
     """The compiled kernel module of a model (written once to the cache folder, compiled lazily)."""
-    source = array_source(spec)
+    source = array_source(spec, parallel)
     key = _fingerprint(spec, source)
     if key in _LOADED:
         return _LOADED[key], source

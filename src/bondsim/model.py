@@ -105,7 +105,7 @@ class BondingModel(mesa.Model):
         for m in self.spec.mechanisms:
             state.update(m.initialize(p, self.network.n, self.network, self.rng))
         engine = ArrayEngine if p.engine == "array" else AgentEngine
-        kwargs = {"create_agents": create_agents} if p.engine == "array" else {}
+        kwargs = {"create_agents": create_agents, "threads": p.threads} if p.engine == "array" else {}
         self.engine = engine(self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs)
         self.treated_index = np.flatnonzero(self.engine.get("treated")) if "treated" in state else np.zeros(0, int)
         self.separated_index = np.zeros(0, dtype=np.int64)

@@ -39,6 +39,9 @@ MODEL_PARAMETERS = (
               source="keeps clustering high while shortening paths"),
     Parameter("engine", "agents", "", "simulation engine", choices=ENGINES,
               source="agents is the readable reference, array the fast one (performance.md)", status="setting"),
+    Parameter("threads", 1, "", "threads of the array engine's loops over people", 1, 256, integer=True,
+              source="the same results with any number; sweeps already use a core per run (performance.md)",
+              status="setting"),
     Parameter("step_hours", 1.0, "h", "length of one step", 0.05, 24.0,
               source="resolves the ~1 h peak of naltrexone and the ~3 h tone relaxation", status="setting"),
 )  # fmt: skip
@@ -53,6 +56,8 @@ FIELDS = BUILTIN_PARAMETERS  # name -> Parameter (``.default``, ``.metadata``) o
 def _validate(self) -> None:
     for name, value in self.values().items():
         _check_value(self.parameter(name), value, self)
+    if self.threads > 1 and self.engine != "array":
+        raise ParameterError(f"threads = {self.threads} needs engine = 'array' (agents run one person at a time)")
     if self.schedule == "explicit" and self.dose_amounts_mg and len(self.dose_amounts_mg) != len(self.dose_hours):
         raise ParameterError(
             f"dose_amounts_mg has {len(self.dose_amounts_mg)} values but dose_hours has "

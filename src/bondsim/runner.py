@@ -29,7 +29,7 @@ SUMMARY_COLUMNS = (
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config``, ``--set`` and ``--engine``, shared by commands that build a model."""
+    """``--config``, ``--set``, ``--engine`` and ``--threads``, shared by commands that build a model."""
     parser.add_argument("--config", metavar="FILE", help="TOML file of name = value parameters")
     parser.add_argument(
         "--set",
@@ -40,13 +40,20 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="override one parameter (repeatable), e.g. --set drug=naltrexone",
     )
     parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: agents)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="threads of the array engine's loops over people (default 1; the same results with any number)",
+    )
 
 
 def model_params(args: argparse.Namespace) -> Params:
-    """Parameters from ``--config``, ``--set`` and ``--engine``, validated."""
+    """Parameters from ``--config``, ``--set``, ``--engine`` and ``--threads``, validated."""
     overrides = parse_assignments(args.assignments)
     if getattr(args, "engine", None):
         overrides["engine"] = args.engine
+    if getattr(args, "threads", None):
+        overrides["threads"] = args.threads
     return load(args.config, overrides)
 
 
