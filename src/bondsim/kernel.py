@@ -42,25 +42,54 @@ class ArrayEngine(EngineBase):
                 else np.ascontiguousarray(values, dtype=DTYPES[v.dtype])  # the initial state is ours to keep
             )
         self.module, source = array_kernel(spec, parallel=threads > 1)
-        self._decide_args = kernel_arguments(spec, source, "decide")[2:]
-        self._approach_args = kernel_arguments(spec, source, "approach")[6:]
-        self._update_args = kernel_arguments(spec, source, "update_and_observe")[2:]
-        self._start_args = kernel_arguments(spec, source, "start")[2:]
+        kernels = ("decide", "approach", "update_and_observe", "start")
+        self._names = {kernel: kernel_arguments(spec, source, kernel) for kernel in kernels}
+        self._bind_all()
         self.start()
         self._compile()
         if create_agents and model is not None:
             for i in range(network.n):
                 PersonView(model, self, i)
 
-    def _argument(self, name: str, draws: dict[str, np.ndarray], hours: float) -> Any:
-        kind, _, key = name.partition("_")
-        if name in ("dt", "hours"):
-            return self.dt if name == "dt" else hours
-        if kind in ("v", "e"):
-            return self.arrays[key]
-        if kind == "d":
-            return draws[key]
-        return self.constants[key]
+    @property
+    def constants(self) -> dict[str, Any]:
+        """The numbers derived once from the parameters (the kernels are given the new ones when they change)."""
+        return self._constants
+
+    @constants.setter
+    def constants(self, value: dict[str, Any]) -> None:
+        self._constants = value
+        if hasattr(self, "_names"):
+            self._bind_all()
+
+    def _bind_all(self) -> None:
+        self._decide_args = self._bind(self._names["decide"][2:])
+        self._approach_args = self._bind(self._names["approach"][6:])
+        self._update_args = self._bind(self._names["update_and_observe"][2:])
+        self._start_args = self._bind(self._names["start"][2:])
+
+    def _bind(self, names: list[str]) -> tuple[list[Any], list[tuple[int, str | None]]]:
+        """A kernel's arguments: the arrays and constants, once; where this step's draws and clock go."""
+        fixed: list[Any] = []
+        varying: list[tuple[int, str | None]] = []
+        for position, name in enumerate(names):
+            kind, _, key = name.partition("_")
+            if name == "hours" or kind == "d":
+                varying.append((position, None if name == "hours" else key))
+            fixed.append(
+                None if name == "hours" or kind == "d"
+                else self.dt if name == "dt"
+                else self.arrays[key] if kind in ("v", "e")
+                else self.constants[key]
+            )  # fmt: skip
+        return fixed, varying
+
+    @staticmethod
+    def _arguments(bound, draws: dict[str, np.ndarray], hours: float) -> list[Any]:
+        args = list(bound[0])
+        for position, key in bound[1]:
+            args[position] = hours if key is None else draws[key]
+        return args
 
     def _call(self, kernel: str, *args: Any) -> Any:
         """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
@@ -86,24 +115,23 @@ class ArrayEngine(EngineBase):
     def _decide(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
         net = self.network
         n = net.n if people is None else people
-        self._call("decide", n, net.indptr, *(self._argument(a, draws, hours) for a in self._decide_args))
+        self._call("decide", n, net.indptr, *self._arguments(self._decide_args, draws, hours))
 
     def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
         net = self.network
         partners, accepted = np.empty(len(seekers), dtype=np.int64), np.zeros(len(seekers), dtype=np.bool_)
-        args = (self._argument(a, draws, hours) for a in self._approach_args)
+        args = self._arguments(self._approach_args, draws, hours)
         self._call("approach", seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
         return partners, accepted
 
     def _update(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
         net = self.network
         n = net.n if people is None else people
-        self._call("update_and_observe", n, net.indptr, *(self._argument(a, draws, hours) for a in self._update_args))
+        self._call("update_and_observe", n, net.indptr, *self._arguments(self._update_args, draws, hours))
 
     def start(self) -> None:
         """Run the start rules and compute everyone's observables, without advancing."""
-        args = (self._argument(a, {}, 0.0) for a in self._start_args)
-        self._call("start", self.network.n, self.network.indptr, *args)
+        self._call("start", self.network.n, self.network.indptr, *self._arguments(self._start_args, {}, 0.0))
 
     # ------------------------------------------------------------ reading and changing state
     def get(self, name: str) -> np.ndarray:

@@ -80,8 +80,13 @@ def _pick(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return values if mask is None else values[mask]
 
 
+def _sum(values: np.ndarray) -> float:
+    return float(np.add.reduce(values, dtype=np.float64))  # np.sum's and np.mean's sum, without their wrappers
+
+
 def _mean(values: np.ndarray, mask: np.ndarray | None) -> float:
-    return float(np.mean(_pick(values, mask)))
+    picked = _pick(values, mask)
+    return _sum(picked) / picked.size if picked.size else float("nan")
 
 
 def _occupancy(s: dict, mask: np.ndarray | None) -> float:
@@ -101,13 +106,11 @@ PER_PERSON: dict[str, tuple[tuple[str, ...], Callable[[dict, np.ndarray | None, 
     "isolated_fraction": (("has_tie",), lambda s, m, deg: 1.0 - _mean(s["has_tie"], m)),
     "mean_bond": (
         ("bond_sum",),
-        lambda s, m, deg: _ratio(float(np.sum(_pick(s["bond_sum"], m))), float(np.sum(_pick(deg, m)))),
+        lambda s, m, deg: _ratio(_sum(_pick(s["bond_sum"], m)), _sum(_pick(deg, m))),
     ),
     "reward_per_contact": (
         ("reward", "contacts"),  # a plain product and sum: NumPy's BLAS dot leaves a thread spinning
-        lambda s, m, deg: _ratio(
-            float((_pick(s["reward"], m) * _pick(s["contacts"], m)).sum()), float(np.sum(_pick(s["contacts"], m)))
-        ),
+        lambda s, m, deg: _ratio(_sum(_pick(s["reward"], m) * _pick(s["contacts"], m)), _sum(_pick(s["contacts"], m))),
     ),
     "mean_occupancy": (("occupancy", "treated"), lambda s, m, deg: _occupancy(s, m)),
 }

@@ -8,6 +8,7 @@ of 10^6 nodes alone takes several GB.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -100,9 +101,12 @@ def from_edges(n: int, src: np.ndarray, dst: np.ndarray) -> SocialNetwork:
 
 
 def from_networkx(g: nx.Graph) -> SocialNetwork:
-    """CSR network from a NetworkX graph whose nodes are 0..n-1."""
-    edges = np.array(list(g.edges()), dtype=np.int64).reshape(-1, 2)
-    return from_edges(g.number_of_nodes(), edges[:, 0], edges[:, 1])
+    """CSR network from a NetworkX graph whose nodes are 0..n-1 (read from its adjacency: each tie twice)."""
+    adjacency = list(g.adjacency())
+    nodes = np.fromiter((u for u, _ in adjacency), dtype=np.int64, count=len(adjacency))
+    degrees = np.fromiter((len(neighbours) for _, neighbours in adjacency), dtype=np.int64, count=len(adjacency))
+    neighbours = np.fromiter(itertools.chain.from_iterable(nb for _, nb in adjacency), dtype=np.int64)
+    return from_edges(g.number_of_nodes(), np.repeat(nodes, degrees), neighbours)
 
 
 def build(kind: str, n: int, mean_degree: int, rng: np.random.Generator, rewiring: float = 0.1) -> SocialNetwork:
