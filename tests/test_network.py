@@ -162,3 +162,19 @@ def test_networkx_and_csr_round_trip(kind):
     again = from_networkx(net.to_networkx())
     np.testing.assert_array_equal(net.indptr, again.indptr)
     np.testing.assert_array_equal(net.indices, again.indices)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "p", "seed"),
+    [(1000, 8, 0.1, 3), (50, 6, 0.5, 1), (20, 18, 0.9, 7), (200, 4, 1.0, 11), (12, 10, 1.0, 5), (300, 8, 0.0, 2)],
+)
+def test_small_world_on_sets_gives_networkx_ties(n, k, p, seed):
+    """The set-based Watts-Strogatz draws as NetworkX does: the very same network (dense corners included)."""
+    ours = network._watts_strogatz(n, k, p, seed)
+    theirs = from_networkx(nx.watts_strogatz_graph(n, k, p, seed=seed))
+    for field in ("indptr", "indices", "row", "reverse"):
+        np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field), err_msg=field)
+    rng = np.random.default_rng(seed)
+    drawn = int(np.random.default_rng(seed).integers(2**31 - 1))
+    built = build("small_world", n, k, rng, p)
+    np.testing.assert_array_equal(built.indices, from_networkx(nx.watts_strogatz_graph(n, k, p, seed=drawn)).indices)

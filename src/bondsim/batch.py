@@ -224,7 +224,7 @@ class Runner:
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(["bondsim.model"])
         with _sigint_ignored():  # the workers inherit an ignored Ctrl-C: this process stops them
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_ignore_sigint)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_start_worker)
             self._pool.submit(int).result()  # the first task starts the workers (all of them, when forking)
 
     def _probe(self) -> None:
@@ -484,9 +484,17 @@ def _stop_tqdm_monitors() -> None:
                     owner.monitor = None
 
 
-def _ignore_sigint() -> None:
+def _start_worker() -> None:
+    """A worker process: Ctrl-C ignored (the driver stops it), and one BLAS thread.
+
+    An OpenBLAS call (a matrix exponential, a product) leaves the library's threads spinning for
+    a while on the other cores, where the other workers run: two workers ran no faster than one.
+    """
+    from threadpoolctl import threadpool_limits
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops its workers with SIGTERM
+    threadpool_limits(limits=1, user_api="blas")
 
 
 @contextlib.contextmanager

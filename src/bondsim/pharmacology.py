@@ -79,8 +79,14 @@ def kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
 
     The linear chain is solved exactly over substeps of at most 15 min (a matrix exponential,
     flattened row by row into ``drug_matrix``); binding is integrated over each substep with the
-    effect-site concentration at its midpoint.
+    effect-site concentration at its midpoint. Computed once per drug and step length (the runs of
+    a sweep share them).
     """
+    return dict(_kinetic_constants(drug, dt_hours))
+
+
+@cache
+def _kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
     substeps = max(1, math.ceil(dt_hours / MAX_SUBSTEP_HOURS - 1e-9))
     h = dt_hours / substeps
     matrix = expm(_linear_matrix(drug, *_scales(drug)) * h) if drug.active else np.eye(4)
