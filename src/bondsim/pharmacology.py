@@ -115,6 +115,8 @@ def advance_drug_state(
     and dissociation alike (kon, koff per hour), leaving K_d unchanged. Binding:
     dO/dt = kon Ce (1 - O) - koff O, solved exactly for Ce held at the substep midpoint.
     """
+    if depot == 0.0 and plasma == 0.0 and metabolite == 0.0 and effect == 0.0 and occupancy == 0.0:
+        return depot, plasma, metabolite, effect, occupancy  # no drug in the body yet: nothing to move
     m = matrix
     on = binding_rate * kon
     off = binding_rate * koff
