@@ -276,11 +276,22 @@ def _fingerprint(spec: ModelSpec, source: str) -> str:
 _LOADED: dict[str, ModuleType] = {}
 
 
+_BUILT: dict[tuple, tuple[ModuleType, str]] = {}  # (mechanism modules, parallel) -> kernel module and source
+
+
 def array_kernel(spec: ModelSpec, parallel: bool = False) -> tuple[ModuleType, str]:
-    """The compiled kernel module of a model (written once to the cache folder, compiled lazily)."""
+    """The compiled kernel module of a model (written once to the cache folder, compiled lazily).
+
+    The source follows from the mechanisms' modules alone, which Python imports once per process:
+    a later model with the same modules gets the same kernel without generating it again.
+    """
+    built = (tuple(m.module for m in spec.mechanisms), parallel)
+    if built in _BUILT:
+        return _BUILT[built]
     source = array_source(spec, parallel)
     key = _fingerprint(spec, source)
     if key in _LOADED:
+        _BUILT[built] = _LOADED[key], source
         return _LOADED[key], source
     folder = _cache_folder()
     path = folder / f"kernel_{key}.py"
@@ -294,6 +305,7 @@ def array_kernel(spec: ModelSpec, parallel: bool = False) -> tuple[ModuleType, s
     sys.modules[name] = module
     module_spec.loader.exec_module(module)
     _LOADED[key] = module
+    _BUILT[built] = module, source
     return module, source
 
 

@@ -32,6 +32,7 @@ class ArrayEngine(EngineBase):
     def __init__(self, spec, constants, network, state, dt, *, model=None, create_agents=True, threads=1) -> None:
         super().__init__(spec, constants, network, dt)
         self.threads = threads
+        self._views: dict[str, np.ndarray] = {}
         self.arrays: dict[str, np.ndarray] = {}
         for v in spec.variables.values():
             size = network.n_edges if v.per == "edge" else network.n
@@ -139,10 +140,11 @@ class ArrayEngine(EngineBase):
         return self.arrays[name].copy()
 
     def view(self, name: str) -> np.ndarray:
-        """One variable for everyone, read-only and not copied (valid until the next step)."""
-        out = self.arrays[name].view()
-        out.flags.writeable = False
-        return out
+        """One variable for everyone, read-only and not copied (it follows the model as it runs)."""
+        if name not in self._views:
+            self._views[name] = self.arrays[name].view()
+            self._views[name].flags.writeable = False
+        return self._views[name]
 
     def add(self, name: str, where: np.ndarray, amount: float) -> None:
         """Add ``amount`` to a variable of the listed people (or ties)."""
