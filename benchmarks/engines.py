@@ -39,7 +39,7 @@ def peak_mb() -> float:
 
 
 def measure(kind: str, n: int, steps: int) -> dict:
-    """Build one model and run it in this (fresh) process. ``kind``: array, array2 (2 threads), legacy, agents, plain."""
+    """Build one model and run it in this (fresh) process. Kinds: array, array2 (2 threads), legacy, agents, plain."""
     sys.path.insert(0, str(HERE))
     from _plain_mesa import PlainBondingModel
     from legacy.model import BondingModel as LegacyModel
