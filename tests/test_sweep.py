@@ -516,6 +516,19 @@ def test_extending_refuses_any_change_to_what_was_run(tmp_path, change, message)
     assert str(info.value).startswith(f"cannot extend {out}:")
 
 
+def test_extending_may_change_the_threads_which_change_no_number(tmp_path):
+    small = GRID.replace("replicates = 4", "replicates = 1")
+    out = tmp_path / "out"
+    sweep.run_sweep(spec_of(small), out, workers=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["parameters"]["threads"]  # as a sweep of a version without threads wrote it
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    grown = small.replace("replicates = 1", "replicates = 2").replace(
+        'drug = "naltrexone"', 'drug = "naltrexone"\nthreads = 2'
+    )
+    assert sweep.run_sweep(spec_of(grown), out, extend=True, workers=1).added == 6
+
+
 def test_a_refused_extension_from_the_cli_is_one_line_and_changes_nothing(tmp_path):
     out = tmp_path / "out"
     sweep.run_sweep(spec_of(GRID.replace("replicates = 4", "replicates = 1")), out, workers=1)

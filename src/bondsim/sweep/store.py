@@ -176,6 +176,9 @@ def data_dictionary(
     return pd.DataFrame(rows, columns=["column", "unit", "meaning"])
 
 
+SAME_RESULTS = ("threads",)  # settings that leave every number as it is: free to change when a sweep grows
+
+
 def resolved_parameters(spec: SweepSpec) -> dict[str, Any]:
     """Every parameter that is not varied, at its resolved value (defaults, then the spec's [fixed])."""
     return {k: v for k, v in spec.base.to_dict().items() if k not in spec.varied}
@@ -332,7 +335,7 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
     old_params, new_params = manifest["parameters"], _as_stored(resolved_parameters(spec))
     for name in sorted(set(old_params) | set(new_params)):
         old, new = old_params.get(name), new_params.get(name)
-        if old != new:
+        if old != new and name not in SAME_RESULTS:
             raise UserError(
                 f"{where} parameter {name} is {old!r} there and {new!r} in the spec; start a new sweep to change it"
             )
