@@ -91,7 +91,7 @@ def _mean(values: np.ndarray, mask: np.ndarray | None) -> float:
 
 def _occupancy(s: dict, mask: np.ndarray | None) -> float:
     treated = s["treated"] if mask is None else s["treated"] & mask
-    return float(np.mean(s["occupancy"][treated])) if treated.any() else 0.0
+    return _mean(s["occupancy"], treated) if treated.any() else 0.0
 
 
 # The columns that are means over people: the per-person variables each reads, and the mean over the
