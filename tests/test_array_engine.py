@@ -49,6 +49,25 @@ def test_threads_give_the_very_same_run():
     np.testing.assert_array_equal(runs[0][2], runs[1][2])
 
 
+def test_the_kernels_inputs_cannot_be_swapped_behind_their_back():
+    """The kernels are given the arrays and constants once: replacing one is refused, not silently ignored."""
+    model = BondingModel(seed=1, **SMALL)
+    with pytest.raises(TypeError):
+        model.constants["contact_release"] = 0.05
+    with pytest.raises(TypeError):
+        model.engine.constants["contact_release"] = 0.05
+    with pytest.raises(TypeError):
+        model.engine.arrays["tone"] = np.zeros(model.n)
+    model.engine.put("tone", [0], 2.0)  # changing values is how events and experiments act
+    assert model.state()["tone"][0] == 2.0
+
+
+def test_a_replaced_reporter_is_used():
+    model = BondingModel(seed=1, **SMALL)
+    model.datacollector.model_reporters["distress"] = lambda m: -1.0
+    assert model.run(2)["distress"].tolist()[1:] == [-1.0, -1.0]
+
+
 def test_mesa_agents_do_not_change_the_dynamics():
     with_agents = BondingModel(seed=8, create_agents=True, **SMALL, drug="naltrexone", dose_mg=50.0).run(24)
     without = BondingModel(seed=8, create_agents=False, **SMALL, drug="naltrexone", dose_mg=50.0)

@@ -84,3 +84,34 @@ def test_workers_are_forked_from_a_single_threaded_process():
         assert start_method() == "fork"
     else:  # a thread could hold a lock at the fork: workers come from a fork server
         assert start_method() == "forkserver"
+
+
+SWEEP_AFTER_THREADS = """
+import sys
+from bondsim import BondingModel
+from bondsim.batch import start_method
+from bondsim.sweep.execute import run_sweep
+
+if __name__ == "__main__":
+    BondingModel(seed=1, engine="array", n_agents=200, threads=2).run(2)
+    print(start_method())
+    report = run_sweep(sys.argv[1], sys.argv[2], workers=2)
+    print(report.done, report.failed)
+"""
+
+
+def test_a_process_that_ran_threads_starts_its_workers_without_forking(tmp_path):
+    """GNU OpenMP kills a child forked from a process that used it: such a process starts workers afresh."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "after_threads.py"
+    script.write_text(SWEEP_AFTER_THREADS)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[sweep]\nreplicates = 2\nsteps = 3\nseed = 1\n[fixed]\nn_agents = 300\nthreads = 2\n'
+                    "[vary]\nrejection_rate = [0.1, 0.3]\n")  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(script), str(spec), str(tmp_path / "out")], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["forkserver", "4", "0"]

@@ -456,12 +456,15 @@ def start_method() -> str:
     """How worker processes start: ``fork`` from a single-threaded process on Linux, else a fork server or spawn.
 
     Forking copies only the calling thread, so it is used only while this process runs no other
-    Python thread (a notebook kernel does; the ``bondsim`` command does not).
+    Python thread (a notebook kernel does; the ``bondsim`` command does not), and has not run the
+    array engine on several threads (GNU OpenMP kills a child forked from a process that used it).
     """
     import multiprocessing
 
+    kernel = sys.modules.get("bondsim.kernel")
+    threaded = kernel is not None and kernel.THREADS_STARTED
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1 and not threaded:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 

@@ -110,7 +110,8 @@ def array_source(spec: ModelSpec, parallel: bool = False) -> str:
 
     ``parallel``: the per-person loops of decide and of update and observe run on several threads
     (``numba.prange``). Each person writes only their own state there, so the result is the same
-    for any number of threads. The approach stays serial: an accepted contact writes to both people.
+    for any number of threads. So do the seekers' choices, with bondsim's own rules; the counting
+    of accepted contacts, which writes to both people, stays on one thread, in seeker order.
     """
     jit, people = (PARALLEL_JIT, "numba.prange(n)") if parallel else (JIT, "range(n)")
     scratch = [v for v in spec.variables.values() if v.scratch]
@@ -212,9 +213,13 @@ def array_source(spec: ModelSpec, parallel: bool = False) -> str:
 
 
 def _choices_independent(spec: ModelSpec) -> bool:
-    """Whether choosing and accepting read nothing that earlier contacts of the step change."""
-    counted = {"contacts", "rejections", "edge_met"}
-    return not any(counted & {*r.arguments, *r.when} for r in (*spec.rules("choose"), *spec.rules("accept")))
+    """Whether seekers can choose and be answered on several threads at once.
+
+    Only for bondsim's own rules, which read nothing that earlier contacts of the step change and
+    write nothing: a user's rule may change the seeker's rows in place, in order, attempt by attempt.
+    """
+    rules = (*spec.rules("choose"), *spec.rules("accept"))
+    return all(r.function.__module__.startswith("bondsim.mechanisms.") for r in rules)
 
 
 JIT = '@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)'  # no reference counting of row views
@@ -276,16 +281,16 @@ def _fingerprint(spec: ModelSpec, source: str) -> str:
 _LOADED: dict[str, ModuleType] = {}
 
 
-_BUILT: dict[tuple, tuple[ModuleType, str]] = {}  # (mechanism modules, parallel) -> kernel module and source
+_BUILT: dict[tuple, tuple[ModuleType, str]] = {}  # (mechanisms and their rules, parallel) -> kernel and source
 
 
 def array_kernel(spec: ModelSpec, parallel: bool = False) -> tuple[ModuleType, str]:
     """The compiled kernel module of a model (written once to the cache folder, compiled lazily).
 
-    The source follows from the mechanisms' modules alone, which Python imports once per process:
-    a later model with the same modules gets the same kernel without generating it again.
+    The source follows from the mechanisms' rules alone: a later model with the same rule functions
+    gets the same kernel without generating it again (a reloaded module has new ones).
     """
-    built = (tuple(m.module for m in spec.mechanisms), parallel)
+    built = (tuple((m.module, *(r.function for r in m.rules)) for m in spec.mechanisms), parallel)  # new after a reload
     if built in _BUILT:
         return _BUILT[built]
     source = array_source(spec, parallel)

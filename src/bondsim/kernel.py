@@ -12,6 +12,7 @@ Mesa stays the public face: :class:`PersonView` agents read this engine's arrays
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import mesa
@@ -23,6 +24,8 @@ from .codegen import array_kernel, kernel_arguments
 from .engine import EngineBase
 from .mechanism import DTYPES, MechanismError
 
+THREADS_STARTED = False  # whether this process has run a kernel on several threads
+
 
 class ArrayEngine(EngineBase):
     """Runs the model on arrays, with the rules compiled by numba."""
@@ -33,15 +36,17 @@ class ArrayEngine(EngineBase):
         super().__init__(spec, constants, network, dt)
         self.threads = threads
         self._views: dict[str, np.ndarray] = {}
-        self.arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, np.ndarray] = {}
         for v in spec.variables.values():
             size = network.n_edges if v.per == "edge" else network.n
             values = state.get(v.name)
-            self.arrays[v.name] = (
+            arrays[v.name] = (
                 np.full(size, v.initial, dtype=DTYPES[v.dtype])
                 if values is None
                 else np.ascontiguousarray(values, dtype=DTYPES[v.dtype])  # the initial state is ours to keep
             )
+        # the kernels are given these arrays once: change their values (put, add), never the arrays
+        self.arrays: MappingProxyType[str, np.ndarray] = MappingProxyType(arrays)
         self.module, source = array_kernel(spec, parallel=threads > 1)
         kernels = ("decide", "approach", "update_and_observe", "start")
         self._names = {kernel: kernel_arguments(spec, source, kernel) for kernel in kernels}
@@ -59,7 +64,7 @@ class ArrayEngine(EngineBase):
 
     @constants.setter
     def constants(self, value: dict[str, Any]) -> None:
-        self._constants = value
+        self._constants = MappingProxyType(dict(value))  # read-only: the kernels are given these once
         if hasattr(self, "_names"):
             self._bind_all()
 
@@ -96,6 +101,8 @@ class ArrayEngine(EngineBase):
         """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
         try:
             if self.threads > 1:
+                global THREADS_STARTED
+                THREADS_STARTED = True  # a process using OpenMP threads must not fork (bondsim.batch.start_method)
                 numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             return getattr(self.module, kernel)(*args)
         except NumbaError as exc:

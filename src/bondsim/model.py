@@ -6,6 +6,7 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Iterable
+from types import MappingProxyType
 from typing import Any
 
 import mesa
@@ -69,8 +70,15 @@ class Timeseries(mesa.DataCollector):
     model's step.
     """
 
+    def __init__(self, model_reporters: dict[str, Callable[..., Any]]) -> None:
+        super().__init__(model_reporters=model_reporters)
+        self._rows = dict(model_reporters)  # the reporters that read the row
+
     def collect(self, model: mesa.Model) -> None:
-        """Append this step's row."""
+        """Append this step's row (as Mesa does, reporter by reporter, once a reporter was changed or added)."""
+        if self.model_reporters != self._rows or self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(model.time)  # as Mesa's collect does (batch_run reads it)
         for column, values in self.model_vars.items():
@@ -109,7 +117,8 @@ class BondingModel(mesa.Model):
         self._failure: str | None = None
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
-        self.spec, self.constants = check_model(p)
+        self.spec, constants = check_model(p)
+        self.constants = MappingProxyType(constants)  # read-only: derived from the parameters, given to the engine
         self.drug: DrugProfile = profile(p.drug, p.drugs)
         self.network = (
             social_network
