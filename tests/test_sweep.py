@@ -526,7 +526,10 @@ def test_extending_may_change_the_threads_which_change_no_number(tmp_path):
     grown = small.replace("replicates = 1", "replicates = 2").replace(
         'drug = "naltrexone"', 'drug = "naltrexone"\nthreads = 2'
     )
-    assert sweep.run_sweep(spec_of(grown), out, extend=True, workers=1).added == 6
+    # in a process of its own: a process that has run threads starts its workers without forking
+    r = cli("sweep", str(write(tmp_path / "grown.toml", grown)), "--extend", str(out), "--workers", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert sweep.read_manifest(out)["counts"] == {"runs": 12, "done": 12, "failed": 0}
 
 
 def test_a_refused_extension_from_the_cli_is_one_line_and_changes_nothing(tmp_path):
