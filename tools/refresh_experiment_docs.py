@@ -5,7 +5,7 @@
 Each experiment runs with ``bondsim experiment NAME`` defaults (seed 2016, the page's seed) into
 ``DIR/NAME`` (default: a temporary directory); ``--figures`` copies the figures the page shows into
 docs/img/. The numbers are printed per experiment, in the page's order; paste them into the page.
-inagaki2016 takes a few minutes on two cores, the others well under a minute each.
+All of them take about two and a half minutes on two cores, most of it meta_analysis.
 """
 
 from __future__ import annotations
