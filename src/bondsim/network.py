@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -101,13 +102,18 @@ def from_edges(n: int, src: np.ndarray, dst: np.ndarray) -> SocialNetwork:
     return SocialNetwork(indptr=indptr, indices=cols, row=rows, reverse=reverse)
 
 
+def from_adjacency(n: int, adjacency: Iterable[tuple[int, Collection[int]]]) -> SocialNetwork:
+    """CSR network from (node, its neighbours) pairs, each tie listed from both ends."""
+    pairs = list(adjacency)
+    nodes = np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs))
+    degrees = np.fromiter((len(neighbours) for _, neighbours in pairs), dtype=np.int64, count=len(pairs))
+    neighbours = np.fromiter(itertools.chain.from_iterable(nb for _, nb in pairs), dtype=np.int64)
+    return from_edges(n, np.repeat(nodes, degrees), neighbours)
+
+
 def from_networkx(g: nx.Graph) -> SocialNetwork:
-    """CSR network from a NetworkX graph whose nodes are 0..n-1 (read from its adjacency: each tie twice)."""
-    adjacency = list(g.adjacency())
-    nodes = np.fromiter((u for u, _ in adjacency), dtype=np.int64, count=len(adjacency))
-    degrees = np.fromiter((len(neighbours) for _, neighbours in adjacency), dtype=np.int64, count=len(adjacency))
-    neighbours = np.fromiter(itertools.chain.from_iterable(nb for _, nb in adjacency), dtype=np.int64)
-    return from_edges(g.number_of_nodes(), np.repeat(nodes, degrees), neighbours)
+    """CSR network from a NetworkX graph whose nodes are 0..n-1."""
+    return from_adjacency(g.number_of_nodes(), g.adjacency())
 
 
 def build(kind: str, n: int, mean_degree: int, rng: np.random.Generator, rewiring: float = 0.1) -> SocialNetwork:
@@ -170,9 +176,7 @@ def _watts_strogatz(n: int, k: int, p: float, seed: int) -> SocialNetwork:
                     neighbours[v].discard(u)
                     neighbours[u].add(w)
                     neighbours[w].add(u)
-    degrees = np.fromiter(map(len, neighbours), dtype=np.int64, count=n)
-    others = np.fromiter(itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(degrees.sum()))
-    return from_edges(n, np.repeat(np.arange(n, dtype=np.int64), degrees), others)
+    return from_adjacency(n, enumerate(neighbours))
 
 
 def _small_world_arrays(n: int, half: int, p: float, rng: np.random.Generator) -> SocialNetwork:
