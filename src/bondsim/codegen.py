@@ -140,6 +140,13 @@ def array_source(spec: ModelSpec, parallel: bool = False) -> str:
     lines += [f"    for i in {people}:", "        lo = indptr[i]", "        hi = indptr[i + 1]"]
     for r in spec.rules("decide"):
         lines += ["        " + line for line in _assign(r, array)]
+    threaded_choices = parallel and _choices_independent(spec)
+    seeker = [  # the body of a loop over r, the seeker's rank
+        "        i = seekers[r]",
+        "        lo = indptr[i]",
+        "        hi = indptr[i + 1]",
+        f"        k = {_call(choose, array[1])}",
+    ]
     bookkeeping = [
         "        if ok:",
         "            v_contacts[i] += 1",
@@ -152,16 +159,13 @@ def array_source(spec: ModelSpec, parallel: bool = False) -> str:
     lines += [
         "",
         "",
-        jit if parallel and _choices_independent(spec) else JIT,
+        jit if threaded_choices else JIT,
         f"def approach(seekers, indptr, neighbours, reverse, partners, accepted, {signature(second)}):",
     ]
-    if parallel and _choices_independent(spec):  # choices on threads, then the contacts counted in seeker order
+    if threaded_choices:  # choices on threads, then the contacts counted in seeker order
         lines += [
             "    for r in numba.prange(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
-            "        i = seekers[r]",
-            "        lo = indptr[i]",
-            "        hi = indptr[i + 1]",
-            f"        k = {_call(choose, array[1])}",
+            *seeker,
             "        partners[r] = -1 if k < 0 else lo + k  # the tie, for now",
             "        if k >= 0:",
             f"            accepted[r] = {_call(accept, array[1])}",
@@ -178,10 +182,7 @@ def array_source(spec: ModelSpec, parallel: bool = False) -> str:
     else:
         lines += [
             "    for r in range(len(seekers)):  # r: the seeker's rank, which indexes this stage's draws",
-            "        i = seekers[r]",
-            "        lo = indptr[i]",
-            "        hi = indptr[i + 1]",
-            f"        k = {_call(choose, array[1])}",
+            *seeker,
             "        if k < 0:",
             "            partners[r] = -1",
             "            continue",
