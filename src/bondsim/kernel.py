@@ -33,8 +33,11 @@ class ArrayEngine(EngineBase):
     name = "array"
 
     def __init__(self, spec, constants, network, state, dt, *, model=None, create_agents=True, threads=1) -> None:
+        global THREADS_STARTED
         super().__init__(spec, constants, network, dt)
         self.threads = threads
+        if threads > 1:  # its kernels run below; a process using OpenMP threads must not fork (batch.start_method)
+            THREADS_STARTED = True
         self._views: dict[str, np.ndarray] = {}
         arrays: dict[str, np.ndarray] = {}
         for v in spec.variables.values():
@@ -100,9 +103,7 @@ class ArrayEngine(EngineBase):
     def _call(self, kernel: str, *args: Any) -> Any:
         """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
         try:
-            if self.threads > 1:
-                global THREADS_STARTED
-                THREADS_STARTED = True  # a process using OpenMP threads must not fork (bondsim.batch.start_method)
+            if self.threads > 1:  # per call: the count is the calling thread's own
                 numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             return getattr(self.module, kernel)(*args)
         except NumbaError as exc:
