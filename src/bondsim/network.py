@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -148,35 +149,55 @@ def build(kind: str, n: int, mean_degree: int, rng: np.random.Generator, rewirin
 def _watts_strogatz(n: int, k: int, p: float, seed: int) -> SocialNetwork:
     """NetworkX's ``watts_strogatz_graph(n, k, p, seed)``: the same draws in the same order, so the same ties.
 
-    Written on plain sets, it takes a fifth of the time of the NetworkX graph (about 13 ms for
-    1,000 people, a third of a short sweep run). tests/test_network.py checks that both give the
-    same network. Each node links to k/2 neighbours on each side of a ring; then, neighbour
-    distance by distance and node by node, each tie is rewired with probability p to a node drawn
-    uniformly, redrawn while it is the node itself or already a neighbour.
+    Each node links to k/2 neighbours on each side of a ring; then, neighbour distance by distance
+    and node by node, each tie is rewired with probability p to a node drawn uniformly, redrawn
+    while it is the node itself or already a neighbour. Only the changes to the ring are kept
+    (ring ties cut, other ties made), so that a tenth of the ties being rewired costs a tenth of
+    the work: about 1 ms for 1,000 people, against 13 ms for the NetworkX graph.
+    tests/test_network.py checks that both give the same network, dense corners included.
     """
+    if not 0 < k < n:
+        raise ValueError(f"a small world needs 0 < k < n, got k = {k}, n = {n}")
     draw = random.Random(seed)
-    neighbours: list[set[int]] = [set() for _ in range(n)]
-    for j in range(1, k // 2 + 1):
-        for u in range(n):
-            v = (u + j) % n
-            neighbours[u].add(v)
-            neighbours[v].add(u)
-    nodes = list(range(n))
-    for j in range(1, k // 2 + 1):
-        for u in range(n):
-            if draw.random() < p:
-                w = draw.choice(nodes)
-                while w == u or w in neighbours[u]:
-                    w = draw.choice(nodes)
-                    if len(neighbours[u]) >= n - 1:
+    uniform, choose, nodes = draw.random, draw.choice, range(n)
+    half = k // 2
+    # the ring as arrays: tie u * half + (j - 1) links u to u + j, for j = 1..half
+    src = np.repeat(np.arange(n, dtype=np.int64), half)
+    dst = (src + np.tile(np.arange(1, half + 1, dtype=np.int64), n)) % n
+    cut: set[int] = set()  # the ring ties rewired away
+    made: dict[int, set[int]] = {}  # the ties off the ring, from both ends
+    degree_change: Counter[int] = Counter()  # ties gained less ties lost, by node
+
+    def ring_tie(u: int, v: int) -> int | None:
+        d = (v - u) % n
+        return u * half + d - 1 if 0 < d <= half else v * half + n - d - 1 if n - d <= half else None
+
+    def linked(u: int, v: int) -> bool:
+        tie = ring_tie(u, v)
+        return v in made.get(u, ()) if tie is None else tie not in cut
+
+    for j in range(1, half + 1):
+        for u in nodes:
+            if uniform() < p:
+                w = choose(nodes)
+                while w == u or linked(u, w):
+                    w = choose(nodes)
+                    if k + degree_change[u] >= n - 1:
                         break  # no node left to rewire to
                 else:
-                    v = (u + j) % n
-                    neighbours[u].discard(v)
-                    neighbours[v].discard(u)
-                    neighbours[u].add(w)
-                    neighbours[w].add(u)
-    return from_adjacency(n, enumerate(neighbours))
+                    cut.add(u * half + j - 1)  # still there: each ring tie is visited once
+                    tie = ring_tie(u, w)
+                    if tie is None:
+                        made.setdefault(u, set()).add(w)
+                        made.setdefault(w, set()).add(u)
+                    else:
+                        cut.discard(tie)  # a ring tie cut before, made again
+                    degree_change[(u + j) % n] -= 1
+                    degree_change[w] += 1
+    kept = np.ones(src.size, dtype=bool)
+    kept[np.fromiter(cut, dtype=np.int64, count=len(cut))] = False
+    extra = np.array([(u, v) for u, others in made.items() for v in others if u < v], dtype=np.int64).reshape(-1, 2)
+    return from_edges(n, np.concatenate([src[kept], extra[:, 0]]), np.concatenate([dst[kept], extra[:, 1]]))
 
 
 def _small_world_arrays(n: int, half: int, p: float, rng: np.random.Generator) -> SocialNetwork:
