@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
+import numba
 import numpy as np
 
 COLUMNS = (
@@ -55,70 +56,110 @@ UNITS = {
     "mean_occupancy": "fraction of receptors",
 }
 
-# the per-person variables a row is computed from
-NEEDS = (
+# the per-person variables summed for a row, in the order _population_sums takes them
+SUMMED = (
     "tone",
     "felt_connection",
     "positive_affect",
     "distress",
     "seeking_rate",
-    "treated",
-    "occupancy",
-    "bond_sum",
     "strong_bonds",
     "has_tie",
+    "bond_sum",
     "reward",
     "contacts",
+    "occupancy",
+    "treated",
 )
+NEEDS = SUMMED  # the per-person variables a row is computed from
+
+# The columns that are means over people: over everyone for the timeseries, over a group for
+# grouped outputs (bondsim.outputs).
+PER_PERSON = (
+    "mean_tone",
+    "felt_connection",
+    "positive_affect",
+    "distress",
+    "seeking_rate",
+    "strong_bonds",
+    "isolated_fraction",
+    "mean_bond",
+    "reward_per_contact",
+    "mean_occupancy",
+)
+
+
+@numba.njit(cache=True, nogil=True)
+def _population_sums(
+    everyone, mask, tone, felt_connection, positive_affect, distress, seeking_rate, strong_bonds, has_tie,
+    bond_sum, reward, contacts, occupancy, treated, degree,
+):  # fmt: skip
+    """Sums over the people ``mask`` selects (everyone if ``everyone``), in one pass.
+
+    Returns: people, then the sums of tone, felt connection, positive affect, distress, seeking
+    rate, strong bonds, people with a tie, bond_sum, ties (degree), reward x contacts, contacts,
+    occupancy among the treated, and treated people.
+    """
+    people = total_tone = felt = affect = total_distress = seeking = strong = tied = bonds = ties = 0.0
+    rewarded = contacted = occupied = treated_people = 0.0
+    for i in range(tone.size):
+        if everyone or mask[i]:
+            people += 1.0
+            total_tone += tone[i]
+            felt += felt_connection[i]
+            affect += positive_affect[i]
+            total_distress += distress[i]
+            seeking += seeking_rate[i]
+            strong += strong_bonds[i]
+            tied += 1.0 if has_tie[i] else 0.0
+            bonds += bond_sum[i]
+            ties += degree[i]
+            rewarded += reward[i] * contacts[i]
+            contacted += contacts[i]
+            if treated[i]:
+                occupied += occupancy[i]
+                treated_people += 1.0
+    return (
+        people, total_tone, felt, affect, total_distress, seeking, strong, tied, bonds, ties,
+        rewarded, contacted, occupied, treated_people,
+    )  # fmt: skip
+
+
+_EVERYONE = np.zeros(0, dtype=np.bool_)
 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def _pick(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    return values if mask is None else values[mask]
+def means(state: Mapping[str, np.ndarray], mask: np.ndarray | None, degree: np.ndarray) -> dict[str, float]:
+    """The per-person columns (:data:`PER_PERSON`) over the people ``mask`` selects (everyone if None).
+
+    ``state`` holds the variables of :data:`NEEDS` for everyone; ``degree`` is each person's number of ties.
+    """
+    everyone = mask is None
+    sums = _population_sums(everyone, _EVERYONE if everyone else mask, *(state[name] for name in SUMMED), degree)
+    people, tone, felt, affect, distress, seeking, strong, tied, bonds, ties, rewarded, contacted, occupied, treated = (
+        sums
+    )
+    return {
+        "mean_tone": _ratio(tone, people),
+        "felt_connection": _ratio(felt, people),
+        "positive_affect": _ratio(affect, people),
+        "distress": _ratio(distress, people),
+        "seeking_rate": _ratio(seeking, people),
+        "strong_bonds": _ratio(strong, people),
+        "isolated_fraction": 1.0 - _ratio(tied, people),
+        "mean_bond": _ratio(bonds, ties),
+        "reward_per_contact": _ratio(rewarded, contacted),
+        "mean_occupancy": occupied / treated if treated else 0.0,
+    }
 
 
-def _sum(values: np.ndarray) -> float:
-    return float(np.add.reduce(values, dtype=np.float64))  # np.sum's and np.mean's sum, without their wrappers
-
-
-def _mean(values: np.ndarray, mask: np.ndarray | None) -> float:
-    picked = _pick(values, mask)
-    return _sum(picked) / picked.size if picked.size else float("nan")
-
-
-def _occupancy(s: dict, mask: np.ndarray | None) -> float:
-    treated = s["treated"] if mask is None else s["treated"] & mask
-    return _mean(s["occupancy"], treated) if treated.any() else 0.0
-
-
-# The columns that are means over people: the per-person variables each reads, and the mean over the
-# people a mask selects (everyone for the timeseries; a group for grouped outputs, bondsim.outputs).
-PER_PERSON: dict[str, tuple[tuple[str, ...], Callable[[dict, np.ndarray | None, np.ndarray], float]]] = {
-    "mean_tone": (("tone",), lambda s, m, deg: _mean(s["tone"], m)),
-    "felt_connection": (("felt_connection",), lambda s, m, deg: _mean(s["felt_connection"], m)),
-    "positive_affect": (("positive_affect",), lambda s, m, deg: _mean(s["positive_affect"], m)),
-    "distress": (("distress",), lambda s, m, deg: _mean(s["distress"], m)),
-    "seeking_rate": (("seeking_rate",), lambda s, m, deg: _mean(s["seeking_rate"], m)),
-    "strong_bonds": (("strong_bonds",), lambda s, m, deg: _mean(s["strong_bonds"], m)),
-    "isolated_fraction": (("has_tie",), lambda s, m, deg: 1.0 - _mean(s["has_tie"], m)),
-    "mean_bond": (
-        ("bond_sum",),
-        lambda s, m, deg: _ratio(_sum(_pick(s["bond_sum"], m)), _sum(_pick(deg, m))),
-    ),
-    "reward_per_contact": (
-        ("reward", "contacts"),  # a plain product and sum: NumPy's BLAS dot leaves a thread spinning
-        lambda s, m, deg: _ratio(_sum(_pick(s["reward"], m) * _pick(s["contacts"], m)), _sum(_pick(s["contacts"], m))),
-    ),
-    "mean_occupancy": (("occupancy", "treated"), lambda s, m, deg: _occupancy(s, m)),
-}
-
-
-def summarize(state: dict, contacts, step: int, hours: float, degree: np.ndarray) -> dict[str, float]:
+def summarize(
+    state: Mapping[str, np.ndarray], contacts, step: int, hours: float, degree: np.ndarray
+) -> dict[str, float]:
     """One row of the timeseries from per-person arrays, the step's approaches (``Contacts``) and the degrees."""
-    row = {"step": step, "hours": hours}
-    row.update({name: fn(state, None, degree) for name, (_, fn) in PER_PERSON.items()})
+    row = {"step": step, "hours": hours, **means(state, None, degree)}
     row["acceptance_rate"] = _ratio(float(np.count_nonzero(contacts.accepted)), float(len(contacts)))
     return {column: row[column] for column in COLUMNS}

@@ -446,7 +446,7 @@ class _Recorder:
         self.variables = {k: v for k, v in model.spec.variables.items() if v.per == "person"}
         needs = set()
         for metric, group in outputs.grouped:
-            needs.update(builtin.PER_PERSON[metric][0] if metric in builtin.PER_PERSON else (metric,))
+            needs.update(builtin.NEEDS if metric in builtin.PER_PERSON else (metric,))
             if group != "separated":
                 needs.add(group)
         self.needs = sorted(needs)
@@ -517,7 +517,7 @@ class _Recorder:
         if not mask.any():
             return float("nan")
         if metric in builtin.PER_PERSON:
-            return builtin.PER_PERSON[metric][1](views, mask, self.degree)  # the timeseries' formula, over a group
+            return builtin.means(views, mask, self.degree)[metric]  # the timeseries' formula, over a group
         return float(np.mean(views[metric][mask]))
 
     def snapshot(self, values: dict[str, Any]) -> None:
