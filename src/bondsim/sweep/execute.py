@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,14 +49,15 @@ def execute_run(task: RunTask) -> RunResult:
     n_steps = steps_for(params, task.steps, task.days)
     model = BondingModel(params, seed=task.seed, create_agents=False)  # no Mesa views: faster
     recording = record(model, n_steps, task.outputs)
-    frame = recording.frame.reset_index(drop=True)
-    head = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
+    frame = recording.frame
+    rows = len(frame)
+    ids = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
+    columns: dict[str, Any] = {name: np.full(rows, value, dtype=np.int64) for name, value in ids.items()}
     names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
-    head.update({name: getattr(params, name) for name in names})
-    head_frame = pd.DataFrame({k: [v] * len(frame) for k, v in head.items()})
-    out = pd.concat([head_frame, frame], axis=1)
-    for column in ("run", "point", "replicate", "seed", "step"):
-        out[column] = out[column].astype(np.int64)
+    columns.update({name: [getattr(params, name)] * rows for name in names})
+    columns.update({name: frame[name].to_numpy() for name in frame.columns})
+    columns["step"] = columns["step"].astype(np.int64)
+    out = pd.DataFrame(columns)  # one frame built once: a run's rows are cheap next to its steps
     people = recording.people
     if people is not None:
         people.insert(0, "run", np.int64(task.run))
@@ -72,11 +73,29 @@ def run_task(task: RunTask) -> tuple[int, pd.DataFrame | RunResult | None, str |
         result = execute_run(task)
         return task.run, (result if result.people is not None else result.rows), None
     except Exception as exc:  # a failing run is recorded; the sweep goes on
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
-        if not isinstance(exc, UserError):
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            message += f" (at {Path(where.filename).name}:{where.lineno})"
-        return task.run, None, message
+        return task.run, None, _failure(exc)
+
+
+def run_encoded(task: RunTask) -> tuple[int, tuple[bytes, bytes | None] | None, str | None]:
+    """:func:`run_task` with the rows encoded as Parquet files: ``(run, (rows, per-person rows or None), None)``.
+
+    What a sweep's workers do: the encoding is done beside the runs, the driver only saves files.
+    """
+    try:
+        result = execute_run(task)
+        people = None if result.people is None else store.parquet_bytes(result.people)
+        return task.run, (store.parquet_bytes(result.rows), people), None
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        return task.run, None, _failure(exc)
+
+
+def _failure(exc: Exception) -> str:
+    """A failed run's one-line message (where it failed, unless it is bondsim's own refusal)."""
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if not isinstance(exc, UserError):
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        message += f" (at {Path(where.filename).name}:{where.lineno})"
+    return message
 
 
 def run_tasks(tasks: list[RunTask]) -> list[tuple[int, pd.DataFrame | None, str | None]]:
@@ -200,7 +219,7 @@ def run_sweep(
         try:
             tasks = [(task,) for task in tasks_for(spec, opened, todo)]
             for i, outcome in runner.imap(
-                run_task,
+                run_encoded,
                 tasks,
                 progress=progress,
                 desc="sweep",
@@ -212,21 +231,21 @@ def run_sweep(
                 errors="return",
             ):
                 if isinstance(outcome, Lost):  # the batch was lost, e.g. its workers kept dying
-                    run, rows, error = tasks[i][0].run, None, outcome.error
+                    run, files, error = tasks[i][0].run, None, outcome.error
                 else:
-                    run, rows, error = outcome
+                    run, files, error = outcome
                 if error is None:
-                    if isinstance(rows, RunResult):  # per-person rows first: the run file marks the run done
-                        store.write_parquet(rows.people, store.people_path(out, run))
-                        rows = rows.rows
-                    store.write_parquet(rows, store.run_path(out, run))
+                    rows, people = files
+                    if people is not None:  # per-person rows first: the run file marks the run done
+                        store.write_bytes(people, store.people_path(out, run))
+                    store.write_bytes(rows, store.run_path(out, run))
                     store.failure_path(out, run).unlink(missing_ok=True)
                 else:
                     point, replicate, seed = ids[run]
                     row = {"run": run, "point": point, "replicate": replicate, "seed": seed}
                     store.write_failure(out, {**row, **opened.points[point], "error": error})
                     tally["failed"] += 1
-                del rows, outcome
+                del files, outcome
             status = "complete"
         finally:
             n_done, n_failed = store.finish(out, opened, status, time.perf_counter() - t0, cluster)
@@ -281,6 +300,7 @@ __all__ = [
     "SweepReport",
     "execute",
     "execute_run",
+    "run_encoded",
     "run_sweep",
     "run_task",
     "serial_is_faster",
