@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from types import MappingProxyType
 from typing import Any
 
@@ -115,6 +115,7 @@ class BondingModel(mesa.Model):
         super().__init__(rng=self.seed)
         self._mesa_step, self.step = self.step, self._guarded_step  # Mesa's clock, behind a check
         self._failure: str | None = None
+        self._keep: set[int] | None = None  # the steps whose rows are recorded (None: every step)
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
         self.spec, constants = check_model(p)
@@ -259,7 +260,8 @@ class BondingModel(mesa.Model):
             self._apply_events()
             self.last_contacts = self.engine.step(self.rng, self.hours)
             self.steps_done += 1
-            self._record()
+            if self._keep is None or self.steps_done in self._keep:
+                self._record()
         except BaseException as exc:  # the step is half done: the model cannot go on
             self._failure = f"{type(exc).__name__}: {exc}".split("\n")[0]
             raise
@@ -327,12 +329,20 @@ class BondingModel(mesa.Model):
         """For each directed tie, whether it is open now (not closed by a loss or an isolation)."""
         return self.engine.get("closed") == 0
 
-    def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
-        """Run ``steps`` steps and return the whole timeseries."""
+    def run(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> pd.DataFrame:
+        """Run ``steps`` steps and return the whole timeseries.
+
+        ``keep``: the steps (counted from the model's start) whose rows are recorded in this run,
+        and the last; rows of other steps are not computed (a sweep that records only the end).
+        """
         from tqdm.auto import tqdm
 
-        for _ in tqdm(range(steps), disable=not progress, unit="step", desc="bondsim", mininterval=0.5):
-            self.step()
+        self._keep = None if keep is None else {*keep, self.steps_done + steps}
+        try:
+            for _ in tqdm(range(steps), disable=not progress, unit="step", desc="bondsim", mininterval=0.5):
+                self.step()
+        finally:
+            self._keep = None
         return self.timeseries()
 
     def timeseries(self) -> pd.DataFrame:

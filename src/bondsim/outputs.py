@@ -579,9 +579,9 @@ def record(model: Any, n_steps: int, outputs: Outputs | None = None, progress: b
     """
     outputs = outputs or Outputs()
     if outputs.plain:
-        frame = model.run(n_steps, progress=progress)
         chosen = outputs.record.chosen(n_steps, model.params.step_hours)
-        if chosen is not None:
+        frame = model.run(n_steps, progress=progress, keep=chosen)
+        if chosen is not None:  # the first row is the model's start
             keep = frame["step"].isin(chosen) | (frame["step"] == frame["step"].iloc[-1])
             frame = frame[keep].reset_index(drop=True)
         return Recording(frame)
