@@ -49,6 +49,7 @@ class EngineBase:
         self.constants = constants
         self.network = network
         self.dt = dt
+        self._people = np.arange(network.n, dtype=np.int64)
         stages = ("decide", "approach", "update")
         self._draw_names = {stage: [name[5:] for name in spec.draws(stage)] for stage in stages}
 
@@ -56,10 +57,12 @@ class EngineBase:
         """One synchronous step: decide, approach (each attempt, seekers in index order), then update and observe."""
         n = self.network.n
         self._decide(self._draw(rng, "decide", n), hours)
-        seekers = np.repeat(np.arange(n), self.view("attempts"))  # a seeker once per attempt
+        seekers = self._people.repeat(self.view("attempts"))  # a seeker once per attempt
         partners, accepted = self._approach(seekers, self._draw(rng, "approach", len(seekers)), hours)
         self._update(self._draw(rng, "update", n), hours)
         met = partners >= 0  # a seeker with no open tie made an unanswered call
+        if met.all():
+            return Contacts(seekers, partners, accepted)
         return Contacts(seekers[met], partners[met], accepted[met])
 
     def _draw(self, rng: np.random.Generator, stage: str, size: int) -> dict[str, np.ndarray]:
