@@ -20,6 +20,7 @@ numba into one loop over everyone (see :mod:`bondsim.codegen`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -129,6 +130,12 @@ class Variable:
             )
 
 
+@functools.cache
+def argument_names(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The names a function takes, in order (read once per function: every model build asks)."""
+    return tuple(inspect.signature(function).parameters)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule function, the phase it belongs to, and the variables it writes."""
@@ -142,7 +149,7 @@ class Rule:
 
     def __post_init__(self) -> None:
         if not self.arguments:
-            object.__setattr__(self, "arguments", tuple(inspect.signature(self.function).parameters))
+            object.__setattr__(self, "arguments", argument_names(self.function))
 
     @property
     def name(self) -> str:
