@@ -330,7 +330,12 @@ class BondingModel(mesa.Model):
         return self.engine.get("closed") == 0
 
     def run(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> pd.DataFrame:
-        """Run ``steps`` steps and return the whole timeseries.
+        """Run ``steps`` steps and return the whole timeseries (see :meth:`advance` for ``keep``)."""
+        self.advance(steps, progress=progress, keep=keep)
+        return self.timeseries()
+
+    def advance(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> None:
+        """Run ``steps`` steps.
 
         ``keep``: the steps (counted from the model's start) whose rows are recorded in this run,
         and the last; rows of other steps are not computed (a sweep that records only the end).
@@ -343,11 +348,14 @@ class BondingModel(mesa.Model):
                 self.step()
         finally:
             self._keep = None
-        return self.timeseries()
 
     def timeseries(self) -> pd.DataFrame:
         """The tidy per-step table (one row per recorded step)."""
-        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return pd.DataFrame(self.timeseries_columns())
+
+    def timeseries_columns(self) -> dict[str, np.ndarray]:
+        """The per-step table as columns: one array per column, an entry per recorded step."""
+        return {column: np.asarray(values) for column, values in self.datacollector.model_vars.items()}
 
 
 def _reopen_ties(model: BondingModel, ties: np.ndarray) -> None:

@@ -422,9 +422,14 @@ def describe_people(outputs: Outputs, params: Any) -> list[dict[str, str]]:
 class Recording:
     """What a run recorded: the timeseries rows, the per-person rows (or None), the step a stop ended it at."""
 
-    frame: pd.DataFrame
+    columns: dict[str, np.ndarray]  # the timeseries rows, column by column
     people: pd.DataFrame | None = None
     stopped_at: int | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The timeseries rows as a data frame."""
+        return pd.DataFrame(self.columns)
 
 
 @dataclass
@@ -544,7 +549,7 @@ class _Recorder:
         frame = pd.DataFrame(self.rows)
         frame["step"] = frame["step"].astype(np.int64)
         people = pd.concat(self.people, ignore_index=True) if self.people else None
-        return Recording(frame, people, self.stopped_at)
+        return Recording({name: column.to_numpy() for name, column in frame.items()}, people, self.stopped_at)
 
 
 def _views(model: Any, names: list[str]) -> dict[str, np.ndarray]:
@@ -580,11 +585,13 @@ def record(model: Any, n_steps: int, outputs: Outputs | None = None, progress: b
     outputs = outputs or Outputs()
     if outputs.plain:
         chosen = outputs.record.chosen(n_steps, model.params.step_hours)
-        frame = model.run(n_steps, progress=progress, keep=chosen)
+        model.advance(n_steps, progress=progress, keep=chosen)
+        columns = model.timeseries_columns()
         if chosen is not None:  # the first row is the model's start
-            keep = frame["step"].isin(chosen) | (frame["step"] == frame["step"].iloc[-1])
-            frame = frame[keep].reset_index(drop=True)
-        return Recording(frame)
+            step = columns["step"]
+            rows = np.isin(step, list(chosen)) | (step == step[-1])
+            columns = {name: values[rows] for name, values in columns.items()}
+        return Recording(columns)
     from tqdm.auto import tqdm
 
     recorder = _Recorder(model, outputs, n_steps)

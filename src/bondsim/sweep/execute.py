@@ -42,6 +42,12 @@ def execute(task: RunTask) -> pd.DataFrame:
 
 def execute_run(task: RunTask) -> RunResult:
     """Do one run: its recorded rows (identity and parameters as columns) and its per-person rows (or None)."""
+    columns, people = _run(task)
+    return RunResult(pd.DataFrame(columns), people)
+
+
+def _run(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Do one run: its recorded rows as columns (identity and parameters first), its per-person rows (or None)."""
     from ..model import BondingModel, steps_for
     from ..outputs import record
 
@@ -49,19 +55,17 @@ def execute_run(task: RunTask) -> RunResult:
     n_steps = steps_for(params, task.steps, task.days)
     model = BondingModel(params, seed=task.seed, create_agents=False)  # no Mesa views: faster
     recording = record(model, n_steps, task.outputs)
-    frame = recording.frame
-    rows = len(frame)
+    rows = len(recording.columns["step"])
     ids = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
     columns: dict[str, Any] = {name: np.full(rows, value, dtype=np.int64) for name, value in ids.items()}
     names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
     columns.update({name: [getattr(params, name)] * rows for name in names})
-    columns.update({name: frame[name].to_numpy() for name in frame.columns})
+    columns.update(recording.columns)
     columns["step"] = columns["step"].astype(np.int64)
-    out = pd.DataFrame(columns)  # one frame built once: a run's rows are cheap next to its steps
     people = recording.people
     if people is not None:
         people.insert(0, "run", np.int64(task.run))
-    return RunResult(out, people)
+    return columns, people
 
 
 def run_task(task: RunTask) -> tuple[int, pd.DataFrame | RunResult | None, str | None]:
@@ -82,9 +86,8 @@ def run_encoded(task: RunTask) -> tuple[int, tuple[bytes, bytes | None] | None, 
     What a sweep's workers do: the encoding is done beside the runs, the driver only saves files.
     """
     try:
-        result = execute_run(task)
-        people = None if result.people is None else store.parquet_bytes(result.people)
-        return task.run, (store.parquet_bytes(result.rows), people), None
+        columns, people = _run(task)
+        return task.run, (store.parquet_bytes(columns), None if people is None else store.parquet_bytes(people)), None
     except Exception as exc:  # a failing run is recorded; the sweep goes on
         return task.run, None, _failure(exc)
 
