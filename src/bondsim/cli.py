@@ -107,5 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def console() -> None:
+    """The ``bondsim`` program: :func:`main`, then a prompt exit."""
+    code = main()
+    gc.freeze()  # at exit the interpreter's collections would walk every imported object: a third of a second
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
