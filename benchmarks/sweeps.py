@@ -8,9 +8,10 @@ Standard design: a grid of 12 points (4 rejection rates x 3 naltrexone doses) of
   start-up as the rest of the wall time. The baseline is the same sweep on a Dask
   ``LocalCluster`` (the previous default), timed the same way.
 - ``mesa.batch_run`` over a minimal plain-Mesa model of the same rules (benchmarks/_plain_mesa.py)
-  on 1 and 2 processes: marginal rate from 4 and 8 runs.
-- What one run costs besides stepping the model (building it, recording, Parquet, transfer), and
-  the runner's overhead per run on trivial runs.
+  on 1 and 2 processes, 16 runs per process: the marginal rate from the times its runs end once
+  every process is busy. bondsim and batch_run are measured in turns, best of three each.
+- What one run costs (building it, stepping it, encoding its Parquet file, transfer, saving),
+  and the runner's overhead per run on trivial runs.
 - The peak memory of ``bondsim sweep``'s own process over a 10,000-run sweep of small models.
 - ``bondsim --help``.
 
@@ -53,11 +54,22 @@ def spec_text(replicates: int) -> str:
 class BatchRunModel(PlainBondingModel):
     """A minimal plain-Mesa model of the same rules, as ``mesa.batch_run`` calls it (``model_cls(**params, rng=seed)``).
 
-    The plain model has no drug: ``dose_mg`` is accepted and ignored, which only makes its runs cheaper.
+    The plain model has no drug: ``dose_mg`` is accepted and ignored, which only makes its runs
+    cheaper. Its rows also report when the run's last step ended (``finished_at``, s since the
+    epoch), from which batch_run's marginal rate is taken as bondsim's is from its run files.
     """
 
     def __init__(self, rejection_rate: float = 0.2, dose_mg: float = 0.0, rng: int | None = None) -> None:
         super().__init__(N_AGENTS, rejection_rate=rejection_rate, rng=rng)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={**self.datacollector.model_reporters, "finished_at": lambda m: time.time()}
+        )
+
+
+def steady_rate(finished: list[float], workers: int) -> float:
+    """Runs per second once every worker is busy: from the finishing times after the first ``workers``."""
+    steady = sorted(finished)[workers - 1 :]
+    return (len(steady) - 1) / max(steady[-1] - steady[0], 1e-9)
 
 
 # ------------------------------------------------------------------ bondsim sweep, as a user runs it
@@ -83,10 +95,9 @@ def cli_sweep(replicates: int, workers: int, root: Path, dask: bool = False) -> 
     t0 = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True)
     total = time.perf_counter() - t0
-    finished = sorted(p.stat().st_mtime for p in (out / "runs").iterdir())
+    finished = [p.stat().st_mtime for p in (out / "runs").iterdir()]
     shutil.rmtree(out)
-    steady = finished[workers - 1 :]
-    rate = (len(steady) - 1) / max(steady[-1] - steady[0], 1e-9)
+    rate = steady_rate(finished, workers)
     return total - len(finished) / rate, rate
 
 
@@ -97,10 +108,15 @@ def startup_and_rate(workers: int, root: Path, repeats: int, dask: bool = False)
 
 
 # ------------------------------------------------------------------------------ mesa.batch_run
-def batch_run_seconds(runs: int, processes: int) -> float:
-    """Wall time of ``mesa.batch_run`` over ``runs`` runs of the plain Mesa model."""
+def batch_run_rate(processes: int, runs_per_process: int = 16) -> float:
+    """Marginal runs/s of ``mesa.batch_run`` over the plain Mesa model on ``processes`` processes.
+
+    From the times its runs finished once every process was busy, as for bondsim's sweeps (the
+    difference of two timed batches, used before, varied with the pool's start-up: 4 against 8
+    runs on 2 processes once gave 19 runs/s, against 6-7 on other runs).
+    """
+    runs = runs_per_process * processes
     params = {"rejection_rate": REJECTION[:2], "dose_mg": [float(d) for d in range(runs // 2)]}
-    t0 = time.perf_counter()
     rows = mesa.batch_run(
         BatchRunModel,
         params,
@@ -111,22 +127,7 @@ def batch_run_seconds(runs: int, processes: int) -> float:
         display_progress=False,
     )
     assert len(rows) == runs
-    return time.perf_counter() - t0
-
-
-def batch_run_rate(processes: int, small: int = 4, repeats: int = 3) -> float:
-    """Marginal runs/s of ``mesa.batch_run``: from ``small`` and ``2 * small`` runs per process, best of ``repeats``.
-
-    The best, as for bondsim's own rates. Starting the pool costs a few tenths of a second, with a
-    spread that a difference of two short timings does not average out: 4 against 8 runs on 2
-    processes once gave 19 runs/s, against 7 on other runs; 8 against 16 is steadier.
-    """
-    small *= processes
-    rates = []
-    for _ in range(repeats):
-        extra = batch_run_seconds(2 * small, processes) - batch_run_seconds(small, processes)
-        rates.append(small / max(extra, 1e-9))
-    return max(rates)
+    return steady_rate([row["finished_at"] for row in rows], processes)
 
 
 # ------------------------------------------------------------------------------- per-run costs
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(repeats):
             for workers in (1, 2):
                 ours[workers].append(cli_sweep(6, workers, root))
-                theirs[workers].append(batch_run_rate(workers, repeats=1))
+                theirs[workers].append(batch_run_rate(workers))
         rows = {
             f"bondsim sweep --workers {w}": (min(start for start, _ in got), max(rate for _, rate in got))
             for w, got in ours.items()
