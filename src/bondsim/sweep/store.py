@@ -125,11 +125,6 @@ def write_bytes(data: bytes, path: Path) -> None:
         raise
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a Parquet file atomically."""
-    write_bytes(parquet_bytes(frame), path)
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV file atomically."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -491,5 +486,4 @@ __all__ = [
     "results",
     "run_path",
     "write_bytes",
-    "write_parquet",
 ]
