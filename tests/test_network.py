@@ -166,7 +166,16 @@ def test_networkx_and_csr_round_trip(kind):
 
 @pytest.mark.parametrize(
     ("n", "k", "p", "seed"),
-    [(1000, 8, 0.1, 3), (50, 6, 0.5, 1), (20, 18, 0.9, 7), (200, 4, 1.0, 11), (12, 10, 1.0, 5), (300, 8, 0.0, 2)],
+    [
+        (1000, 8, 0.1, 3),
+        (50, 6, 0.5, 1),
+        (20, 18, 0.9, 7),
+        (200, 4, 1.0, 11),
+        (12, 10, 1.0, 5),
+        (300, 8, 0.0, 2),
+        (25, 7, 0.8, 4),
+        (12, 11, 1.0, 2),  # odd k: k // 2 neighbours on each side
+    ],
 )
 def test_small_world_on_sets_gives_networkx_ties(n, k, p, seed):
     """The set-based Watts-Strogatz draws as NetworkX does: the very same network (dense corners included)."""

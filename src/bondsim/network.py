@@ -182,7 +182,7 @@ def _watts_strogatz(n: int, k: int, p: float, seed: int) -> SocialNetwork:
                 w = choose(nodes)
                 while w == u or linked(u, w):
                     w = choose(nodes)
-                    if k + degree_change[u] >= n - 1:
+                    if 2 * half + degree_change[u] >= n - 1:
                         break  # no node left to rewire to
                 else:
                     cut.add(u * half + j - 1)  # still there: each ring tie is visited once
