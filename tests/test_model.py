@@ -379,3 +379,23 @@ def test_receptor_adaptation_never_turns_a_chronic_antagonist_into_more_reward(p
     naltrexone = late_means("array", steps=24 * 16, skip=24 * 9, **base, drug="naltrexone")
     assert naltrexone["mean_occupancy"] > 0.3
     assert naltrexone["reward_per_contact"] <= placebo["reward_per_contact"] * 1.01
+
+
+def test_a_run_keeping_some_rows_reads_the_same_current_row_at_every_step():
+    """``run(keep=...)`` records the kept steps only, but ``model.current`` stays the step's row for events."""
+
+    def model_and_log() -> tuple[BondingModel, list[float]]:
+        model = BondingModel(n_agents=60, seed=5, drug="naltrexone", dose_mg=50, treated_fraction=0.5)
+        log: list[float] = []
+        for hour in range(1, 20):
+            model.schedule(hour, "look", lambda m: log.append(m.current["distress"]))
+        return model, log
+
+    every, seen_every = model_and_log()
+    full = every.run(20)
+    some, seen_some = model_and_log()
+    kept = some.run(20, keep=[5])
+    assert seen_some == seen_every and len(seen_every) == 19
+    assert list(kept["step"]) == [0, 5, 20]
+    pd.testing.assert_frame_equal(kept.iloc[[1, 2]].reset_index(drop=True), full.iloc[[5, 20]].reset_index(drop=True))
+    assert some.current == every.current

@@ -175,6 +175,7 @@ def test_networkx_and_csr_round_trip(kind):
         (300, 8, 0.0, 2),
         (25, 7, 0.8, 4),
         (12, 11, 1.0, 2),  # odd k: k // 2 neighbours on each side
+        (9, 9, 0.5, 1),  # k = n: the complete graph
     ],
 )
 def test_small_world_on_sets_gives_networkx_ties(n, k, p, seed):

@@ -302,6 +302,30 @@ def test_bad_outputs_of_a_sweep_are_refused_before_any_run(tmp_path, outputs_tab
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("functions", "message"),
+    [
+        ('["clashing:seed"]', "output 'seed' has the name of an identity column"),
+        ('["clashing:dose_mg"]', "output 'dose_mg' has the name of a parameter"),
+        ('["clashing:n_agents"]', "output 'n_agents' has the name of a parameter"),
+        ('["distress", "clashing:distress"]', "would make a second column 'distress'"),
+    ],
+)
+def test_outputs_named_like_a_column_of_the_rows_are_refused(tmp_path, functions, message):
+    """An output may not overwrite an identity, parameter or metric column (it would replace its values)."""
+    (tmp_path / "clashing.py").write_text(
+        "def seed(model):\n    return 1.5\n\n\ndose_mg = n_agents = distress = seed\n"
+    )
+    spec = SWEEP.split("[outputs]")[0] + f"[outputs]\nmetrics = {functions}\n"
+    (tmp_path / "spec.toml").write_text(spec)
+    argv = [*BONDSIM, "sweep", "spec.toml", "--out", "out", "--workers", "1", "--quiet"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_sweep_record_schedule_at_chosen_hours():
     text = SWEEP.split("[outputs]")[0].replace('record = "every:4"', 'record = "hours:[2, 5]"')
     spec = sweep.parse_spec(tomllib.loads(text))

@@ -81,8 +81,9 @@ class Timeseries(mesa.DataCollector):
             return
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(model.time)  # as Mesa's collect does (batch_run reads it)
+        row = model.current
         for column, values in self.model_vars.items():
-            values.append(model.current[column])
+            values.append(row[column])
 
 
 class BondingModel(mesa.Model):
@@ -116,6 +117,7 @@ class BondingModel(mesa.Model):
         self._mesa_step, self.step = self.step, self._guarded_step  # Mesa's clock, behind a check
         self._failure: str | None = None
         self._keep: set[int] | None = None  # the steps whose rows are recorded (None: every step)
+        self._current_step = -1  # the step whose row self._current is
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
         self.spec, constants = check_model(p)
@@ -275,16 +277,30 @@ class BondingModel(mesa.Model):
         self._mesa_step()
 
     def _record(self) -> None:
+        self.datacollector.collect(self)  # this step's row: model.current
+
+    @property
+    def current(self) -> dict[str, float]:
+        """This step's row of the timeseries, computed when first asked for in the step.
+
+        Up to date at every step, also where a run keeps rows of some steps only (:meth:`advance`).
+        """
+        if self._current_step != self.steps_done:
+            self._current = self._row()
+            self._current_step = self.steps_done
+        return self._current
+
+    def _row(self) -> dict[str, float]:
         view = self.engine.views(metrics.NEEDS)
-        self.current = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self._degree)
+        row = metrics.summarize(view, self.last_contacts, self.steps_done, self.hours, self._degree)
         if self.extra_metrics:
             state = self.state()
             for name, (_, fn) in self.extra_metrics.items():
                 try:
-                    self.current[name] = float(fn(state))
+                    row[name] = float(fn(state))
                 except Exception as exc:
                     raise MechanismError(f"metric '{name}' failed: {type(exc).__name__}: {exc}") from None
-        self.datacollector.collect(self)
+        return row
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of every per-person variable (either engine)."""
@@ -338,7 +354,8 @@ class BondingModel(mesa.Model):
         """Run ``steps`` steps.
 
         ``keep``: the steps (counted from the model's start) whose rows are recorded in this run,
-        and the last; rows of other steps are not computed (a sweep that records only the end).
+        and the last; rows of other steps are not computed unless asked for (``model.current``,
+        e.g. by an event), so a mechanism's metric that fails at such a step goes unnoticed.
         """
         from tqdm.auto import tqdm
 
@@ -351,7 +368,7 @@ class BondingModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """The tidy per-step table (one row per recorded step)."""
-        return pd.DataFrame(self.timeseries_columns())
+        return pd.DataFrame(self.datacollector.model_vars)
 
     def timeseries_columns(self) -> dict[str, np.ndarray]:
         """The per-step table as columns: one array per column, an entry per recorded step."""

@@ -60,6 +60,9 @@ def _run(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     columns: dict[str, Any] = {name: np.full(rows, value, dtype=np.int64) for name, value in ids.items()}
     names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
     columns.update({name: [getattr(params, name)] * rows for name in names})
+    clash = next((name for name in recording.columns if name in columns), None)
+    if clash is not None:  # e.g. a mechanism's metric named like a parameter: refused, not overwritten
+        raise UserError(f"the run recorded a column '{clash}', which is already an identity or parameter column")
     columns.update(recording.columns)
     columns["step"] = columns["step"].astype(np.int64)
     people = recording.people

@@ -22,7 +22,7 @@ from ..batch import seed_for
 from ..drugs import from_tables
 from ..errors import did_you_mean
 from ..model import check_model
-from ..outputs import Outputs, check_outputs, parse_outputs, parse_schedule
+from ..outputs import Outputs, check_outputs, output_columns, parse_outputs, parse_schedule
 from ..params import ParameterError, Params, check_name, check_value, mechanism_list, read_toml, with_overrides
 from . import designs
 from .designs import DESIGNS, SAMPLED
@@ -369,6 +369,10 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
             integers = [n for n in varied if base.parameter(n).integer]
             points = designs.morris(varied, bounds, samples, levels, master, integers)
 
+    taken = {**dict.fromkeys(ID_COLUMNS, "an identity column"), **dict.fromkeys((*fixed, *varied), "a parameter")}
+    for column in output_columns(outputs, base):
+        if column in taken:
+            _fail(f"output '{column}' has the name of {taken[column]} of the sweep's rows: rename it")
     return SweepSpec(
         design=design,
         replicates=replicates,

@@ -110,8 +110,9 @@ def parquet_bytes(data: pd.DataFrame | Mapping[str, Any]) -> bytes:
 
 
 def _arrow(values: Any) -> pa.Array:
-    """One column for Arrow: NaN stays NaN in numbers, and marks a missing value among strings (as pandas does)."""
-    return pa.array(values, from_pandas=isinstance(values, np.ndarray) and values.dtype == object)
+    """One column for Arrow as pandas would write it: NaN marks a missing value, strings are large strings."""
+    array = pa.array(values, from_pandas=True)
+    return array.cast(pa.large_string()) if pa.types.is_string(array.type) else array
 
 
 def write_bytes(data: bytes, path: Path) -> None:
