@@ -292,14 +292,20 @@ def test_sweep_outputs_serial_equal_two_dask_workers_and_are_documented(tmp_path
     ],
 )
 def test_bad_outputs_of_a_sweep_are_refused_before_any_run(tmp_path, outputs_table, message):
+    assert message in refusal_of_sweep(tmp_path, outputs_table)
+
+
+def refusal_of_sweep(folder: Path, outputs_table: str) -> str:
+    """The one line of ``bondsim sweep`` (exit 2, nothing written) on the test sweep with this [outputs] table."""
     spec = SWEEP.split("[outputs]")[0] + "[outputs]\n" + outputs_table + "\n"
-    (tmp_path / "spec.toml").write_text(spec)
+    (folder / "spec.toml").write_text(spec)
     argv = [*BONDSIM, "sweep", "spec.toml", "--out", "out", "--workers", "1", "--quiet"]
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], lines
-    assert not (tmp_path / "out").exists()
+    assert len(lines) == 1, lines
+    assert not (folder / "out").exists()
+    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -316,14 +322,7 @@ def test_outputs_named_like_a_column_of_the_rows_are_refused(tmp_path, functions
     (tmp_path / "clashing.py").write_text(
         "def seed(model):\n    return 1.5\n\n\ndose_mg = n_agents = distress = seed\n"
     )
-    spec = SWEEP.split("[outputs]")[0] + f"[outputs]\nmetrics = {functions}\n"
-    (tmp_path / "spec.toml").write_text(spec)
-    argv = [*BONDSIM, "sweep", "spec.toml", "--out", "out", "--workers", "1", "--quiet"]
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], lines
-    assert not (tmp_path / "out").exists()
+    assert message in refusal_of_sweep(tmp_path, f"metrics = {functions}")
 
 
 def test_a_sweep_record_schedule_at_chosen_hours():
