@@ -133,9 +133,9 @@ def _ratio(a: float, b: float) -> float:
 
 
 def means(state: Mapping[str, np.ndarray], mask: np.ndarray | None, degree: np.ndarray) -> dict[str, float]:
-    """The per-person columns (:data:`PER_PERSON`) over the people ``mask`` selects (everyone if None).
+    """The per-person columns (``PER_PERSON``) over the people ``mask`` selects (everyone if None).
 
-    ``state`` holds the variables of :data:`NEEDS` for everyone; ``degree`` is each person's number of ties.
+    ``state`` holds the variables of ``NEEDS`` for everyone; ``degree`` is each person's number of ties.
     """
     everyone = mask is None
     sums = _population_sums(everyone, _EVERYONE if everyone else mask, *(state[name] for name in SUMMED), degree)
