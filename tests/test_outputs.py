@@ -314,7 +314,7 @@ def refusal_of_sweep(folder: Path, outputs_table: str) -> str:
         ('["clashing:seed"]', "output 'seed' has the name of an identity column"),
         ('["clashing:dose_mg"]', "output 'dose_mg' has the name of a parameter"),
         ('["clashing:n_agents"]', "output 'n_agents' has the name of a parameter"),
-        ('["distress", "clashing:distress"]', "would make a second column 'distress'"),
+        ('["distress", "clashing:distress"]', "output column 'distress' is named twice"),
     ],
 )
 def test_outputs_named_like_a_column_of_the_rows_are_refused(tmp_path, functions, message):

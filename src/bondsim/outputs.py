@@ -301,12 +301,6 @@ def check_outputs(outputs: Outputs, params: Any) -> None:
     for metric in metrics:
         if metric not in columns:
             _fail(f"unknown output '{metric}': use one of {', '.join(columns)}{did_you_mean(metric, columns)}")
-    named = [*(outputs.metrics if outputs.metrics is not None else columns), "step", "hours"]
-    for function in outputs.functions:
-        name = function.partition(":")[2]
-        if name in named:
-            _fail(f"output '{function}' would make a second column '{name}': rename the function")
-        named.append(name)
     numeric = [k for k, v in variables.items() if v.dtype != "bool"]
     groups = ["separated", *(k for k, v in variables.items() if v.dtype == "bool" or v.dtype.startswith("int"))]
     for metric, group in outputs.grouped:
