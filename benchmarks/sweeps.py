@@ -168,8 +168,9 @@ def run_parts(runs: int = 12) -> dict[str, float]:
         t4 = time.process_time()
         store.write_bytes(result[1][0], folder / f"run-{r}.parquet")
         t5 = time.process_time()
-        for _ in range(n_steps):
-            model._record()  # the row of a step, which a run recording every step computes
+        for _ in range(n_steps):  # what a run recording every step adds: each step's row, appended
+            model._row()  # computed here each time (model.current would compute it once per step)
+            model._record()
         t6 = time.process_time()
         for name, seconds in zip(cost, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
             cost[name].append(1e3 * seconds)
