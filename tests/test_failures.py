@@ -380,9 +380,9 @@ def test_the_memory_estimate_is_one_function_for_every_command():
 
 # -------------------------------------------------------------------------------- the Python API
 def test_the_python_api_raises_bondsims_own_exceptions_with_the_cli_lines(bondsim, tmp_path):
+    from bondsim.commands.run import write_run
     from bondsim.experiments import run_experiment
     from bondsim.params import Params, load
-    from bondsim.runner import write_run
     from bondsim.sweep.analysis import analyze
 
     assert errors.ParameterError is __import__("bondsim.params").params.ParameterError

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bondsim import outputs, sweep
+from bondsim import outputs, recording, sweep
 from bondsim.errors import ParameterError, UserError
 from bondsim.model import BondingModel
 from bondsim.params import Params
@@ -87,7 +87,7 @@ record = "every:3"
     got = {}
     for engine in ("agents", "array"):
         outputs.check_outputs(chosen, params(engine))
-        got[engine] = outputs.record(BondingModel(params(engine), seed=7), 10, chosen)
+        got[engine] = recording.record(BondingModel(params(engine), seed=7), 10, chosen)
     a, b = got["agents"], got["array"]
     pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
     pd.testing.assert_frame_equal(a.people, b.people, check_exact=True)
@@ -101,7 +101,7 @@ record = "every:3"
 def test_group_means_and_per_person_rows_match_the_model_state():
     chosen = table('[outputs]\nmetrics = ["felt_connection", "felt_connection by treated"]\npeople = ["tone"]')
     model = BondingModel(params("array"), seed=3)
-    rec = outputs.record(model, 8, chosen)
+    rec = recording.record(model, 8, chosen)
     state = model.state()
     last = rec.frame.iloc[-1]
     treated = state["treated"]
@@ -118,7 +118,7 @@ def test_group_means_and_per_person_rows_match_the_model_state():
 def test_default_outputs_keep_the_model_timeseries():
     plain = outputs.Outputs()
     assert plain.plain
-    a = outputs.record(BondingModel(params("array"), seed=5), 6, plain).frame
+    a = recording.record(BondingModel(params("array"), seed=5), 6, plain).frame
     b = BondingModel(params("array"), seed=5).run(6)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
@@ -135,7 +135,7 @@ def test_default_outputs_keep_the_model_timeseries():
 )
 def test_recording_schedules(schedule, steps):
     chosen = outputs.Outputs(metrics=("distress",), record=outputs.parse_schedule(schedule, "record"))
-    frame = outputs.record(BondingModel(params("array"), seed=1), 12, chosen).frame
+    frame = recording.record(BondingModel(params("array"), seed=1), 12, chosen).frame
     assert list(frame["step"]) == steps
 
 
@@ -144,12 +144,12 @@ def test_a_stop_condition_ends_the_run_at_the_first_step_it_holds():
     first = int(full.loc[full["distress"] > 0.1, "step"].iloc[0])
     chosen = outputs.Outputs(metrics=("distress",), record=outputs.END, stop=outputs.parse_stop("distress > 0.1"))
     model = BondingModel(params("array"), seed=2)
-    rec = outputs.record(model, 24, chosen)
+    rec = recording.record(model, 24, chosen)
     assert rec.stopped_at == first and model.steps_done == first
     assert list(rec.frame["step"]) == [first] and bool(rec.frame["stopped"].iloc[-1])
     assert rec.frame["distress"].iloc[-1] == full.loc[first, "distress"]
     never = outputs.Outputs(stop=outputs.parse_stop("distress > 2 or mean_tone < -1"))
-    rec = outputs.record(BondingModel(params("array"), seed=2), 5, never)
+    rec = recording.record(BondingModel(params("array"), seed=2), 5, never)
     assert rec.stopped_at is None and not rec.frame["stopped"].any() and len(rec.frame) == 6
 
 
@@ -353,7 +353,7 @@ def test_means_by_separated_follow_the_people_who_lost_a_partner(engine):
     p = Params(engine=engine, n_agents=60, separation="loss", separation_day=0.25, separation_fraction=0.2)
     chosen = table('[outputs]\nmetrics = ["distress by separated", "mean_bond by separated"]\nrecord = "end"')
     model = BondingModel(p, seed=4)
-    rec = outputs.record(model, 12, chosen)
+    rec = recording.record(model, 12, chosen)
     inside = np.zeros(model.n, dtype=bool)
     inside[model.separated_index] = True
     assert 0 < inside.sum() < model.n

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bondsim import pharmacology as ph
+from bondsim.calibration import occupancy
 from bondsim.drugs import BUILTIN as PROFILES
 from bondsim.drugs import NALTREXONE
 from bondsim.model import BondingModel
@@ -232,15 +233,15 @@ def test_dose_times_schedules():
 # ---------------------------------------------- the calibration, all targets together
 @pytest.fixture(scope="module")
 def fit_table():
-    return ph.naltrexone_fit_table()
+    return occupancy.naltrexone_fit_table()
 
 
 def test_fitted_profile_hits_every_rabiner_point(fit_table):
     # Rabiner et al. 2011: one volunteer per PET value, scanned within 8 h of 2, 5, 15 or 50 mg. Tolerance:
     # 2 PET SDs (0.16; the SD of the three 5 mg volunteers is 0.08). The worst is 15 mg: 0.77 against 0.61.
     rows = fit_table[fit_table["target"].str.startswith("occupancy 1-8 h")]
-    assert len(rows) == len(ph.RABINER_PET) == 7
-    assert (rows["residual"].abs() <= 2 * ph.PET_SD).all(), rows[["target", "published", "model"]]
+    assert len(rows) == len(occupancy.RABINER_PET) == 7
+    assert (rows["residual"].abs() <= 2 * occupancy.PET_SD).all(), rows[["target", "published", "model"]]
     assert rows["within"].all()
 
 
@@ -248,7 +249,7 @@ def test_every_rabiner_volunteer_lies_inside_the_model_populations_spread():
     # each volunteer is one person: their occupancy should fall within the population's 5th-95th percentiles
     d = ph.draw_person_kinetics(np.random.default_rng(7), 2000)
     hours = np.arange(1.0, 8.0 + 1e-9, 0.25)
-    for mg, measured in ph.RABINER_PET:
+    for mg, measured in occupancy.RABINER_PET:
         occ = ph.simulate_people("naltrexone", [(0.0, mg)], hours, d["drug_exposure"], d["drug_binding_rate"])
         low, high = np.percentile(occ.mean(axis=0), [5, 95])
         assert low <= measured <= high, (mg, measured, low, high)
@@ -270,8 +271,8 @@ def test_metabolite_potency_is_within_a_factor_of_its_sourced_value():
     # 6-beta-naltrexol: half the parent's affinity (Ko et al. 2006), little brain entry; in vivo 71-100 times
     # less potent in monkeys (Li, McMahon & France; Ko et al. 2006): 0.01. The fit lands within a factor 5 of it,
     # against 1.4e-4 before (70 times below).
-    assert ph.METABOLITE_POTENCY_SOURCE == 0.01
-    ratio = NALTREXONE.metabolite_potency / ph.METABOLITE_POTENCY_SOURCE
+    assert occupancy.METABOLITE_POTENCY_SOURCE == 0.01
+    ratio = NALTREXONE.metabolite_potency / occupancy.METABOLITE_POTENCY_SOURCE
     assert 1 / 5 <= ratio <= 5
     # and it matters: 48 h after 50 mg the metabolite drives the receptor more than the parent does,
     # enough on its own to hold a fifth of the receptors at equilibrium

@@ -11,11 +11,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from bondsim.network import SocialNetwork, build
-
 from . import metrics
 from .agents import AgentEngine
 from .kernel import ArrayEngine
+from .network import SocialNetwork, build
 from .params import Params, load
 from .pharmacology import Kinetics, dose_times
 from .rules import Rules

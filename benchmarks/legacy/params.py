@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bondsim.errors import UserError, did_you_mean
+from .errors import UserError, did_you_mean
 
 DRUGS = ("none", "placebo", "naltrexone", "naloxone", "morphine")
 NETWORKS = ("small_world", "random", "scale_free")

@@ -6,7 +6,7 @@ so the tables cannot drift from the code:
 - ``{bondsim-params}``: ``bondsim.params.describe()``, one row per parameter.
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
 - ``{bondsim-naltrexone-fit}``: naltrexone's calibration targets against the shipped constants
-  (``bondsim.pharmacology.naltrexone_fit_table``), computed afresh at each build.
+  (``bondsim.calibration.occupancy.naltrexone_fit_table``), computed afresh at each build.
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
 - ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
   the model has that registry; then one line on a page shows it).
@@ -138,7 +138,7 @@ def drug_rows() -> list[dict[str, Any]]:
 
 def naltrexone_fit_rows() -> list[dict[str, Any]]:
     """One row per calibration target of naltrexone, numbers to three significant digits."""
-    from bondsim.pharmacology import naltrexone_fit_table
+    from bondsim.calibration.occupancy import naltrexone_fit_table
 
     rows = []
     for row in naltrexone_fit_table().to_dict("records"):

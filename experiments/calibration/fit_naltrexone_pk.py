@@ -4,7 +4,7 @@ Fitted (in log units): the central potency of 6-beta-naltrexol relative to naltr
 receptor dissociation half-life of the typical person. Plasma constants stay at their published
 values and the plasma-to-brain half-life at 15 min (a free fit drives it to zero).
 
-Targets (bondsim.pharmacology.NALTREXONE_TARGETS, docs/pharmacology.md):
+Targets (bondsim.calibration.occupancy.NALTREXONE_TARGETS, docs/pharmacology.md):
 - Rabiner et al. 2011: each volunteer's occupancy within 8 h of 2, 5 (three), 15 and 50 mg (two),
   against the model's mean occupancy over 1-8 h; sigma 0.08, the SD of the three 5 mg volunteers;
 - prescribing information: 70-80% blocked 48 h after 50 mg (sigma 0.025: the range is 2 sigma);
@@ -30,15 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeResult, brentq, least_squares
 
+from bondsim.calibration.occupancy import NALTREXONE_TARGETS, naltrexone_fit_table, naltrexone_residuals
 from bondsim.drugs import NALTREXONE, DrugProfile
-from bondsim.pharmacology import (
-    NALTREXONE_TARGETS,
-    PK_VARIABILITY,
-    expected_range,
-    naltrexone_fit_table,
-    naltrexone_residuals,
-    population_half_times,
-)
+from bondsim.pharmacology import PK_VARIABILITY, expected_range, population_half_times
 
 LEE_HALF_TIMES_H = (72.0, 108.0)  # the range across Lee et al. 1988's five volunteers
 

@@ -1,6 +1,6 @@
 """The ``bondsim`` command: a thin layer over the library.
 
-Each subcommand lives in the module of its concept and provides
+Each subcommand is a module of :mod:`bondsim.commands`, named after it, that provides
 ``add_arguments(parser)`` and ``command(args) -> int``. The library raises
 :mod:`bondsim.errors` types; this module only formats them. Exit status: 0 done,
 1 the work failed (e.g. runs of a sweep failed, out of memory), 2 a user error or
@@ -21,14 +21,14 @@ from .errors import Terminated, UserError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("bondsim.runner", "run the model and write timeseries.csv and run.json"),
-    "pk": ("bondsim.pk", "print drug concentrations and receptor occupancy over time"),
-    "experiment": ("bondsim.experiments", "run a named experiment (--list shows them)"),
-    "params": ("bondsim.paramtable", "list every parameter with unit, default and range"),
-    "trial": ("bondsim.trials", "run a virtual trial from a design file, with its power by sample size"),
+    "run": ("bondsim.commands.run", "run the model and write timeseries.csv and run.json"),
+    "pk": ("bondsim.commands.pk", "print drug concentrations and receptor occupancy over time"),
+    "experiment": ("bondsim.commands.experiment", "run a named experiment (--list shows them)"),
+    "params": ("bondsim.commands.params", "list every parameter with unit, default and range"),
+    "trial": ("bondsim.commands.trial", "run a virtual trial from a design file, with its power by sample size"),
     "app": ("bondsim.app", "serve the classroom app in the browser (localhost)"),
-    "sweep": ("bondsim.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
-    "analyze": ("bondsim.sweep.analysis", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
+    "sweep": ("bondsim.commands.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
+    "analyze": ("bondsim.commands.analyze", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
 }
 
 

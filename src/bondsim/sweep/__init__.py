@@ -1,4 +1,4 @@
-"""Parameter sweeps: ``bondsim sweep SPEC.toml`` and ``bondsim analyze SWEEP_DIR``.
+"""Parameter sweeps: what ``bondsim sweep SPEC.toml`` and ``bondsim analyze SWEEP_DIR`` run (:mod:`bondsim.commands`).
 
 A sweep is a TOML spec (see docs/sweeps.md): a design (``grid``, ``list``, ``lhs``, ``sobol`` or
 ``morris``) over some parameters, the others fixed, a number of replicates, a run length and a
@@ -19,7 +19,6 @@ SALib.
 from importlib import import_module as _import_module
 
 from ..batch import batch_size, seed_for
-from .command import add_arguments, command
 from .execute import RunResult, RunTask, SweepReport, execute, execute_run, run_sweep, run_task, run_tasks
 from .spec import SweepSpec, invalid_points, load_spec, parse_spec, plan, run_seed
 from .store import (
@@ -63,10 +62,8 @@ __all__ = [
     "SweepData",
     "SweepReport",
     "SweepSpec",
-    "add_arguments",
     "analyze",
     "batch_size",
-    "command",
     "data_dictionary",
     "execute",
     "execute_run",

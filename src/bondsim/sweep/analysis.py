@@ -19,9 +19,7 @@ Tables are CSV, figures PNG.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -602,48 +600,10 @@ def analyze(
     return info
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``bondsim analyze``."""
-    parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="directory written by bondsim sweep")
-    parser.add_argument("--out", help="output directory (default SWEEP_DIR/analysis)")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace existing files in --out (default: refuse a non-empty output)"
-    )
-    parser.add_argument(
-        "--metrics", help=f"comma-separated observables (default every outcome column, e.g. {', '.join(METRICS)})"
-    )
-    parser.add_argument("--conf", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
-    parser.add_argument(
-        "--window",
-        nargs=2,
-        type=float,
-        metavar=("START_DAY", "END_DAY"),
-        help="use each run's mean over these days instead of its final values",
-    )
-
-
-def command(args: argparse.Namespace) -> int:
-    """Analyze a sweep and list what was written."""
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    window = tuple(args.window) if args.window else None
-    info = analyze(args.sweep_dir, args.out, metrics, args.conf, window, overwrite=args.overwrite)
-    print(
-        f"bondsim analyze: {info['runs_analyzed']} of {info['runs_in_design']} runs, {info['design']} design, "
-        f"{info['outcome']}; wrote {len(info['written'])} files to {info['out']}: {', '.join(info['written'])}"
-    )
-    for note in info["notes"]:
-        print(f"bondsim analyze: note: {note}", file=sys.stderr)
-    for warning in info["warnings"]:
-        print(f"bondsim analyze: warning: {warning}", file=sys.stderr)
-    return 0
-
-
 __all__ = [
     "METRICS",
     "SweepData",
-    "add_arguments",
     "analyze",
-    "command",
     "final_values",
     "morris_indices",
     "outcomes",

@@ -49,7 +49,7 @@ def execute_run(task: RunTask) -> RunResult:
 def _run(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """Do one run: its recorded rows as columns (identity and parameters first), its per-person rows (or None)."""
     from ..model import BondingModel, steps_for
-    from ..outputs import record
+    from ..recording import record
 
     params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
     n_steps = steps_for(params, task.steps, task.days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .params import describe, load
+from ..params import describe, load
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def command(args: argparse.Namespace) -> int:
     """Print the parameter table."""
     params = load(args.config) if args.config else None
     if params is not None:
-        from .model import check_model
+        from ..model import check_model
 
         check_model(params)  # a config whose mechanisms do not fit together is refused here too
     rows = describe(params)

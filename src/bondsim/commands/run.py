@@ -1,4 +1,7 @@
-"""Run the model once: ``bondsim run`` writes timeseries.csv and run.json (and a figure)."""
+"""Run the model once: ``bondsim run`` writes timeseries.csv and run.json (and a figure).
+
+:func:`write_run` does the same for scripts.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,20 @@ from typing import Any
 
 import pandas as pd
 
-from .io import check_output, now, output_directory, versions, write_json
-from .memory import check_memory
-from .metrics import UNITS
-from .model import BondingModel, make_seed, steps_for
-from .outputs import Outputs, parse_outputs
-from .params import ParameterError, Params, load, parse_assignments, read_toml
+from ..io import check_output, now, output_directory, versions, write_json
+from ..memory import check_memory
+from ..metrics import UNITS
+from ..model import BondingModel, make_seed, steps_for
+from ..outputs import Outputs, parse_outputs
+from ..params import ParameterError, Params, read_toml
+from .arguments import (
+    add_model_arguments,
+    add_overwrite_argument,
+    model_params,
+    positive_float,
+    positive_int,
+    seed_value,
+)
 
 SUMMARY_COLUMNS = (
     "mean_tone",
@@ -26,65 +37,6 @@ SUMMARY_COLUMNS = (
     "strong_bonds",
     "mean_occupancy",
 )
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config``, ``--set``, ``--engine`` and ``--threads``, shared by commands that build a model."""
-    parser.add_argument("--config", metavar="FILE", help="TOML file of name = value parameters")
-    parser.add_argument(
-        "--set",
-        metavar="NAME=VALUE",
-        action="append",
-        default=[],
-        dest="assignments",
-        help="override one parameter (repeatable), e.g. --set drug=naltrexone",
-    )
-    parser.add_argument("--engine", choices=("agents", "array"), help="simulation engine (default: agents)")
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        help="threads of the array engine's loops over people (default 1; the same results with any number)",
-    )
-
-
-def model_params(args: argparse.Namespace) -> Params:
-    """Parameters from ``--config``, ``--set``, ``--engine`` and ``--threads``, validated."""
-    overrides = parse_assignments(args.assignments)
-    if getattr(args, "engine", None):
-        overrides["engine"] = args.engine
-    if getattr(args, "threads", None):
-        overrides["threads"] = args.threads
-    return load(args.config, overrides)
-
-
-def positive_int(text: str) -> int:
-    """Parse an integer >= 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """Parse a number > 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number")
-    return value
-
-
-def seed_value(text: str) -> int:
-    """Parse a non-negative integer seed (argparse type)."""
-    try:
-        return make_seed(int(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,13 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--people-at", metavar="SCHEDULE", help="when to take them (default end)")
     outputs.add_argument("--record", metavar="SCHEDULE", help="all (default), every:K, hours:[h1, h2] or end")
     outputs.add_argument("--stop", metavar="CONDITION", help="end the run early when e.g. 'distress > 0.8' holds")
-
-
-def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "files in --out") -> None:
-    """``--overwrite``: the flag every command that writes files shares."""
-    parser.add_argument(
-        "--overwrite", action="store_true", help=f"replace existing {what} (default: refuse a non-empty output)"
-    )
 
 
 def run_outputs(args: argparse.Namespace) -> Outputs:
@@ -157,7 +102,8 @@ def write_run(
         ResourceError: the population does not fit in this machine's memory on ``params.engine``.
         KeyboardInterrupt: on Ctrl-C, with nothing left behind.
     """
-    from . import outputs as outs
+    from .. import outputs as outs
+    from ..recording import record
 
     params = params or Params()
     outputs = outputs or Outputs()
@@ -174,7 +120,7 @@ def write_run(
         started_at = now()
         t0 = time.perf_counter()
         model = BondingModel(params, seed=seed)
-        recording = outs.record(model, n_steps, outputs, progress=progress)
+        recording = record(model, n_steps, outputs, progress=progress)
         frame = recording.frame
         elapsed = time.perf_counter() - t0
         info = {
@@ -198,7 +144,7 @@ def write_run(
         frame.to_csv(tmp / "timeseries.csv", index=False)
         write_json(tmp / "run.json", info)
         if plot:
-            from .plots import plot_timeseries
+            from ..plots import plot_timeseries
 
             plot_timeseries(frame, tmp / "timeseries.png", title=_title(params))
     return frame, info

@@ -11,11 +11,11 @@ import sys
 
 import numpy as np
 
-from . import drugs
-from .errors import InputError, UserError, did_you_mean
-from .io import check_output, output_file
-from .params import load
-from .pharmacology import BLOCKADE_VARIABILITY, PK_VARIABILITY, dose_times, population, simulate
+from .. import drugs
+from ..errors import InputError, UserError, did_you_mean
+from ..io import check_output, output_file
+from ..params import load
+from ..pharmacology import BLOCKADE_VARIABILITY, PK_VARIABILITY, dose_times, population, simulate
 
 DEFAULT_HOURS = (0, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 120, 144, 168, 240, 336)
 
@@ -120,7 +120,7 @@ def command(args: argparse.Namespace) -> int:
         table = simulate(drug, doses, hours)
         table = table[["hours", "plasma_ng_ml", "occupancy", "metabolite_ng_ml", "effect_ng_ml"]]
     if args.plot:  # the figure first: if it cannot be written, the table is not printed either
-        from .plots import plot_pk
+        from ..plots import plot_pk
 
         end = max(max(hours), 24.0 * days + 48.0)
         curve = simulate(drug, doses, np.linspace(0.0, end, 600))

@@ -1,4 +1,4 @@
-"""The ``bondsim sweep`` command."""
+"""Run a parameter sweep from a TOML spec and write a Parquet dataset and its manifest (:mod:`bondsim.sweep`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..params import ParameterError
-from .execute import run_sweep
-from .spec import invalid_points, load_spec
+from ..sweep.execute import run_sweep
+from ..sweep.spec import invalid_points, load_spec
+from .arguments import positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim sweep``."""
-    from ..runner import positive_int
-
     parser.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (see docs/sweeps.md)")
     parser.add_argument("--out", help="sweep directory (default results/sweeps/<spec name>)")
     where = parser.add_mutually_exclusive_group()
