@@ -25,7 +25,7 @@ One module per concept:
 - ``session``: one browser session (its run, latest snapshot, play thread, Solara context);
 - ``views``: the snapshot (``Frame``) and what the page shows of it (SVG, monitors);
 - ``downloads``: the CSV table and PNG figure for a lab report;
-- ``page``: the Solara components (``Page``) and their style sheets;
+- ``page``: the Solara components (``Page``), styled by ``static/*.css``;
 - ``command``: ``bondsim app``, which becomes ``server`` (Solara's, serving ``page``);
   ``config``: what it passes to the server (the engine, a config file).
 """

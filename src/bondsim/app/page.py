@@ -14,6 +14,7 @@ import reacton
 import solara
 import solara.lab
 
+from .assets import static_text
 from .config import app_engine
 from .lessons import CONTROLS, INFO, NETWORKS, PRESETS
 from .session import FRIENDLY_ERROR, SPEEDS, Session, current_context, in_context
@@ -21,18 +22,8 @@ from .views import COLOUR_MODES
 
 log = logging.getLogger(__name__)
 
-PROJECTOR_CSS = """
-.bondsim-big, .bondsim-big .v-label, .bondsim-big .v-btn__content, .bondsim-big p,
-.bondsim-big .v-select__selection, .bondsim-big .v-tab { font-size: 19px !important; }
-.bondsim-big .v-card__title { font-size: 22px !important; }
-"""
-APP_CSS = """
-.bondsim-pending { color: #b35900; font-weight: bold; }
-.bondsim-error { background: #fdecea; color: #611a15; padding: 12px; border-radius: 4px; }
-.bondsim-views { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-.bondsim-views > div:first-child { flex: 2 1 280px; max-width: 600px; }
-.bondsim-views > div:last-child { flex: 3 1 400px; max-width: 900px; }
-"""
+APP_CSS = static_text("app.css")
+PROJECTOR_CSS = static_text("projector.css")  # the Projector switch: large text
 
 
 @solara.component
