@@ -18,7 +18,8 @@ import pytest
 
 from bondsim import app
 from bondsim.app import CONTROLS, PRESETS, Run, Session, preset_kwargs, preset_run
-from bondsim.app_views import csv_text, monitors_html, plots_svg, report_png
+from bondsim.app.downloads import csv_text, report_png
+from bondsim.app.views import monitors_html, plots_svg
 from bondsim.params import FIELDS
 
 ENGINES = ["array", "agents"]
@@ -465,7 +466,7 @@ def test_a_failure_while_drawing_the_page_shows_a_message_not_a_traceback(page, 
     def broken(key, value):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(app, "describe", broken)  # the sidebar's "press Reset" notice fails to draw
+    monkeypatch.setattr("bondsim.app.session.describe", broken)  # the sidebar's "press Reset" notice fails to draw
     page.find(v.Slider, label="Dose: 50 mg a day").widget.v_model = 25.0
     assert app.FRIENDLY_ERROR in str([w.children for w in page.find(v.Html).widgets])
     assert "Traceback" not in _text(page) and "boom" not in _text(page)

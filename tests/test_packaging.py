@@ -51,6 +51,8 @@ def test_wheel_installs_into_an_empty_venv_and_runs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "bondsim/py.typed" in names and "bondsim/cli.py" in names
     assert "bondsim/trials/library/inagaki2016.toml" in names  # the trial library travels with the package
+    assert "bondsim/app/static/app.css" in names  # and the classroom app's style sheets and Info page
+    assert "bondsim/app/static/projector.css" in names and "bondsim/app/static/info.html" in names
     assert not [n for n in names if n.startswith(("tests/", "docs/"))]
 
     venv = tmp_path / "venv"
@@ -93,3 +95,11 @@ def test_wheel_installs_into_an_empty_venv_and_runs(tmp_path):
         [str(venv / "bin" / "bondsim"), "trial", "--list"], cwd=work, env=env, capture_output=True, text=True
     )
     assert listing.returncode == 0 and "tchalova2020" in listing.stdout, listing.stderr[-2000:]
+    static = subprocess.run(  # the app reads them from the installed package
+        [str(python), "-c", "import bondsim.app.assets as a; print(a.static_text('app.css').count('.bondsim-'))"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert static.returncode == 0 and int(static.stdout) > 0, static.stderr[-2000:]

@@ -1,6 +1,6 @@
 """The process ``bondsim app`` becomes: Solara's server, where Ctrl-C is one line and exit status 130.
 
-``bondsim app`` replaces itself with ``python -m bondsim.app_server ARGS`` (the arguments of
+``bondsim app`` replaces itself with ``python -m bondsim.app.server ARGS`` (the arguments of
 ``solara run``), so that a kill or a terminal's Ctrl-C reaches the server directly. Solara's own
 command line would print click's ``Aborted!`` (after an empty line) and exit 1; here the command is
 invoked without click's top-level handling and an interrupt ends like every other command's.

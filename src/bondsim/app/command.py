@@ -1,0 +1,93 @@
+"""The ``bondsim app`` command: checks the port and the config, then becomes Solara's server."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import socket
+import sys
+
+from ..errors import UserError
+from ..params import load
+from .config import CONFIG_ENV, ENGINE_ENV
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``bondsim app``."""
+    parser.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--engine", choices=("array", "agents"), default="array", help="the model's engine (default array)"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML file whose mechanisms, drugs and parameters every lesson starts from"
+    )
+
+
+def _check_free(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise UserError(f"--host {host}: unknown address") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise UserError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def command(args: argparse.Namespace) -> int:
+    """Serve the app with Solara in production mode until interrupted (replaces this process)."""
+    _check_free(args.host, args.port)
+    config = getattr(args, "config", None)
+    if config:
+        from ..model import check_model
+
+        check_model(load(config))  # a bad config is one line here, not an error page in class
+        config = os.path.abspath(config)
+    for module in ("solara", "solara_assets", "ipyvuetify", "altair"):  # altair: mesa.visualization imports it
+        if importlib.util.find_spec(module) is None:
+            raise UserError(f"the app needs the package {module}: reinstall bondsim (pip install -e .)")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"bondsim app: serving the classroom app at http://{shown}:{args.port} (Ctrl+C to stop)", flush=True)
+    # no telemetry and no version check: the app must not call out (classrooms are often offline);
+    # Solara warns about cookies on every page load over plain http, which is what localhost uses
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:Cookies with samesite"]))
+    # no "runs on Solara" banner over the page; a closed tab's state is freed after a few minutes
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "PYTHONWARNINGS": warnings,
+        "SOLARA_THEME_SHOW_BANNER": "False",
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
+        ENGINE_ENV: getattr(args, "engine", "array"),
+        **({CONFIG_ENV: config} if config else {}),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "bondsim.app.server",  # solara run, with Ctrl-C as one line and exit status 130
+        "bondsim.app.page",  # the module that defines Page (given the package, Solara would route to each module)
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
+    os.execve(sys.executable, cmd, env)  # Solara takes over this process: Ctrl+C and kill reach it directly
+    return 0  # not reached

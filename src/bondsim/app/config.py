@@ -1,0 +1,27 @@
+"""What ``bondsim app`` passes to the server process in its environment: the engine and a config file."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from ..errors import UserError
+from ..params import Params, load
+
+CONFIG_ENV = "BONDSIM_APP_CONFIG"  # a config file whose mechanisms, drugs and parameters every lesson starts from
+ENGINE_ENV = "BONDSIM_APP_ENGINE"
+
+
+@functools.cache
+def base_params() -> Params | None:
+    """The parameters of ``bondsim app --config FILE`` (None without a config)."""
+    path = os.environ.get(CONFIG_ENV)
+    return load(path) if path else None
+
+
+def app_engine() -> str:
+    """The engine the app runs (``BONDSIM_APP_ENGINE``, default array)."""
+    engine = os.environ.get(ENGINE_ENV, "array") or "array"
+    if engine not in ("array", "agents"):
+        raise UserError(f"{ENGINE_ENV} = {engine!r}: use array or agents")
+    return engine
