@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("bondsim.commands.experiment", "run a named experiment (--list shows them)"),
     "params": ("bondsim.commands.params", "list every parameter with unit, default and range"),
     "trial": ("bondsim.commands.trial", "run a virtual trial from a design file, with its power by sample size"),
-    "app": ("bondsim.app", "serve the classroom app in the browser (localhost)"),
+    "app": ("bondsim.commands.app", "serve the classroom app in the browser (localhost)"),
     "sweep": ("bondsim.commands.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
     "analyze": ("bondsim.commands.analyze", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
 }

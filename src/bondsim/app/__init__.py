@@ -26,15 +26,14 @@ One module per concept:
 - ``views``: the snapshot (``Frame``) and what the page shows of it (SVG, monitors);
 - ``downloads``: the CSV table and PNG figure for a lab report;
 - ``page``: the Solara components (``Page``), styled by ``static/*.css``;
-- ``command``: ``bondsim app``, which becomes ``server`` (Solara's, serving ``page``);
-  ``config``: what it passes to the server (the engine, a config file).
+- ``server``: the process ``bondsim app`` (:mod:`bondsim.commands.app`) becomes, Solara's server
+  serving ``page``; ``config``: what the command passes to it (the engine, a config file).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .command import add_arguments, command
 from .config import CONFIG_ENV, base_params
 from .lessons import CONTROLS, DEFAULTS, INFO, NETWORKS, PRESETS, app_drugs, describe, preset_kwargs
 from .run import Run, preset_run
@@ -51,10 +50,8 @@ __all__ = [
     "Page",
     "Run",
     "Session",
-    "add_arguments",
     "app_drugs",
     "base_params",
-    "command",
     "describe",
     "preset_kwargs",
     "preset_run",

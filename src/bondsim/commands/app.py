@@ -1,4 +1,4 @@
-"""The ``bondsim app`` command: checks the port and the config, then becomes Solara's server."""
+"""Serve the classroom app (:mod:`bondsim.app`): the port and config are checked, then Solara's server takes over."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import os
 import socket
 import sys
 
+from ..app.config import CONFIG_ENV, ENGINE_ENV
 from ..errors import UserError
 from ..params import load
-from .config import CONFIG_ENV, ENGINE_ENV
 
 
 def _port(text: str) -> int:
