@@ -493,10 +493,12 @@ def _start_worker() -> None:
     An OpenBLAS call (a matrix exponential, a product) leaves the library's threads spinning for
     a while on the other cores, where the other workers run: two workers ran no faster than one.
     """
-    from threadpoolctl import threadpool_limits
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops its workers with SIGTERM
+    try:
+        from threadpoolctl import threadpool_limits  # the 'sweep' extra; without it BLAS keeps its threads
+    except ModuleNotFoundError:
+        return
     threadpool_limits(limits=1, user_api="blas")
 
 

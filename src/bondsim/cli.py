@@ -18,6 +18,7 @@ import sys
 import threading
 
 from .errors import Terminated, UserError
+from .extras import extra_of, install
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -92,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except UserError as exc:
         _say(command, f"error: {exc}")
+        return 2
+    except ModuleNotFoundError as exc:  # an optional part that is not installed, found late
+        extra = extra_of(exc.name)
+        if extra is None:
+            raise
+        _say(command, f"error: {exc.name} is not installed; it comes with the '{extra}' extra: {install(extra)}")
         return 2
     except KeyboardInterrupt as exc:
         stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"

@@ -22,7 +22,7 @@ from numba.core.errors import NumbaError
 
 from .codegen import array_kernel, kernel_arguments
 from .engine import EngineBase
-from .mechanism import DTYPES, MechanismError
+from .mechanism import DTYPES, MechanismError, compilable
 
 THREADS_STARTED = False  # whether this process has run a kernel on several threads
 
@@ -50,6 +50,7 @@ class ArrayEngine(EngineBase):
             )
         # the kernels are given these arrays once: change their values (put, add), never the arrays
         self.arrays: MappingProxyType[str, np.ndarray] = MappingProxyType(arrays)
+        compilable()  # numba learns every rule and helper imported so far
         self.module, source = array_kernel(spec, parallel=threads > 1)
         kernels = ("decide", "approach", "update_and_observe", "start")
         self._names = {kernel: kernel_arguments(spec, source, kernel) for kernel in kernels}

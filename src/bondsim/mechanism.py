@@ -184,15 +184,39 @@ def rule(
     return mark
 
 
+_COMPILABLE: dict[Callable[..., Any], bool] = {}  # every rule and helper -> inlined; numba learns them on demand
+
+
 def helper(function: Callable[..., Any], inline: bool = False) -> Callable[..., Any]:
     """Mark a plain function that rules call, so that the array engine can compile it too.
 
-    The function itself is returned unchanged: the agents engine calls it as it is. ``inline``:
-    numba copies its body into each caller (rules, into the kernels).
+    The function itself is returned unchanged: the agents engine calls it as it is, and nothing
+    is compiled or imported here (the core runs without numba). When an array engine is built,
+    :func:`compilable` hands every marked function to numba. ``inline``: numba copies its body
+    into each caller (rules, into the kernels).
     """
+    _COMPILABLE[function] = inline
+    function.__bondsim_helper__ = inline
+    if _REGISTERED:  # numba is in use already: tell it now
+        _register(function, inline)
+    return function
+
+
+_REGISTERED: set[Callable[..., Any]] = set()
+
+
+def _register(function: Callable[..., Any], inline: bool) -> None:
     from numba.extending import register_jitable
 
-    return register_jitable(inline="always")(function) if inline else register_jitable(function)
+    if function not in _REGISTERED:
+        register_jitable(inline="always")(function) if inline else register_jitable(function)
+        _REGISTERED.add(function)
+
+
+def compilable() -> None:
+    """Make every rule and helper marked so far known to numba (the array engine calls this before compiling)."""
+    for function, inline in list(_COMPILABLE.items()):
+        _register(function, inline)
 
 
 def _power_of(x: float, n: int) -> float:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
-import numba
 import numpy as np
+
+from .extras import has
 
 COLUMNS = (
     "step",
@@ -22,6 +24,8 @@ COLUMNS = (
     "isolated_fraction",
     "mean_occupancy",
 )
+
+OUTCOMES = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a step
 
 DESCRIPTIONS = {
     "step": "steps done",
@@ -89,7 +93,6 @@ PER_PERSON = (
 )
 
 
-@numba.njit(cache=True, nogil=True)
 def _population_sums(
     everyone, mask, tone, felt_connection, positive_affect, distress, seeking_rate, strong_bonds, has_tie,
     bond_sum, reward, contacts, occupancy, treated, degree,
@@ -125,6 +128,40 @@ def _population_sums(
     )  # fmt: skip
 
 
+def _population_sums_numpy(
+    everyone, mask, tone, felt_connection, positive_affect, distress, seeking_rate, strong_bonds, has_tie,
+    bond_sum, reward, contacts, occupancy, treated, degree,
+):  # fmt: skip
+    """:func:`_population_sums` in NumPy, for where numba is absent: the very same numbers.
+
+    Each sum is a cumulative sum's last entry, which adds people one by one in order, as the
+    loop does (``np.sum`` adds pairwise, and its last bits differ).
+    """
+    select = slice(None) if everyone else np.asarray(mask, dtype=bool)
+
+    def total(values) -> float:
+        values = np.asarray(values)[select]
+        return float(np.cumsum(values, dtype=np.float64)[-1]) if values.size else 0.0
+
+    treated = np.asarray(treated, dtype=bool)[select]
+    return (
+        float(np.asarray(tone)[select].size), total(tone), total(felt_connection), total(positive_affect),
+        total(distress), total(seeking_rate), total(strong_bonds), total(np.asarray(has_tie, dtype=np.float64)),
+        total(bond_sum), total(degree), total(np.asarray(reward) * np.asarray(contacts)), total(contacts),
+        total(np.asarray(occupancy)[select][treated]) if treated.any() else 0.0, float(np.count_nonzero(treated)),
+    )  # fmt: skip
+
+
+@cache
+def population_sums():
+    """The one-pass sums of a row: compiled by numba where the ``array`` extra is installed, else in NumPy."""
+    if has("array"):
+        import numba
+
+        return numba.njit(cache=True, nogil=True)(_population_sums)
+    return _population_sums_numpy
+
+
 _EVERYONE = np.zeros(0, dtype=np.bool_)
 
 
@@ -138,7 +175,7 @@ def means(state: Mapping[str, np.ndarray], mask: np.ndarray | None, degree: np.n
     ``state`` holds the variables of ``NEEDS`` for everyone; ``degree`` is each person's number of ties.
     """
     everyone = mask is None
-    sums = _population_sums(everyone, _EVERYONE if everyone else mask, *(state[name] for name in SUMMED), degree)
+    sums = population_sums()(everyone, _EVERYONE if everyone else mask, *(state[name] for name in SUMMED), degree)
     people, tone, felt, affect, distress, seeking, strong, tied, bonds, ties, rewarded, contacted, occupied, treated = (
         sums
     )

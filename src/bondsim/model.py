@@ -18,7 +18,7 @@ from .agents import AgentEngine
 from .drugs import DrugProfile, profile
 from .engine import Contacts
 from .errors import UserError
-from .kernel import ArrayEngine
+from .extras import require
 from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec
 from .network import SocialNetwork, build
 from .params import Params, load
@@ -132,9 +132,16 @@ class BondingModel(mesa.Model):
         state: dict[str, np.ndarray] = {}
         for m in self.spec.mechanisms:
             state.update(m.initialize(p, self.network.n, self.network, self.rng))
-        engine = ArrayEngine if p.engine == "array" else AgentEngine
-        kwargs = {"create_agents": create_agents, "threads": p.threads} if p.engine == "array" else {}
-        self.engine = engine(self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs)
+        if p.engine == "array":
+            require("array", "engine = 'array'")
+            from .kernel import ArrayEngine
+
+            kwargs = {"create_agents": create_agents, "threads": p.threads}
+            self.engine = ArrayEngine(
+                self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs
+            )
+        else:
+            self.engine = AgentEngine(self.spec, self.constants, self.network, state, p.step_hours, model=self)
         self.treated_index = np.flatnonzero(self.engine.get("treated")) if "treated" in state else np.zeros(0, int)
         self.separated_index = np.zeros(0, dtype=np.int64)
         self.event_hour = 0.0

@@ -22,12 +22,12 @@ import math
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-import numba
 import numpy as np
 import pandas as pd
 from scipy.linalg import expm
 
 from .drugs import DrugProfile, profile
+from .extras import has
 from .mechanism import helper
 
 LN2 = math.log(2.0)
@@ -267,14 +267,27 @@ def draw_person_kinetics(
     }
 
 
-@numba.njit(cache=False)
-def _advance_everyone(state, exposure, binding_rate, matrix, substeps, h, kon, koff):  # pragma: no cover - compiled
+def _advance_everyone(state, exposure, binding_rate, matrix, substeps, h, kon, koff):
+    """Every person's drug state (rows of ``state``) after one step, by the model's own per-person rule."""
     for i in range(state.shape[0]):
         d, p, m, e, o = advance_drug_state(
             state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4],
             matrix, substeps, h, kon, koff, exposure[i], binding_rate[i],
         )  # fmt: skip
         state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4] = d, p, m, e, o
+
+
+@cache
+def _advance_function():
+    """:func:`_advance_everyone`, compiled by numba where the ``array`` extra is installed (the same numbers)."""
+    if not has("array"):
+        return _advance_everyone
+    import numba
+
+    from .mechanism import compilable
+
+    compilable()
+    return numba.njit(_advance_everyone)
 
 
 def simulate_people(
@@ -293,7 +306,7 @@ def simulate_people(
     c = kinetic_constants(profile(drug) if isinstance(drug, str) else drug, dt_hours)
     exposure = np.ascontiguousarray(exposure, dtype=np.float64)
     binding_rate = np.ascontiguousarray(np.broadcast_to(binding_rate, exposure.shape), dtype=np.float64)
-    matrix = np.asarray(c["drug_matrix"], dtype=np.float64)
+    matrix = np.asarray(c["drug_matrix"], dtype=np.float64) if has("array") else c["drug_matrix"]
     state = np.zeros((exposure.size, 5))
     rows = []
     for kind, value in _timeline(doses, hours, dt_hours):
@@ -302,7 +315,7 @@ def simulate_people(
         elif kind == "record":
             rows.append(state[:, 4].copy())
         elif c["drug_active"]:
-            _advance_everyone(
+            _advance_function()(
                 state, exposure, binding_rate, matrix, c["drug_substeps"], c["drug_substep_hours"],
                 c["drug_kon"], c["drug_koff"],
             )  # fmt: skip

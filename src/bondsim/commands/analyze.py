@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..sweep.analysis import METRICS, analyze
+from ..extras import require
+from ..metrics import OUTCOMES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace existing files in --out (default: refuse a non-empty output)"
     )
     parser.add_argument(
-        "--metrics", help=f"comma-separated observables (default every outcome column, e.g. {', '.join(METRICS)})"
+        "--metrics", help=f"comma-separated observables (default every outcome column, e.g. {', '.join(OUTCOMES)})"
     )
     parser.add_argument("--conf", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     parser.add_argument(
@@ -30,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Analyze a sweep and list what was written."""
+    require("sweep", "bondsim analyze")
+    from ..sweep.analysis import analyze
+
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     window = tuple(args.window) if args.window else None
     info = analyze(args.sweep_dir, args.out, metrics, args.conf, window, overwrite=args.overwrite)

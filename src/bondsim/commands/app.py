@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import socket
 import sys
 
 from ..app.config import CONFIG_ENV, ENGINE_ENV
 from ..errors import UserError
+from ..extras import require
 from ..params import load
 
 
@@ -58,9 +58,7 @@ def command(args: argparse.Namespace) -> int:
 
         check_model(load(config))  # a bad config is one line here, not an error page in class
         config = os.path.abspath(config)
-    for module in ("solara", "solara_assets", "ipyvuetify", "altair"):  # altair: mesa.visualization imports it
-        if importlib.util.find_spec(module) is None:
-            raise UserError(f"the app needs the package {module}: reinstall bondsim (pip install -e .)")
+    require("app", "bondsim app")
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"bondsim app: serving the classroom app at http://{shown}:{args.port} (Ctrl+C to stop)", flush=True)
     # no telemetry and no version check: the app must not call out (classrooms are often offline);

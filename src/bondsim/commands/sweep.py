@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..extras import require
 from ..params import ParameterError
-from ..sweep.execute import run_sweep
-from ..sweep.spec import invalid_points, load_spec
 from .arguments import positive_int
 
 
@@ -44,7 +43,13 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 def command(args: argparse.Namespace) -> int:
     """Check the spec, run the sweep, report; exit status 1 if some runs failed."""
+    require("sweep", "bondsim sweep")
+    from ..sweep.execute import run_sweep
+    from ..sweep.spec import invalid_points, load_spec
+
     spec = load_spec(args.spec)
+    if spec.engine == "array":
+        require("array", 'a sweep on the array engine (fix engine = "agents" in the spec to run without it)')
     out = _out_dir(args)
     extend = args.extend is not None
     bad = invalid_points(spec)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..batch import default_workers
 from ..errors import InputError, UserError, did_you_mean
+from ..extras import require
 from ..io import now, output_directory, versions, write_json
 from ..model import make_seed
 from .bereavement import EXPERIMENT as BEREAVEMENT
@@ -86,6 +87,10 @@ def run_experiment(
     """
     experiment = get(name)
     resolved, params = resolve(experiment, config, trials, engine)
+    for extra in experiment.extras:
+        require(extra, f"experiment {name}")
+    if params.engine == "array":
+        require("array", f"experiment {name} on the array engine (--engine agents runs without it)")
     for key, value in design.items():
         if key not in resolved:
             raise UserError(f"unknown design key '{key}' for {name}: use one of {', '.join(resolved)}")

@@ -205,4 +205,5 @@ EXPERIMENT = Experiment(
     params=PARAMS,
     run=run,
     trials_key="trials",
+    extras=("trials",),
 )

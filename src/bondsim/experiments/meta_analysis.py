@@ -281,4 +281,5 @@ EXPERIMENT = Experiment(
     params=PARAMS,
     run=run,
     trials_key="replications",
+    extras=("trials",),
 )

@@ -29,12 +29,10 @@ import pandas as pd
 
 from ..errors import InputError, UserError
 from ..io import check_output, now, output_directory, write_json
-from ..metrics import COLUMNS
 from ..plots import save_figure, subplots
 from .spec import ID_COLUMNS
 from .store import read_manifest, results
 
-METRICS = tuple(c for c in COLUMNS if c not in ("step", "hours"))  # the model outcomes of a run
 PLOT_METRICS = ("felt_connection", "positive_affect", "distress", "mean_bond")
 MAX_LINES = 12  # time-course figures draw one line per design point up to this many points
 
@@ -601,7 +599,6 @@ def analyze(
 
 
 __all__ = [
-    "METRICS",
     "SweepData",
     "analyze",
     "final_values",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..extras import require
 from ..io import now, output_directory, versions, write_json
 from ..model import make_seed
 from ..params import load as load_params
@@ -70,6 +71,9 @@ def run_design(
     from ..batch import default_workers
     from .report import power_figure, report, write_figures
 
+    require("trials", "a virtual trial")
+    if engine == "array":
+        require("array", "a virtual trial on the array engine (--engine agents runs without it)")
     design = design if isinstance(design, TrialDesign) else load(design)
     check_runnable(design)
     replications = replications or design.replications
