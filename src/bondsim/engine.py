@@ -16,10 +16,51 @@ writes the model. It answers:
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+class RuleFault(Exception):
+    """A rule that returned a number that is not finite, or (agents engine) raised, for one person.
+
+    The model turns it into a :class:`bondsim.model.RuleError` that names the step too. The array
+    engine and the agents engine raise it for the same person, rule and variable (the first
+    person, in index order, whose rules went wrong in the phase; their first rule that did).
+    """
+
+    def __init__(
+        self,
+        rule: Any,
+        person: int,
+        *,
+        variable: str | None = None,
+        value: Any = None,
+        error: BaseException | None = None,
+    ) -> None:
+        super().__init__(f"rule {rule.mechanism}.{rule.name}, person {person}")
+        self.rule = rule
+        self.person = person
+        self.variable = variable
+        self.value = value
+        self.error = error
+
+    def describe(self, when: str) -> str:
+        """One line: the rule, what went wrong, the person and ``when`` (e.g. "step 5 (hour 5)")."""
+        where = f"{self.rule.mechanism}.{self.rule.name}"
+        if self.error is None:
+            return (
+                f"rule {where} wrote {self.value!r} to '{self.variable}' for person {self.person} at {when}: "
+                "rules must return finite numbers (run it on the agents engine to debug it: docs/extending.md)"
+            )
+        frames = traceback.extract_tb(self.error.__traceback__)
+        line = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+        writes = f" (which writes {', '.join(self.rule.writes)})" if self.rule.writes else ""
+        error = f"{type(self.error).__name__}: {' '.join(str(self.error).split())}"
+        return f"rule {where}{writes} failed for person {self.person} at {when}: {error}{line}"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import numba
 import numpy as np
 from numba.core.errors import NumbaError
 
-from .codegen import array_kernel, kernel_arguments
-from .engine import EngineBase
-from .mechanism import DTYPES, MechanismError, compilable
+from .codegen import array_kernel, compile_error, decode_fault
+from .engine import EngineBase, RuleFault
+from .mechanism import DTYPES, Argument, MechanismError, compilable
 
 THREADS_STARTED = False  # whether this process has run a kernel on several threads
 
@@ -51,9 +51,9 @@ class ArrayEngine(EngineBase):
         # the kernels are given these arrays once: change their values (put, add), never the arrays
         self.arrays: MappingProxyType[str, np.ndarray] = MappingProxyType(arrays)
         compilable()  # numba learns every rule and helper imported so far
-        self.module, source = array_kernel(spec, parallel=threads > 1)
-        kernels = ("decide", "approach", "update_and_observe", "start")
-        self._names = {kernel: kernel_arguments(spec, source, kernel) for kernel in kernels}
+        self.module, self.source = array_kernel(spec, parallel=threads > 1)
+        self.fault = np.zeros(network.n, dtype=np.int32)  # each person's first fault code (codegen.fault_code)
+        self.fault_value = np.zeros(network.n, dtype=np.float64)  # and the value that was not finite
         self._bind_all()
         self.start()
         self._compile()
@@ -69,51 +69,54 @@ class ArrayEngine(EngineBase):
     @constants.setter
     def constants(self, value: dict[str, Any]) -> None:
         self._constants = MappingProxyType(dict(value))  # read-only: the kernels are given these once
-        if hasattr(self, "_names"):
+        if hasattr(self, "source"):
             self._bind_all()
 
     def _bind_all(self) -> None:
-        self._decide_args = self._bind(self._names["decide"][2:])
-        self._approach_args = self._bind(self._names["approach"][6:])
-        self._update_args = self._bind(self._names["update_and_observe"][2:])
-        self._start_args = self._bind(self._names["start"][2:])
+        self._bound = {name: self._bind(kernel.arguments) for name, kernel in self.source.kernels.items()}
 
-    def _bind(self, names: list[str]) -> tuple[list[Any], list[tuple[int, str | None]]]:
+    def _bind(self, arguments: tuple[Argument, ...]) -> tuple[list[Any], list[tuple[int, str | None]]]:
         """A kernel's arguments: the arrays and constants, once; where this step's draws and clock go."""
         fixed: list[Any] = []
         varying: list[tuple[int, str | None]] = []
-        for position, name in enumerate(names):
-            kind, _, key = name.partition("_")
-            if name == "hours" or kind == "d":
-                varying.append((position, None if name == "hours" else key))
-            fixed.append(
-                None if name == "hours" or kind == "d"
-                else self.dt if name == "dt"
-                else self.arrays[key] if kind in ("v", "e")
-                else self.constants[key]
-            )  # fmt: skip
+        for position, a in enumerate(arguments):
+            if a.kind == "draw" or a.name == "hours":
+                varying.append((position, a.key if a.kind == "draw" else None))
+                fixed.append(None)
+            elif a.kind == "clock":
+                fixed.append(self.dt)
+            elif a.kind in ("variable", "edge"):
+                fixed.append(self.arrays[a.key])
+            else:
+                fixed.append(self.constants[a.key])
         return fixed, varying
 
-    @staticmethod
-    def _arguments(bound, draws: dict[str, np.ndarray], hours: float) -> list[Any]:
-        args = list(bound[0])
-        for position, key in bound[1]:
+    def _arguments(self, kernel: str, draws: dict[str, np.ndarray], hours: float) -> list[Any]:
+        fixed, varying = self._bound[kernel]
+        args = list(fixed)
+        for position, key in varying:
             args[position] = hours if key is None else draws[key]
         return args
 
     def _call(self, kernel: str, *args: Any) -> Any:
-        """Call a compiled kernel; a rule that numba cannot compile is one clear line."""
+        """Call a compiled kernel; a rule that numba cannot compile is one clear line naming it."""
         try:
             if self.threads > 1:  # per call: the count is the calling thread's own
                 numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             return getattr(self.module, kernel)(*args)
         except NumbaError as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            where = next((line for line in lines if "No implementation" in line or "Cannot" in line), lines[-1])
-            raise MechanismError(
-                f"the array engine cannot compile the rules ({kernel} phase): {where[:300]}; rules must compute "
-                "numbers without creating arrays, and return what their 'writes' declare"
-            ) from None
+            raise MechanismError(compile_error(self.spec, kernel, exc)) from None
+
+    def _checked(self, kernel: str, n: int, draws: dict[str, np.ndarray], hours: float) -> None:
+        """Run a per-person kernel; a value a rule returned that is not finite stops here (:class:`RuleFault`)."""
+        net = self.network
+        faults = self._call(kernel, n, net.indptr, self.fault, self.fault_value, *self._arguments(kernel, draws, hours))
+        if faults:
+            person = int(np.flatnonzero(self.fault)[0])
+            rule, variable = decode_fault(self.spec, int(self.fault[person]))
+            value = float(self.fault_value[person])
+            self.fault[:] = 0
+            raise RuleFault(rule, person, variable=variable, value=value)
 
     def _compile(self) -> None:
         """Compile (or load from the cache) every kernel now, by a step over nobody: errors show before a run."""
@@ -123,25 +126,21 @@ class ArrayEngine(EngineBase):
         self._update(draws, 0.0, people=0)
 
     def _decide(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
-        net = self.network
-        n = net.n if people is None else people
-        self._call("decide", n, net.indptr, *self._arguments(self._decide_args, draws, hours))
+        self._checked("decide", self.network.n if people is None else people, draws, hours)
 
     def _approach(self, seekers: np.ndarray, draws: dict[str, np.ndarray], hours: float):
         net = self.network
         partners, accepted = np.empty(len(seekers), dtype=np.int64), np.zeros(len(seekers), dtype=np.bool_)
-        args = self._arguments(self._approach_args, draws, hours)
+        args = self._arguments("approach", draws, hours)
         self._call("approach", seekers, net.indptr, net.indices, net.reverse, partners, accepted, *args)
         return partners, accepted
 
     def _update(self, draws: dict[str, np.ndarray], hours: float, people: int | None = None) -> None:
-        net = self.network
-        n = net.n if people is None else people
-        self._call("update_and_observe", n, net.indptr, *self._arguments(self._update_args, draws, hours))
+        self._checked("update_and_observe", self.network.n if people is None else people, draws, hours)
 
     def start(self) -> None:
         """Run the start rules and compute everyone's observables, without advancing."""
-        self._call("start", self.network.n, self.network.indptr, *self._arguments(self._start_args, {}, 0.0))
+        self._checked("start", self.network.n, {}, 0.0)
 
     # ------------------------------------------------------------ reading and changing state
     def get(self, name: str) -> np.ndarray:

@@ -353,6 +353,9 @@ def model_spec(names: Sequence[str]) -> ModelSpec:
                 raise MechanismError(f"'{name}' is declared by both {seen[name]} and {m.name}")
             seen[name] = m.name
     spec = ModelSpec(mechanisms)
+    from .contract import check  # the variables bondsim needs beyond the rules, checked first
+
+    check(spec)
     _check_phases(spec)
     return spec
 
@@ -374,21 +377,77 @@ def _check_phases(spec: ModelSpec) -> None:
         for r in m.rules:
             for w in r.writes:
                 if w not in variables:
-                    raise MechanismError(f"rule {m.name}.{r.name} writes '{w}', which no mechanism declares")
+                    raise MechanismError(f"rule {m.name}.{r.name} writes '{w}', which no mechanism declares{_hint(w)}")
+
+
+ARGUMENT_KINDS = ("clock", "draw", "edge", "variable", "constant")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """What a name a rule reads (or writes, or tests in ``when``) refers to.
+
+    ``kind`` is ``clock`` (``dt`` or ``hours``), ``draw`` (a uniform number drawn for the person, or
+    for the attempt in the approach stage: ``stage``), ``edge`` (the person's row of a tie
+    variable), ``variable`` (one of the person's variables) or ``constant`` (a parameter or a
+    mechanism's derived constant); ``key`` is the variable, draw or constant named, without its
+    ``edge_`` or ``draw_`` prefix.
+    """
+
+    name: str
+    kind: str
+    key: str
+    stage: str = ""
+
+
+def resolve(name: str, spec: ModelSpec, constants: Any = None) -> Argument:
+    """What ``name`` refers to in a rule of ``spec``: the one rule every engine spells its arguments by.
+
+    ``constants``: the model's constants, to check a constant's name against (None: any other name
+    is taken for a constant, checked when the model is built). Raises :class:`MechanismError` for
+    a name that is none of these, or a tie variable read without ``edge_``.
+    """
+    variables = spec.variables
+
+    def unknown(what: str) -> MechanismError:
+        error = MechanismError(f"'{name}' is {what}")
+        error.what = what  # type: ignore[attr-defined]
+        return error
+
+    if name in CLOCK:
+        return Argument(name, "clock", name)
+    if name.startswith("draw_"):
+        stage = next((s for s in STAGES if name in spec.draws(s)), "")
+        return Argument(name, "draw", name[5:], stage)
+    if name.startswith("edge_"):
+        v = variables.get(name[5:])
+        if v is None or v.per != "edge":
+            raise unknown(f"no tie variable ('{name[5:]}' is not declared per edge)")
+        return Argument(name, "edge", name[5:])
+    if name in variables:
+        if variables[name].per == "edge":
+            raise unknown(f"a tie variable: a rule reads the person's row of it as 'edge_{name}'")
+        return Argument(name, "variable", name)
+    if constants is None or name in constants:
+        return Argument(name, "constant", name)
+    options = [*variables, *constants, *CLOCK]
+    raise unknown(f"no variable, constant or parameter{_hint(name) or did_you_mean(name, options)}")
+
+
+def _hint(variable: str) -> str:
+    """`` (bondsim.mechanisms.x declares it: add it to the list)`` for a built-in variable, else ''."""
+    from .contract import provider
+
+    found = provider(variable)
+    return f" ({found} declares it: add it to the mechanism list)" if found else ""
 
 
 def check_arguments(spec: ModelSpec, constants: dict[str, Any]) -> None:
-    """Refuse a rule argument that is no variable, constant, draw or clock name."""
-    variables = spec.variables
+    """Refuse a rule that reads a name which is no variable, constant, draw or clock (:func:`resolve`)."""
     for m in spec.mechanisms:
         for r in m.rules:
             for a in (*r.arguments, *r.when):
-                known = a in variables or a in constants or a in CLOCK or a.startswith("draw_")
-                if a.startswith("edge_"):
-                    known = a[5:] in variables and variables[a[5:]].per == "edge"
-                if not known:
-                    options = list(variables) + list(constants) + list(CLOCK)
-                    raise MechanismError(
-                        f"rule {m.name}.{r.name} reads '{a}', which is no variable, constant or parameter"
-                        f"{did_you_mean(a, options)}"
-                    )
+                try:
+                    resolve(a, spec, constants)
+                except MechanismError as exc:
+                    raise MechanismError(f"rule {m.name}.{r.name} reads '{a}', which is {exc.what}") from None

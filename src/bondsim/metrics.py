@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 
+from . import contract
 from .extras import has
 
 COLUMNS = (
@@ -60,21 +61,8 @@ UNITS = {
     "mean_occupancy": "fraction of receptors",
 }
 
-# the per-person variables summed for a row, in the order _population_sums takes them
-SUMMED = (
-    "tone",
-    "felt_connection",
-    "positive_affect",
-    "distress",
-    "seeking_rate",
-    "strong_bonds",
-    "has_tie",
-    "bond_sum",
-    "reward",
-    "contacts",
-    "occupancy",
-    "treated",
-)
+# the per-person variables summed for a row, in the order _population_sums takes them (bondsim.contract)
+SUMMED = contract.names("metrics")
 NEEDS = SUMMED  # the per-person variables a row is computed from
 
 # The columns that are means over people: over everyone for the timeseries, over a group for

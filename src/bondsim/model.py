@@ -16,16 +16,24 @@ import pandas as pd
 from . import metrics
 from .agents import AgentEngine
 from .drugs import DrugProfile, profile
-from .engine import Contacts
+from .engine import Contacts, RuleFault
 from .errors import UserError
 from .extras import require
-from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec
+from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec, resolve
 from .network import SocialNetwork, build
 from .params import Params, load
 
 
 class ModelError(UserError):
     """A request the model cannot carry out (an event in the past, of an unknown kind): one line."""
+
+
+class RuleError(MechanismError):
+    """A rule that returned a number that is not finite, or raised: one line naming the rule, person and step.
+
+    Both engines raise it for the same rule, person and step; the original error (agents engine)
+    is its ``__cause__``.
+    """
 
 
 def make_seed(seed: int | None) -> int:
@@ -132,17 +140,20 @@ class BondingModel(mesa.Model):
         state: dict[str, np.ndarray] = {}
         for m in self.spec.mechanisms:
             state.update(m.initialize(p, self.network.n, self.network, self.rng))
-        if p.engine == "array":
-            require("array", "engine = 'array'")
-            from .kernel import ArrayEngine
+        try:
+            if p.engine == "array":
+                require("array", "engine = 'array'")
+                from .kernel import ArrayEngine
 
-            kwargs = {"create_agents": create_agents, "threads": p.threads}
-            self.engine = ArrayEngine(
-                self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs
-            )
-        else:
-            self.engine = AgentEngine(self.spec, self.constants, self.network, state, p.step_hours, model=self)
-        self.treated_index = np.flatnonzero(self.engine.get("treated")) if "treated" in state else np.zeros(0, int)
+                kwargs = {"create_agents": create_agents, "threads": p.threads}
+                self.engine = ArrayEngine(
+                    self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs
+                )
+            else:
+                self.engine = AgentEngine(self.spec, self.constants, self.network, state, p.step_hours, model=self)
+        except RuleFault as fault:  # a start rule or an observation of the initial state
+            raise RuleError(fault.describe("the start (step 0)")) from fault.error
+        self.treated_index = np.flatnonzero(self.engine.get("treated"))
         self.separated_index = np.zeros(0, dtype=np.int64)
         self.event_hour = 0.0
         self._events: list[tuple[float, int, str, Any]] = []
@@ -271,6 +282,14 @@ class BondingModel(mesa.Model):
             self.steps_done += 1
             if self._keep is None or self.steps_done in self._keep:
                 self._record()
+        except RuleFault as fault:  # a rule went wrong for someone: the step is half done
+            error = RuleError(
+                fault.describe(
+                    f"step {self.steps_done + 1} (hours {self.hours:g}-{self.hours + self.params.step_hours:g})"
+                )
+            )
+            self._failure = str(error)
+            raise error from fault.error
         except BaseException as exc:  # the step is half done: the model cannot go on
             self._failure = f"{type(exc).__name__}: {exc}".split("\n")[0]
             raise
@@ -325,23 +344,23 @@ class BondingModel(mesa.Model):
         for name in inspect.signature(function).parameters:
             if name in given:
                 columns.append(np.broadcast_to(np.asarray(given[name]), (self.n,)).tolist())
-            elif name.startswith("edge_"):
-                values = self.engine.view(name[5:]).tolist()
+                continue
+            try:
+                a = resolve(name, self.spec, self.constants)
+            except MechanismError as exc:
+                raise ModelError(f"{function.__name__} reads {exc}: pass it in") from None
+            if a.kind == "draw":
+                raise ModelError(f"{function.__name__} reads the draw '{name}': pass it in")
+            if a.kind == "edge":
+                values = self.engine.view(a.key).tolist()
                 columns.append([values[net.indptr[i] : net.indptr[i + 1]] for i in range(self.n)])
-            elif name in self.spec.variables and self.spec.variables[name].per == "edge":
-                raise ModelError(
-                    f"{function.__name__} reads the tie variable '{name}': pass it in, or read 'edge_{name}'"
-                )
-            elif name in self.spec.variables:
-                columns.append(self.engine.view(name).tolist())
-            elif name == "dt":
-                columns.append([self.params.step_hours] * self.n)
-            elif name == "hours":
-                columns.append([self.hours] * self.n)
-            elif name in self.constants:
-                columns.append([self.constants[name]] * self.n)
+            elif a.kind == "variable":
+                columns.append(self.engine.view(a.key).tolist())
             else:
-                raise ModelError(f"{function.__name__} reads '{name}', which is no variable or constant of the model")
+                value = (
+                    self.params.step_hours if name == "dt" else self.hours if name == "hours" else self.constants[name]
+                )
+                columns.append([value] * self.n)
         return np.array([function(*args) for args in zip(*columns, strict=True)])
 
     def edge_bonds(self) -> np.ndarray:

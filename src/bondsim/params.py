@@ -47,9 +47,11 @@ MODEL_PARAMETERS = (
 )  # fmt: skip
 
 BUILTIN_PARAMETERS: dict[str, Parameter] = {p.name: p for p in MODEL_PARAMETERS}
+DECLARED_BY: dict[str, str] = {}  # a built-in mechanism's parameter -> the mechanism
 for _name in DEFAULT_MECHANISMS:
     for _p in load_mechanism(_name).parameters:
         BUILTIN_PARAMETERS[_p.name] = _p
+        DECLARED_BY[_p.name] = _name
 FIELDS = BUILTIN_PARAMETERS  # name -> Parameter (``.default``, ``.metadata``) of every built-in parameter
 
 
@@ -72,7 +74,7 @@ class _ParamsMethods:
 
     def __post_init__(self) -> None:
         extra = dict(self.extra)
-        known = user_parameters(self.mechanisms)
+        known = {n: p for n, p in user_parameters(self.mechanisms).items() if n not in FIELDS}
         for name in extra:
             if name not in known:
                 raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, [*FIELDS, *known])}")
@@ -93,8 +95,8 @@ class _ParamsMethods:
         return 24.0 / self.step_hours
 
     def parameter(self, name: str) -> Parameter:
-        """The declaration of one parameter of this parameter set."""
-        return FIELDS[name] if name in FIELDS else user_parameters(self.mechanisms)[name]
+        """The declaration of one parameter of this parameter set (a user's mechanism's, where it replaces one)."""
+        return user_parameters(self.mechanisms).get(name) or FIELDS[name]
 
     def values(self) -> dict[str, Any]:
         """Every parameter's value by name (built-in ones, then those of user mechanisms)."""
@@ -135,7 +137,12 @@ Params.__doc__ = """All parameters of the bonding model (see docs/model.md for s
 
 @cache
 def user_parameters(mechanisms: tuple[str, ...]) -> dict[str, Parameter]:
-    """Parameters declared by the mechanisms that are not bondsim's own."""
+    """Parameters declared by the mechanisms that are not bondsim's own.
+
+    A user's mechanism may declare a parameter of a built-in mechanism that it replaces (one that
+    is not in the list: a copy of a built-in module, changed): its declaration then governs that
+    parameter (range, default, meaning).
+    """
     out: dict[str, Parameter] = {}
     for name in mechanisms:
         if name in DEFAULT_MECHANISMS:
@@ -145,7 +152,14 @@ def user_parameters(mechanisms: tuple[str, ...]) -> dict[str, Parameter]:
         except MechanismError as exc:
             raise ParameterError(str(exc)) from None
         for p in mechanism.parameters:
-            if p.name in FIELDS or p.name in out:
+            owner = DECLARED_BY.get(p.name)
+            taken = p.name in out or (p.name in FIELDS and (owner is None or owner in mechanisms))
+            if taken and owner in mechanisms:
+                raise ParameterError(
+                    f"mechanism '{name}' declares '{p.name}', which {owner} declares too: list one of them "
+                    f'(replace = {{ "{owner}" = "{name}" }} puts yours in its place)'
+                )
+            if taken:
                 raise ParameterError(f"mechanism '{name}' declares '{p.name}', which is already a parameter")
             out[p.name] = p
     return out
@@ -261,25 +275,48 @@ def mechanism_list(value: Any) -> tuple[str, ...]:
 def with_overrides(base: Params, changes: Mapping[str, Any]) -> Params:
     """Validated copy of ``base`` with ``changes`` (values may be strings).
 
-    ``changes`` may hold ``mechanisms`` (module names) and ``drugs`` (DrugProfile objects).
+    ``changes`` may hold ``mechanisms`` (module names), ``replace`` (a table: a mechanism of the
+    list -> the module that takes its place) and ``drugs`` (DrugProfile objects). A parameter that
+    a user's mechanism declares in place of a built-in one, and that is left at the built-in
+    default, takes the user's default.
     """
     changes = dict(changes)
     mechanisms = mechanism_list(changes.pop("mechanisms")) if "mechanisms" in changes else base.mechanisms
+    if "replace" in changes:
+        mechanisms = replaced(mechanisms, changes.pop("replace"))
     drugs = base.drugs
     if "drugs" in changes:  # DrugProfile objects, or [drugs.NAME] tables
         drugs = changes.pop("drugs")
         drugs = drug_registry.from_tables(drugs) if isinstance(drugs, Mapping) else tuple(drugs)
     known = user_parameters(mechanisms)
+    before = user_parameters(base.mechanisms)
     builtin, extra = {}, dict(base.extra)
     for name, value in changes.items():
         if name in FIELDS:
-            builtin[name] = _coerce(FIELDS[name], value)
+            builtin[name] = _coerce(known.get(name) or FIELDS[name], value)
         elif name in known:
             extra[name] = _coerce(known[name], value)
         else:
             raise ParameterError(f"unknown parameter '{name}'{did_you_mean(name, [*FIELDS, *known])}")
-    extra = {k: v for k, v in extra.items() if k in known}
+    for name, p in known.items():  # a replacing mechanism's own default, where the built-in one was left
+        old = before.get(name) or FIELDS.get(name)
+        if name in FIELDS and name not in builtin and old is not p and getattr(base, name) == old.default:
+            builtin[name] = p.default
+    extra = {k: v for k, v in extra.items() if k in known and k not in FIELDS}
     return dataclasses.replace(base, **builtin, mechanisms=mechanisms, drugs=drugs, extra=tuple(extra.items()))
+
+
+def replaced(mechanisms: tuple[str, ...], table: Any) -> tuple[str, ...]:
+    """The mechanism list with some replaced: ``table`` maps one of the list to the module that takes its place."""
+    if not isinstance(table, Mapping) or not all(isinstance(v, str) and v for v in table.values()):
+        raise ParameterError(f'replace = {table!r} must be a table: mechanism = "module taking its place"')
+    for old in table:
+        if old not in mechanisms:
+            raise ParameterError(
+                f"replace: '{old}' is not in the mechanism list{did_you_mean(old, mechanisms)}: "
+                f"use one of {', '.join(mechanisms)}"
+            )
+    return tuple(table.get(m, m) for m in mechanisms)
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
@@ -310,9 +347,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Parameter changes in a config's contents.
 
-    These are ``name = value`` pairs (top level or in ``[params]``), ``mechanisms = [...]`` and
-    ``[drugs.NAME]`` tables. An ``[outputs]`` table is not a parameter: ``bondsim run`` reads it
-    (:mod:`bondsim.outputs`).
+    These are ``name = value`` pairs (top level or in ``[params]``), ``mechanisms = [...]``,
+    ``replace = { "bondsim.mechanisms.tone" = "mytone" }`` (a mechanism of the list and the module
+    that takes its place) and ``[drugs.NAME]`` tables. An ``[outputs]`` table is not a parameter:
+    ``bondsim run`` reads it (:mod:`bondsim.outputs`).
     """
     data = dict(data)
     data.pop("outputs", None)
@@ -324,6 +362,8 @@ def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ParameterError(str(exc)) from None
     if "mechanisms" in data:
         changes["mechanisms"] = data.pop("mechanisms")
+    if "replace" in data:
+        changes["replace"] = data.pop("replace")
     table = data.get("params", data)
     if not isinstance(table, dict):
         raise ParameterError(f"[params] in {where} must be a table of name = value pairs")
@@ -347,6 +387,7 @@ def load(
     if config is not None:
         changes.update(config_changes(read_toml(config), str(config)))
     changes.update(overrides or {})
-    if "mechanisms" in changes:  # first, so that the parameters of the mechanisms are known
-        params = with_overrides(params, {"mechanisms": changes.pop("mechanisms")})
+    if "mechanisms" in changes or "replace" in changes:  # first, so that the parameters of the mechanisms are known
+        first = {k: changes.pop(k) for k in ("mechanisms", "replace") if k in changes}
+        params = with_overrides(params, first)
     return with_overrides(params, changes) if changes else params
