@@ -39,8 +39,17 @@ def peak_mb() -> float:
 
 
 def measure(kind: str, n: int, steps: int) -> dict:
-    """Build one model and run it in this (fresh) process. Kinds: array, array2 (2 threads), legacy, agents, plain."""
+    """Build one model and run it in this (fresh) process.
+
+    Kinds: array, array2 (2 threads), legacy, agents, plain; ``unchecked`` after array or agents: the
+    same engine without the check of the values rules return (what the check costs).
+    """
     sys.path.insert(0, str(HERE))
+    if kind.endswith("-unchecked"):
+        import bondsim.codegen
+
+        bondsim.codegen.CHECK_VALUES = False
+        kind = kind.removesuffix("-unchecked")
     from _plain_mesa import PlainBondingModel
     from legacy.model import BondingModel as LegacyModel
 
@@ -66,6 +75,7 @@ def measure(kind: str, n: int, steps: int) -> dict:
     return {
         "kind": kind,
         "n": n,
+        "checked": bondsim_checked(),
         "steps": steps,
         "build_s": built,
         "rate": n * steps / wall,
@@ -73,6 +83,12 @@ def measure(kind: str, n: int, steps: int) -> dict:
         "peak_mb": peak,
         "bytes_per_person": (peak - base) * 2**20 / n,
     }
+
+
+def bondsim_checked() -> bool:
+    import bondsim.codegen
+
+    return bondsim.codegen.CHECK_VALUES
 
 
 def first_step(n: int, days: float) -> dict:
@@ -133,11 +149,13 @@ def main() -> int:
     quick = args.quick
     plan = [
         ("array", 100_000, 20 if quick else 100),
+        ("array-unchecked", 100_000, 20 if quick else 100),
         ("array2", 100_000, 20 if quick else 100),
         ("legacy", 100_000, 20 if quick else 100),
         ("array", 300_000 if quick else 1_000_000, 10 if quick else 30),
         ("array2", 300_000 if quick else 1_000_000, 10 if quick else 30),
         ("agents", 10_000, 3 if quick else 10),
+        ("agents-unchecked", 10_000, 3 if quick else 10),
         ("plain", 10_000, 3 if quick else 10),
     ]
     print(
@@ -152,6 +170,8 @@ def main() -> int:
     print("-" * len(header))
     names = {
         "array": "array (numba)",
+        "array-unchecked": "array, values not checked",
+        "agents-unchecked": "agents, values not checked",
         "array2": "array (numba), 2 threads",
         "legacy": "array of 0.1.0 (baseline)",
         "agents": "agents (Mesa agents)",
@@ -172,6 +192,12 @@ def main() -> int:
         f"{times['warm']:.1f} s cached (whole process)"
     )
     print(f"bondsim run, 200 people for 14 days: first step done {times['run_first_step']:.1f} s after starting")
+    for engine, n in (("array", 100_000), ("agents", 10_000)):
+        checked, unchecked = rows[engine, n], rows[f"{engine}-unchecked", n]
+        print(
+            f"checking every value the rules return ({engine} engine, N = {n:,d}): "
+            f"{checked['cpu_rate'] / unchecked['cpu_rate']:.3f}x the unchecked rate (CPU time)"
+        )
 
     new, old, two = rows["array", 100_000], rows["legacy", 100_000], rows["array2", 100_000]
     big = next(r for (k, n), r in rows.items() if k == "array" and n > 100_000)

@@ -211,7 +211,7 @@ BROKEN = {
         "import numpy as np\nfrom bondsim.mechanism import rule\n\n\n"
         "@rule('update', writes=('tone',))\ndef f(tone):\n    return np.zeros(3).sum() + tone\n",
         "array",
-        "the array engine cannot compile the rules",
+        "the array engine cannot compile rule broken_allocates.f (broken_allocates.py, line 7): No implementation",
     ),
     "float32": (
         "from bondsim.mechanism import Variable\nVARIABLES = (Variable('x', 'x', dtype='float32'),)\n",

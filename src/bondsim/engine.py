@@ -54,7 +54,7 @@ class RuleFault(Exception):
         if self.error is None:
             return (
                 f"rule {where} wrote {self.value!r} to '{self.variable}' for person {self.person} at {when}: "
-                "rules must return finite numbers (run it on the agents engine to debug it: docs/extending.md)"
+                "rules must return finite numbers (docs/extending.md: debugging a rule)"
             )
         frames = traceback.extract_tb(self.error.__traceback__)
         line = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""

@@ -48,7 +48,14 @@ def has(extra: str) -> bool:
 
 def missing(extra: str) -> tuple[str, ...]:
     """The modules of ``extra`` that are not installed."""
-    return tuple(name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None)
+    return tuple(name for name in EXTRAS[extra] if not _installed(name))
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules, i.e. blocked
+        return False
 
 
 def require(extra: str, purpose: str) -> None:

@@ -111,7 +111,7 @@ class ArrayEngine(EngineBase):
         """Run a per-person kernel; a value a rule returned that is not finite stops here (:class:`RuleFault`)."""
         net = self.network
         faults = self._call(kernel, n, net.indptr, self.fault, self.fault_value, *self._arguments(kernel, draws, hours))
-        if faults:
+        if faults and (faults > 0 or self.fault.any()):  # -1: a threaded loop, which does not count
             person = int(np.flatnonzero(self.fault)[0])
             rule, variable = decode_fault(self.spec, int(self.fault[person]))
             value = float(self.fault_value[person])
