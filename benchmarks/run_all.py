@@ -3,7 +3,8 @@
 Usage: ``python benchmarks/run_all.py`` (or ``make bench``). Exits non-zero if any script failed.
 
 The scripts: ``engines.py`` (speed and memory of the two engines), ``sweeps.py`` (sweeps on Dask),
-``trials.py`` (the virtual meta-analysis and a power curve against their time targets) and
+``trials.py`` (the virtual meta-analysis and a power curve against their time targets),
+``install_size.py`` (the size of a fresh install: the core, the core with the app, everything) and
 ``app_live.py`` (the classroom app in a real browser: page load, Step to plots, play rate at 200 and
 1,000 people; it says it skipped if Debian's chromium is missing).
 """

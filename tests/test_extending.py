@@ -3,6 +3,7 @@ mechanism defined only in this file, run on both engines through ``run`` and an 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -61,6 +62,12 @@ def extending_page(tmp_path_factory) -> Path:
 def test_the_page_runs_as_written(extending_page):
     assert (extending_page / "nalmefene-run" / "timeseries.csv").exists()
     assert (extending_page / "chronic-agents" / "timeseries.csv").exists()
+
+
+def test_a_copied_mechanism_takes_the_place_of_the_builtin_with_its_own_default(extending_page):
+    info = json.loads((extending_page / "gentle" / "run.json").read_text())
+    assert info["params"]["mechanisms"][1] == "gentle_tone" and info["params"]["rejection_tone_drop"] == 0.1
+    assert "bondsim.mechanisms.tone" not in info["params"]["mechanisms"]
 
 
 def test_nalmefene_keeps_receptors_blocked_a_day_later(extending_page):

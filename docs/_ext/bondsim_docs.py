@@ -274,6 +274,16 @@ class MechanismsDirective(_MarkdownDirective):
         return markdown_table(mechanism_rows(), MECHANISM_COLUMNS, code=("name",))
 
 
+class ContractDirective(_MarkdownDirective):
+    """The model contract: the variables bondsim needs beyond the rules, and who provides them."""
+
+    def markdown(self) -> str:
+        from bondsim.contract import table
+
+        columns = [(k, k) for k in ("variable", "per", "dtype", "provided by", "needed by", "for")]
+        return markdown_table(table(), columns, code=("variable", "provided by"))
+
+
 class CommandsDirective(_MarkdownDirective):
     """A section per subcommand with its one-line help and its ``--help``."""
 
@@ -313,6 +323,7 @@ DIRECTIVES = {
     "bondsim-naltrexone-fit": NaltrexoneFitDirective,
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
+    "bondsim-contract": ContractDirective,
     "bondsim-commands": CommandsDirective,
     "bondsim-api": ApiDirective,
 }

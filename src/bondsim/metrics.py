@@ -127,16 +127,18 @@ def _population_sums_numpy(
     """
     select = slice(None) if everyone else np.asarray(mask, dtype=bool)
 
-    def total(values) -> float:
-        values = np.asarray(values)[select]
+    def added(values) -> float:  # people one by one, in order
         return float(np.cumsum(values, dtype=np.float64)[-1]) if values.size else 0.0
+
+    def total(values) -> float:
+        return added(np.asarray(values)[select])
 
     treated = np.asarray(treated, dtype=bool)[select]
     return (
         float(np.asarray(tone)[select].size), total(tone), total(felt_connection), total(positive_affect),
         total(distress), total(seeking_rate), total(strong_bonds), total(np.asarray(has_tie, dtype=np.float64)),
         total(bond_sum), total(degree), total(np.asarray(reward) * np.asarray(contacts)), total(contacts),
-        total(np.asarray(occupancy)[select][treated]) if treated.any() else 0.0, float(np.count_nonzero(treated)),
+        added(np.asarray(occupancy)[select][treated]), float(np.count_nonzero(treated)),
     )  # fmt: skip
 
 
