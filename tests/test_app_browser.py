@@ -135,8 +135,10 @@ class Session:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.hosts: set[str] = set()
+        self.missing: list[str] = []  # files of the page's bundled assets that the server did not have
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.page.on("request", self._record_host)
+        self.page.on("response", self._record_missing)
         if wait:
             self.page.goto(url)
             self.ready()
@@ -145,6 +147,10 @@ class Session:
 
     def ready(self, state: str = "visible") -> None:
         self.page.locator("svg.bondsim-plots").wait_for(timeout=UI_TIMEOUT_MS, state=state)
+
+    def _record_missing(self, response) -> None:
+        if "/_solara/cdn/" in response.url and response.status >= 400:
+            self.missing.append(f"{response.status} {response.url}")
 
     def _record_host(self, request) -> None:
         url = urlparse(request.url)
@@ -254,6 +260,7 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
             other.close()
         assert s.errors == []
         assert s.hosts <= {"127.0.0.1"}, f"the page reached beyond this machine: {sorted(s.hosts)}"
+        assert s.missing == [], "the page asked for assets bondsim does not bundle (tools/bundle_app_assets.py)"
     finally:
         s.close()
 
@@ -372,7 +379,7 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 page.keyboard.press("Escape")
             page.wait_for_timeout(rng.choice([0, 50, 200, 400]))
             assert "Traceback" not in s.text(), log[-10:]
-            assert s.errors == [], (s.errors, log[-10:])
+            assert s.errors == [] and s.missing == [], (s.errors, s.missing, log[-10:])
             toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text(timeout=10_000)
             if "pause" in toggle.lower():  # playing: the clock must advance (unless a new run or a pause came)
                 page.wait_for_function(_ADVANCED_OR_PAUSED, arg=[s.run_id(), s.steps()], timeout=15_000)

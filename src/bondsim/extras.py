@@ -7,7 +7,7 @@ tqdm. Each extra adds one capability and the packages it needs:
 - ``array``: the array engine, the rules compiled by numba (sweeps, trials, millions of people);
 - ``sweep``: parameter sweeps on local processes or Dask, their Parquet datasets and analysis;
 - ``trials``: virtual trials and the experiments' statistics (statsmodels);
-- ``app``: the classroom app (Solara, with its scripts bundled for offline use);
+- ``app``: the classroom app (Solara; the page's scripts are bundled with bondsim, for offline use);
 - ``calibrate``: likelihood-free Bayesian calibration (pyabc);
 - ``all``: every one of them.
 
@@ -26,7 +26,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {  # extra -> the modules it brings (import
     "array": ("numba",),
     "sweep": ("distributed", "dask", "pyarrow", "SALib", "threadpoolctl"),
     "trials": ("statsmodels", "tomli_w"),
-    "app": ("solara", "solara_assets", "ipyvuetify", "ipyvue"),
+    "app": ("solara", "ipyvuetify", "ipyvue"),
     "calibrate": ("pyabc",),
 }
 

@@ -16,7 +16,8 @@ How it stays live, consistent and light (docs/classroom.md):
   ``network``, ``params``, ``hours``, ``steps_done``, ``treated_index``, ``drug``, ``step``), so it
   runs with either engine.
 
-Everything is served from this machine: Solara's scripts come from ``solara-assets``.
+Everything is served from this machine: the page's scripts, style sheets and fonts are bundled
+in ``assets/`` (``tools/bundle_app_assets.py``), so no request leaves it.
 
 One module per concept:
 

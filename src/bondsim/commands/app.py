@@ -6,11 +6,14 @@ import argparse
 import os
 import socket
 import sys
+from pathlib import Path
 
 from ..app.config import CONFIG_ENV, ENGINE_ENV
 from ..errors import UserError
 from ..extras import require
 from ..params import load
+
+ASSETS = Path(__file__).resolve().parents[1] / "app" / "assets"  # the CDN files the page loads
 
 
 def _port(text: str) -> int:
@@ -71,6 +74,8 @@ def command(args: argparse.Namespace) -> int:
         "PYTHONWARNINGS": warnings,
         "SOLARA_THEME_SHOW_BANNER": "False",
         "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
+        # the page's scripts, style sheets and fonts, bundled with bondsim (tools/bundle_app_assets.py)
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", str(ASSETS)),
         ENGINE_ENV: getattr(args, "engine", "array"),
         **({CONFIG_ENV: config} if config else {}),
     }
