@@ -4,8 +4,8 @@ A fraction ``occupancy`` of the person's receptors holds the drug; the rest resp
 endogenous opioid. Activation is receptor number (``receptors``, 1 before any adaptation) times
 what the receptors do: free ones activated by endogenous opioid at tone T as T e / (1 + T e),
 occupied ones at the drug's efficacy (0 antagonist, 1 full agonist). The opioid signal is
-activation relative to the person's own undrugged set point; distress is its shortfall from
-the adapting ``reference`` (:mod:`bondsim.mechanisms.adaptation`), on the signal's own scale. The reward of a contact is
+activation relative to the person's own undrugged set point; how it is felt, as distress or as affect, against what the
+person has got used to, is :mod:`bondsim.mechanisms.adaptation`. The reward of a contact is
 what its opioid release adds through the free receptors, so a drug that occupies receptors can
 only lower it. The drug's concentrations and occupancy follow :mod:`bondsim.pharmacology`.
 Equations: docs/model.md.
@@ -79,8 +79,6 @@ VARIABLES = (
     Variable("drug_metabolite", "plasma concentration of its active metabolite", "ng/mL"),
     Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
     Variable("occupancy", "fraction of mu receptors held by the drug"),
-    Variable("receptors", "mu receptor number (function) relative to the undrugged person, adapts", initial=1.0),
-    Variable("reference", "the opioid signal the person has adapted to (1 = undrugged set point)", initial=1.0),
     Variable("drug_exposure", "the person's exposure to a dose, relative to the typical person", initial=1.0),
     Variable("drug_binding_rate", "the person's drug binding and dissociation rates, relative to typical", initial=1.0),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
@@ -89,8 +87,10 @@ VARIABLES = (
         "reward", "mean reward of the step's accepted contacts, 1 = closest partner, undrugged (0 if none)",
         scratch=True,
     ),
+    Variable("receptors", "mu receptor number (function) relative to the undrugged person, adapts", initial=1.0),
+    Variable("reference", "the opioid signal the person has got used to (1 = undrugged set point)", initial=1.0),
     Variable("signal", "opioid signal: receptor activation relative to the undrugged set point", initial=1.0),
-    Variable("distress", "separation distress: the shortfall of the signal from the reference, 0-1"),
+    Variable("distress", "distress, 0-1: signal and tone shortfalls and withdrawal (bondsim.mechanisms.adaptation)"),
 )  # fmt: skip
 
 
@@ -192,16 +192,10 @@ def advance_drug(
     )  # fmt: skip
 
 
-@rule("observe", writes=("signal", "distress"))
-def opioid_signal(tone, occupancy, receptors, reference, baseline_activation, endogenous_per_tone, drug_efficacy):
-    """Opioid signal relative to the undrugged set point; distress, its shortfall from the adapted reference.
-
-    The shortfall is on the signal's own scale (1 = the undrugged set point), so once the
-    reference has adapted to a blockade, the daily swing of a drug that leaves a few percent of
-    the receptors free is felt as a few percent, not as a fresh loss each day.
-    """
-    signal = activation(tone, occupancy, receptors, endogenous_per_tone, drug_efficacy) / baseline_activation
-    return signal, min(max(reference - signal, 0.0), 1.0)
+@rule("observe", writes=("signal",))
+def opioid_signal(tone, occupancy, receptors, baseline_activation, endogenous_per_tone, drug_efficacy):
+    """Opioid signal: receptor activation relative to the person's undrugged set point (1 there)."""
+    return activation(tone, occupancy, receptors, endogenous_per_tone, drug_efficacy) / baseline_activation
 
 
 def give_dose(model, payload) -> None:
