@@ -34,8 +34,8 @@ PARAMETERS = (
         source="robust connectedness remains under full blockade (Løseth, Trøstheim & Leknes 2024)",
     ),
     Parameter(
-        "endogenous_occupancy", 0.2, "fraction", "mu receptors bound by endogenous opioid at set point", 0.01, 0.9,
-        source="tonic occupancy is low, leaving room for phasic release",
+        "endogenous_occupancy", 0.2, "fraction", "mu receptors bound by endogenous opioid at set point", 0.01, 0.5,
+        source="tonic occupancy is low, leaving room for phasic release (at most half: the range, model.md)",
     ),
     Parameter(
         "drug", "none", "", "drug given to treated people", choices=DRUG_CHOICES,
