@@ -1,8 +1,8 @@
 """One virtual trial of a design: a community settles, participants are drawn and dosed, measures are taken.
 
 The community's friends and family are agents too. After the warm-up (at least the design's
-``warmup_days``, longer until the community has settled: :meth:`bondsim.model.BondingModel.settle`), the participants are
-drawn and split into the layout's sequences; each takes its arm of every period (the arm's
+``warmup_days``, longer until the community has settled: :meth:`bondsim.model.BondingModel.settle`),
+the participants are drawn and split into the layout's sequences; each takes its arm of every period (the arm's
 daily doses at the dose hour; placebo: nothing), with washouts between periods in which a
 drug keeps its hold on the receptors. At every measurement the model's value behind the
 rating (in [0, 1]) or the count is read for each participant; :mod:`bondsim.trials.analysis`
