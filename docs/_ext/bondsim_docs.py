@@ -51,6 +51,8 @@ DRUG_COLUMNS = [
     ("cmax_ng_ml", "C<sub>max</sub> (ng/mL)"),
     ("kd_ng_ml", "K<sub>d</sub> (ng/mL)"),
     ("dissociation_half_life_h", "receptor dissociation half-life (h)"),
+    ("tightening_half_life_h", "tightening half-life (h)"),
+    ("loosening_half_life_h", "loosening half-life (h)"),
     ("efficacy", "efficacy"),
 ]
 FIT_COLUMNS = [

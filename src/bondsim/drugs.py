@@ -27,7 +27,14 @@ class DrugError(ParameterError):
 
 @dataclass(frozen=True)
 class DrugProfile:
-    """Pharmacological constants of one drug (times in hours, concentrations in ng/mL)."""
+    """Pharmacological constants of one drug (times in hours, concentrations in ng/mL).
+
+    Binding at the mu receptor (docs/pharmacology.md): the drug at the effect site binds with
+    ``kd_ng_ml`` = koff / kon and ``dissociation_half_life_h`` = ln 2 / koff. A drug may then
+    tighten its hold, RD <-> RD* (two-step or induced-fit binding), with
+    ``tightening_half_life_h`` = ln 2 / k_tight and ``loosening_half_life_h`` = ln 2 / k_loose,
+    both in hours; both 0 (the default) is binding in one step. Occupancy counts both states.
+    """
 
     name: str
     action: str  # "antagonist", "agonist", "partial agonist" or "none"
@@ -41,6 +48,9 @@ class DrugProfile:
     effect_half_life_h: float = 0.1  # plasma -> effect-site equilibration (ln2 / ke0)
     kd_ng_ml: float = 1.0  # effect-site concentration at 50% occupancy at equilibrium
     dissociation_half_life_h: float = 0.1  # ln2 / koff
+    # two-step (induced-fit) binding, RD <-> RD*: ln2 / k_tight and ln2 / k_loose; 0 and 0 = one step
+    tightening_half_life_h: float = 0.0
+    loosening_half_life_h: float = 0.0
     efficacy: float = 0.0  # receptor activation per occupied receptor, relative to the endogenous opioid
     source: str = ""  # where the numbers come from (docs/pharmacology.md has the details)
 
@@ -113,6 +123,8 @@ NONE = DrugProfile(name="none", action="none", source="no drug")
 
 BUILTIN: dict[str, DrugProfile] = {p.name: p for p in (NONE, PLACEBO, NALTREXONE, NALOXONE, MORPHINE, BUPRENORPHINE)}
 FIELDS = {f.name: f for f in dataclasses.fields(DrugProfile)}
+TWO_STEP = ("tightening_half_life_h", "loosening_half_life_h")
+"""The constants of the second binding step; both 0 (the default) for a drug that binds in one step."""
 
 
 def names(custom: Iterable[DrugProfile] = ()) -> tuple[str, ...]:
@@ -158,9 +170,14 @@ def from_table(name: str, table: Mapping[str, Any], where: str = "config") -> Dr
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise DrugError(f"[drugs.{name}] in {where}: {key} = {value!r} must be a number")
-        positive = key.endswith("_h") or key in ("reference_dose_mg", "kd_ng_ml")
+        positive = (key.endswith("_h") and key not in TWO_STEP) or key in ("reference_dose_mg", "kd_ng_ml")
         if value < 0 or (positive and value <= 0):
             raise DrugError(f"[drugs.{name}] in {where}: {key} = {value!r} must be {'> 0' if positive else '>= 0'}")
+    if (start["tightening_half_life_h"] > 0) != (start["loosening_half_life_h"] > 0):
+        raise DrugError(
+            f"[drugs.{name}] in {where}: tightening_half_life_h = {start['tightening_half_life_h']!r} and "
+            f"loosening_half_life_h = {start['loosening_half_life_h']!r}: set both (two-step binding) or neither"
+        )
     if not 0.0 <= start["efficacy"] <= 1.0:
         raise DrugError(f"[drugs.{name}] in {where}: efficacy = {start['efficacy']!r} must be in [0, 1]")
     if start["action"] == "antagonist" and start["efficacy"] != 0:
