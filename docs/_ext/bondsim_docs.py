@@ -58,6 +58,7 @@ DRUG_COLUMNS = [
 FIT_COLUMNS = [
     ("target", "target"),
     ("source", "source"),
+    ("basis", "read or derived"),
     ("published", "published"),
     ("range", "range"),
     ("model", "model"),
@@ -138,17 +139,25 @@ def drug_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def naltrexone_fit_rows() -> list[dict[str, Any]]:
-    """One row per calibration target of naltrexone, numbers to three significant digits."""
-    from bondsim.calibration.occupancy import naltrexone_fit_table
+def fit_rows(table_function: str) -> list[dict[str, Any]]:
+    """One row per calibration target of a drug, numbers to three significant digits.
+
+    ``table_function`` names the table's function in ``bondsim.calibration.occupancy``.
+    """
+    from bondsim.calibration import occupancy
 
     rows = []
-    for row in naltrexone_fit_table().to_dict("records"):
-        for key in ("published", "model", "residual", "weighted"):
+    for row in getattr(occupancy, table_function)().to_dict("records"):
+        for key in ("model", "residual", "weighted"):
             row[key] = float(f"{row[key]:.3g}")
         row["within"] = "yes" if row["within"] else "no"
         rows.append(row)
     return rows
+
+
+def naltrexone_fit_rows() -> list[dict[str, Any]]:
+    """One row per calibration target of naltrexone."""
+    return fit_rows("naltrexone_fit_table")
 
 
 def experiment_rows() -> list[dict[str, Any]]:

@@ -69,12 +69,15 @@ NALTREXONE = DrugProfile(
     reference_dose_mg=50.0,
     cmax_ng_ml=13.0,
     metabolite_cmax_ng_ml=108.0,
-    effect_half_life_h=0.25,  # lipophilic, enters the brain within minutes (assumption)
-    # fitted to Rabiner 2011, Lee 1988 and the prescribing information's occupancy, with a prior on the
-    # metabolite's potency (Ko et al. 2006): experiments/calibration/fit_naltrexone_pk.py
-    metabolite_potency=0.00232,
-    kd_ng_ml=0.0625,
-    dissociation_half_life_h=73.6,
+    effect_half_life_h=0.1,  # lipophilic, enters the brain within minutes (assumption, as naloxone)
+    dissociation_half_life_h=0.1,  # the fast first binding step (assumption: the data cannot tell it from instant)
+    # two-step binding fitted to Rabiner 2011, Lee 1988 (1-168 h), the prescribing information and a
+    # referee's bands, with a prior on the metabolite's potency (Ko et al. 2006):
+    # experiments/calibration/fit_naltrexone_pk.py
+    metabolite_potency=0.0140,
+    kd_ng_ml=1.55,
+    tightening_half_life_h=5.94,
+    loosening_half_life_h=83.4,
     source="Meyer et al. 1984; Lee et al. 1988; Rabiner et al. 2011; prescribing information",
 )
 NALOXONE = DrugProfile(

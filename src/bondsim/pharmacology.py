@@ -290,10 +290,10 @@ def simulate(
 PK_VARIABILITY = 0.36
 """SD of log exposure between people, from 6-beta-naltrexol levels in a 4-fold range across 23
 subjects on one dose (McCaul et al. 2000), ln 4 / expected_range(23) = 0.36."""
-BLOCKADE_VARIABILITY = 0.255
-"""SD of log binding rate between people, set so that the model population's blockade half-times after 50 mg
-naltrexone spread as those of Lee et al. 1988 (72-108 h across 5 volunteers): an SD of log
-half-time of ln(108 / 72) / expected_range(5) = 0.174 (experiments/calibration/fit_naltrexone_pk.py)."""
+BLOCKADE_VARIABILITY = 0.184
+"""SD of log binding rate between people (every rate of binding alike), set so that the model population's
+blockade half-times after 50 mg naltrexone spread as those of Lee et al. 1988 (72-108 h across 5 volunteers):
+an SD of log half-time of ln(108 / 72) / expected_range(5) = 0.174 (experiments/calibration/fit_naltrexone_pk.py)."""
 
 
 def expected_range(n: int) -> float:
