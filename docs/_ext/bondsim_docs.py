@@ -7,6 +7,7 @@ so the tables cannot drift from the code:
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
 - ``{bondsim-naltrexone-fit}``: naltrexone's calibration targets against the shipped constants
   (``bondsim.calibration.occupancy.naltrexone_fit_table``), computed afresh at each build.
+- ``{bondsim-naloxone-fit}``: naloxone's, likewise (``naloxone_fit_table``).
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
 - ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
   the model has that registry; then one line on a page shows it).
@@ -271,6 +272,13 @@ class NaltrexoneFitDirective(_MarkdownDirective):
         return markdown_table(naltrexone_fit_rows(), FIT_COLUMNS)
 
 
+class NaloxoneFitDirective(_MarkdownDirective):
+    """Naloxone's calibration targets: published value, model, residual."""
+
+    def markdown(self) -> str:
+        return markdown_table(fit_rows("naloxone_fit_table"), FIT_COLUMNS)
+
+
 class ExperimentsDirective(_MarkdownDirective):
     """The named experiments."""
 
@@ -332,6 +340,7 @@ DIRECTIVES = {
     "bondsim-params": ParamsDirective,
     "bondsim-drugs": DrugsDirective,
     "bondsim-naltrexone-fit": NaltrexoneFitDirective,
+    "bondsim-naloxone-fit": NaloxoneFitDirective,
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
     "bondsim-contract": ContractDirective,

@@ -83,14 +83,17 @@ NALTREXONE = DrugProfile(
 NALOXONE = DrugProfile(
     name="naloxone",
     action="antagonist",
-    absorption_half_life_h=0.1,  # injection
+    absorption_half_life_h=0.01,  # an intravenous bolus: near-instant (the occupancy data are after IV doses)
     half_life_h=1.1,
     reference_dose_mg=0.4,
-    cmax_ng_ml=2.0,  # ~200 L volume
-    effect_half_life_h=0.1,
-    kd_ng_ml=1.0,
-    dissociation_half_life_h=0.5,
-    source="short-acting antagonist; constants assumed (docs/pharmacology.md)",
+    cmax_ng_ml=2.0,  # ~200 L (assumed; K_d is fitted relative to this scale)
+    effect_half_life_h=0.1,  # fast entry into the brain (assumption)
+    dissociation_half_life_h=0.1,  # fast, reversible (assumption: the data cannot tell it from instant)
+    # fitted to intravenous PET and dual-detector occupancy 45-65 min after the dose (Mayberg & Frost 1990;
+    # Kim et al. 1997; Villemagne et al. 1994; Trøstheim et al. 2022, Table 1) and Kim et al. 1997's
+    # clearance half-time: experiments/calibration/fit_naloxone_pk.py
+    kd_ng_ml=0.656,
+    source="Mayberg & Frost 1990; Villemagne et al. 1994; Kim et al. 1997 (Trøstheim et al. 2022, Table 1)",
 )
 MORPHINE = DrugProfile(
     name="morphine",

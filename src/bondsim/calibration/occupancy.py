@@ -1,8 +1,8 @@
-"""The published receptor occupancy that naltrexone's binding constants are fitted to, and the fit's residuals.
+"""The published receptor occupancy that the drugs' binding constants are fitted to, and the fits' residuals.
 
-Data, not model: editing a data point here changes no compiled kernel. The fit itself is
-``experiments/calibration/fit_naltrexone_pk.py``; docs/pharmacology.md prints the residual table
-(:func:`naltrexone_fit_table`) at every build.
+Data, not model: editing a data point here changes no compiled kernel. The fits themselves are
+``experiments/calibration/fit_naltrexone_pk.py`` and ``fit_naloxone_pk.py``; docs/pharmacology.md
+prints the residual tables (:func:`naltrexone_fit_table`, :func:`naloxone_fit_table`) at every build.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..pharmacology import (
     INAGAKI_DOSES,
     LEE_SCAN_HOURS,
     PK_VARIABILITY,
+    blockade_half_time,
     decline_half_time,
     dose_times,
     draw_person_kinetics,
@@ -285,3 +286,88 @@ def naltrexone_validation(drug: DrugProfile | None = None, blockade_variability:
             ),
         }
     return out
+
+
+# ------------------------------------------------------------------------------- naloxone
+BODY_WEIGHT_KG = 70.0
+"""Body weight assumed to turn the studies' mg/kg into mg."""
+NALOXONE_PET = (
+    ("Mayberg & Frost 1990 (PET)", 0.001, 0.19),
+    ("Mayberg & Frost 1990 (PET)", 0.01, 0.65),
+    ("Mayberg & Frost 1990 (PET)", 0.1, 0.97),
+    ("Mayberg & Frost 1990 (PET)", 1.0, 0.98),
+    ("Kim et al. 1997 (dual detector)", 0.002, 0.43),
+    ("Kim et al. 1997 (dual detector)", 0.03, 0.81),
+    ("Villemagne et al. 1994 (dual detector)", 0.0005, 0.20),
+    ("Villemagne et al. 1994 (dual detector)", 0.001, 0.40),
+    ("Villemagne et al. 1994 (dual detector)", 0.005, 0.75),
+    ("Villemagne et al. 1994 (dual detector)", 0.01, 1.00),
+)
+"""(study, mg/kg, occupancy) after one intravenous dose of naloxone, measured 45-65 min after it
+(as tabulated by Trøstheim et al. 2022, Table 1)."""
+NALOXONE_WINDOW_HOURS = (0.75, 65.0 / 60.0)
+"""The measurements fell 45-65 min after the dose; the model's occupancy is averaged over it."""
+
+
+def _between_study_sd() -> float:
+    """SD of one study's value at a dose, pooled over the doses that two studies measured (0.001 and 0.01 mg/kg)."""
+    by_dose: dict[float, list[float]] = {}
+    for _, mg_kg, occ in NALOXONE_PET:
+        by_dose.setdefault(mg_kg, []).append(occ)
+    pairs = [np.var(v, ddof=1) for v in by_dose.values() if len(v) > 1]
+    return float(math.sqrt(sum(pairs) / len(pairs)))
+
+
+NALOXONE_SD = round(_between_study_sd(), 3)
+"""Spread of one study's occupancy at a dose: 0.001 mg/kg gave 19% and 40%, 0.01 mg/kg 65% and 100%
+in two studies, a pooled SD of 0.20."""
+NALOXONE_TARGETS: tuple[Target, ...] = (
+    *(
+        Target(
+            f"occupancy 45-65 min after {mg_kg:g} mg/kg",
+            study,
+            occ,
+            occ,
+            occ,
+            NALOXONE_SD,
+            basis="read; model: mean over 45-65 min, 70 kg",
+        )
+        for study, mg_kg, occ in NALOXONE_PET
+    ),
+    Target(
+        "receptor clearance half-time after 2 mg",
+        "Kim et al. 1997 (8 volunteers, 2.0 ± 1.6 h)",
+        2.0,
+        2.0,
+        2.0,
+        1.6,
+        unit="h",
+        basis="read: mean ± SD over people; model: from the peak to half of it",
+    ),
+)
+"""The calibration targets of naloxone, in the order of :func:`naloxone_measures`."""
+
+
+def naloxone_measures(drug: DrugProfile) -> list[float]:
+    """What the typical person's model gives for each of :data:`NALOXONE_TARGETS`, in order.
+
+    Each dose as a person whose exposure is the dose in mg (of a 1 mg dose; the chain is linear),
+    on a 5 min grid.
+    """
+    step = 1.0 / 12.0
+    hours = np.round(np.arange(0.0, 24.0 + 1e-9, step), 9)
+    mg = np.array([mg_kg * BODY_WEIGHT_KG for _, mg_kg, _ in NALOXONE_PET] + [2.0])
+    occ = simulate_people(drug, [(0.0, 1.0)], hours, mg, np.ones(mg.size), dt_hours=step)
+    lo, hi = NALOXONE_WINDOW_HOURS
+    window = (hours >= lo - 1e-6) & (hours <= hi + 1e-6)
+    return [*(float(v) for v in occ[window, :-1].mean(axis=0)), blockade_half_time(hours, occ[:, -1])]
+
+
+def naloxone_residuals(drug: DrugProfile) -> np.ndarray:
+    """Weighted residuals for each of :data:`NALOXONE_TARGETS`: what the fit minimises."""
+    return np.array([t.residual(m) for m, t in zip(naloxone_measures(drug), NALOXONE_TARGETS, strict=True)])
+
+
+def naloxone_fit_table(drug: DrugProfile | None = None) -> pd.DataFrame:
+    """The naloxone calibration's residual table (columns as :func:`naltrexone_fit_table`)."""
+    return _table(NALOXONE_TARGETS, naloxone_measures(drug or profile("naloxone")))
