@@ -1,19 +1,22 @@
 r"""Pharmacokinetics and receptor occupancy of the drugs, in real units.
 
 Each drug follows the same linear chain, solved exactly over a time step with a
-matrix exponential, then a saturable binding step at the mu receptor:
+matrix exponential, then saturable binding at the mu receptor, in one step or two:
 
     depot (mg) --ka--> plasma parent (ng/mL) --ke--> out
               \--ka--> plasma metabolite (ng/mL) --km--> out      (first-pass)
     effect site:  dCe/dt = ke0 * (C_parent + potency * C_metabolite - Ce)
-    receptor:     dO/dt  = kon * Ce * (1 - O) - koff * O
+    receptor:     R + D <--kon*Ce, koff--> RD <--k_tight, k_loose--> RD*
+                  dL/dt = kon * Ce * (1 - L - T) - koff * L - k_tight * L + k_loose * T
+                  dT/dt = k_tight * L - k_loose * T,      O = L + T
 
-``O`` is the fraction of mu receptors the drug occupies, what PET measures. At
-equilibrium ``O = Ce / (Ce + Kd)`` with ``Kd = koff / kon`` (Emax, Hill n = 1);
-slow dissociation makes blockade outlast plasma levels (Lee et al. 1988;
-Rabiner et al. 2011). Doses superpose because the chain is linear in the dose.
-Every constant and its source is listed in docs/pharmacology.md; the drugs themselves are
-data (:mod:`bondsim.drugs`).
+``O`` is the fraction of mu receptors the drug occupies, what PET measures; ``T`` the part held
+in the tight state (0 for a drug that binds in one step, k_tight = 0). At equilibrium
+``O = Ce / (Ce + K_app)`` with ``K_app = Kd / (1 + k_tight / k_loose)`` and ``Kd = koff / kon``
+(Emax, Hill n = 1); fast binding gives the onset, slow loosening makes blockade outlast plasma
+levels (Lee et al. 1988; Rabiner et al. 2011). Doses superpose because the chain is linear in
+the dose. Every constant and its source is listed in docs/pharmacology.md; the drugs themselves
+are data (:mod:`bondsim.drugs`).
 """
 
 from __future__ import annotations
