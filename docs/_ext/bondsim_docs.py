@@ -7,6 +7,7 @@ so the tables cannot drift from the code:
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
 - ``{bondsim-naltrexone-fit}``: naltrexone's calibration targets against the shipped constants
   (``bondsim.calibration.occupancy.naltrexone_fit_table``), computed afresh at each build.
+- ``{bondsim-naloxone-fit}``: naloxone's, likewise (``naloxone_fit_table``).
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
 - ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
   the model has that registry; then one line on a page shows it).
@@ -51,11 +52,14 @@ DRUG_COLUMNS = [
     ("cmax_ng_ml", "C<sub>max</sub> (ng/mL)"),
     ("kd_ng_ml", "K<sub>d</sub> (ng/mL)"),
     ("dissociation_half_life_h", "receptor dissociation half-life (h)"),
+    ("tightening_half_life_h", "tightening half-life (h)"),
+    ("loosening_half_life_h", "loosening half-life (h)"),
     ("efficacy", "efficacy"),
 ]
 FIT_COLUMNS = [
     ("target", "target"),
     ("source", "source"),
+    ("basis", "read or derived"),
     ("published", "published"),
     ("range", "range"),
     ("model", "model"),
@@ -136,17 +140,25 @@ def drug_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def naltrexone_fit_rows() -> list[dict[str, Any]]:
-    """One row per calibration target of naltrexone, numbers to three significant digits."""
-    from bondsim.calibration.occupancy import naltrexone_fit_table
+def fit_rows(table_function: str) -> list[dict[str, Any]]:
+    """One row per calibration target of a drug, numbers to three significant digits.
+
+    ``table_function`` names the table's function in ``bondsim.calibration.occupancy``.
+    """
+    from bondsim.calibration import occupancy
 
     rows = []
-    for row in naltrexone_fit_table().to_dict("records"):
-        for key in ("published", "model", "residual", "weighted"):
+    for row in getattr(occupancy, table_function)().to_dict("records"):
+        for key in ("model", "residual", "weighted"):
             row[key] = float(f"{row[key]:.3g}")
         row["within"] = "yes" if row["within"] else "no"
         rows.append(row)
     return rows
+
+
+def naltrexone_fit_rows() -> list[dict[str, Any]]:
+    """One row per calibration target of naltrexone."""
+    return fit_rows("naltrexone_fit_table")
 
 
 def experiment_rows() -> list[dict[str, Any]]:
@@ -260,6 +272,13 @@ class NaltrexoneFitDirective(_MarkdownDirective):
         return markdown_table(naltrexone_fit_rows(), FIT_COLUMNS)
 
 
+class NaloxoneFitDirective(_MarkdownDirective):
+    """Naloxone's calibration targets: published value, model, residual."""
+
+    def markdown(self) -> str:
+        return markdown_table(fit_rows("naloxone_fit_table"), FIT_COLUMNS)
+
+
 class ExperimentsDirective(_MarkdownDirective):
     """The named experiments."""
 
@@ -321,6 +340,7 @@ DIRECTIVES = {
     "bondsim-params": ParamsDirective,
     "bondsim-drugs": DrugsDirective,
     "bondsim-naltrexone-fit": NaltrexoneFitDirective,
+    "bondsim-naloxone-fit": NaloxoneFitDirective,
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
     "bondsim-contract": ContractDirective,

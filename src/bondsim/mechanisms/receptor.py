@@ -78,9 +78,10 @@ VARIABLES = (
     Variable("drug_plasma", "plasma concentration of the drug", "ng/mL"),
     Variable("drug_metabolite", "plasma concentration of its active metabolite", "ng/mL"),
     Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
-    Variable("occupancy", "fraction of mu receptors held by the drug"),
+    Variable("occupancy", "fraction of mu receptors held by the drug (both states of two-step binding)"),
+    Variable("tight_occupancy", "fraction of mu receptors the drug holds in its tight state (two-step binding)"),
     Variable("drug_exposure", "the person's exposure to a dose, relative to the typical person", initial=1.0),
-    Variable("drug_binding_rate", "the person's drug binding and dissociation rates, relative to typical", initial=1.0),
+    Variable("drug_binding_rate", "the person's drug binding rates (all alike), relative to typical", initial=1.0),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
     Variable("baseline_reward", "activation gained from a contact with a closest partner, at the set point"),
     Variable(
@@ -178,17 +179,19 @@ def contact_value(reward, opioid_share):
 
 @rule(
     "update",
-    writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy"),
+    writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy", "tight_occupancy"),
     when=("treated", "drug_active"),
 )
 def advance_drug(
-    drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
-    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_exposure, drug_binding_rate,
+    drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
+    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
+    drug_exposure, drug_binding_rate,
 ):  # fmt: skip
     """The drug moves on by one step in treated people, with their own kinetics (pharmacology.md)."""
     return advance_drug_state(
-        drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy,
-        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_exposure, drug_binding_rate,
+        drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
+        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
+        drug_exposure, drug_binding_rate,
     )  # fmt: skip
 
 
