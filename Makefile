@@ -1,4 +1,6 @@
-# bondsim: make run | make test | make docs | make lint | make bench
+# bondsim: make run | make test | make check | make docs | make lint | make bench
+#   make check: the fast tier of the tests, for the edit loop (under two minutes on 2 cores)
+#   make test:  every test (what CI runs)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test docs browser lint format bench clean
+.PHONY: run test check docs browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "bondsim needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
@@ -30,6 +32,11 @@ run: $(STAMP)
 
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest
+
+# The fast tier, for the edit loop: the core (the model on both engines, parameters, the mechanism
+# API, the CLI's one-line errors), without the tests marked slow, browser, cluster or packaging
+check: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser and not cluster and not packaging"
 
 # The documentation site in docs/_build/html, built afresh from the code (tables, API reference,
 # executed notebooks); warnings are errors, internal links and anchors are checked (no network)

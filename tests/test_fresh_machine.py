@@ -63,6 +63,7 @@ def test_ensure_browser_fails_under_ci(path_without_chromium):
     assert "never skipped" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ci", [False, True], ids=["laptop", "ci"])
 def test_browser_tests_skip_on_a_laptop_and_fail_under_ci(path_without_chromium, ci):
     done = subprocess.run(

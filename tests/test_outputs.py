@@ -168,6 +168,7 @@ def test_stop_conditions_are_parsed_not_evaluated(text, message):
 
 
 # ----------------------------------------------------------------------------- bondsim run
+@pytest.mark.slow
 def test_bondsim_run_with_an_outputs_table(tmp_path):
     (tmp_path / "my_outputs.py").write_text(USER_MODULE)
     (tmp_path / "run.toml").write_text(
@@ -241,6 +242,8 @@ def test_bad_outputs_of_bondsim_run_exit_2_with_one_line_and_write_nothing(tmp_p
 
 
 # ----------------------------------------------------------------------------------- sweeps
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_sweep_outputs_serial_equal_two_dask_workers_and_are_documented(tmp_path):
     (tmp_path / "my_outputs.py").write_text(USER_MODULE)
     (tmp_path / "spec.toml").write_text(SWEEP)

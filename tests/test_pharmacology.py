@@ -289,6 +289,7 @@ def _fit_script():
     return module
 
 
+@pytest.mark.slow
 def test_a_fresh_fit_lands_on_the_shipped_constants():
     """The calibration script, rerun from other starting values, finds the constants bondsim ships."""
     script = _fit_script()
@@ -401,6 +402,7 @@ def test_both_engines_give_each_person_the_same_kinetics():
         np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_bondsim_pk_prints_percentiles_for_a_population(bondsim):
     done = bondsim("pk", "naltrexone", "--dose", "25", "25", "50", "50", "--schedule", "daily",
                    "--people", "300", "--hours", "96", "336")  # fmt: skip
