@@ -34,7 +34,8 @@ import pytest
 
 from bondsim.app import PRESETS
 
-pytestmark = pytest.mark.browser
+# one process runs them all (make test runs tests in two): they share the browser and the servers
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 RANDOM_SECONDS_ENV = "BONDSIM_RANDOM_SECONDS"
 RANDOM_SECONDS_DEFAULT = 75.0  # per engine

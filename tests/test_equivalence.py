@@ -128,6 +128,7 @@ N_TESTS = len(CASES) * len(OUTCOMES) * 2
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")  # the statistical tests share their (cached) samples
 def test_outcome_distributions_agree_for_every_parameter_set():
     # different seeds for the two engines: independent samples, as the tests assume
     p = {}
@@ -139,6 +140,7 @@ def test_outcome_distributions_agree_for_every_parameter_set():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")
 def test_outcomes_respond_to_the_parameters_in_both_engines():
     # the sets differ from each other in the same direction in both engines (the comparison has power)
     for engine in ("agents", "array"):
@@ -156,6 +158,7 @@ def test_outcomes_respond_to_the_parameters_in_both_engines():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")
 def test_the_statistical_check_fails_when_one_engine_has_a_changed_rule():
     def rejected(array_sample):
         p = p_values(sample("agents", "placebo"), array_sample)

@@ -59,12 +59,14 @@ def extending_page(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")  # one run of the page (make test runs two processes)
 def test_the_page_runs_as_written(extending_page):
     assert (extending_page / "nalmefene-run" / "timeseries.csv").exists()
     assert (extending_page / "chronic-agents" / "timeseries.csv").exists()
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")
 def test_nalmefene_keeps_receptors_blocked_a_day_later(extending_page):
     frame = pd.read_csv(extending_page / "nalmefene-array" / "timeseries.csv")
     occupancy = frame.set_index("hours")["mean_occupancy"]
@@ -72,6 +74,7 @@ def test_nalmefene_keeps_receptors_blocked_a_day_later(extending_page):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")
 def test_upregulation_rises_under_blockade_and_rebounds_after(extending_page):
     agents = pd.read_csv(extending_page / "chronic-agents" / "timeseries.csv")
     array = pd.read_csv(extending_page / "chronic-array" / "timeseries.csv")

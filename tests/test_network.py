@@ -99,6 +99,7 @@ def test_array_generators_are_valid_networks(kind):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")  # they share the module's comparison (one process under make test)
 @pytest.mark.parametrize("kind", KINDS)
 def test_mean_degree_matches_networkx(kind, compared):
     nxs, arr = compared[kind]["networkx"], compared[kind]["arrays"]
@@ -106,6 +107,7 @@ def test_mean_degree_matches_networkx(kind, compared):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_small_world_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["small_world"]["networkx"], compared["small_world"]["arrays"]
     assert arr["var"] == pytest.approx(nxs["var"], rel=0.1)
@@ -116,6 +118,7 @@ def test_small_world_degrees_and_clustering_match_networkx(compared):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_random_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["random"]["networkx"], compared["random"]["arrays"]
     assert arr["var"] == pytest.approx(nxs["var"], rel=0.05)  # Poisson-like: variance about the mean, 8
@@ -125,6 +128,7 @@ def test_random_degrees_and_clustering_match_networkx(compared):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_scale_free_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["scale_free"]["networkx"], compared["scale_free"]["arrays"]
     assert arr["min"] == nxs["min"] == 4  # every newcomer brings m = 4 distinct ties
@@ -134,6 +138,7 @@ def test_scale_free_degrees_and_clustering_match_networkx(compared):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_scale_free_degree_tail_matches_networkx(compared):
     # the share of people with at least 8, 16, 32, 64 ties: a power law in both
     nxs, arr = compared["scale_free"]["networkx"], compared["scale_free"]["arrays"]
