@@ -310,10 +310,17 @@ def test_cli_list():
         ("grooming", "--config", "missing.toml"),
     ],
 )
-def test_cli_bad_input_exits_2_with_one_line(args, tmp_path):
-    res = cli(*args, "--out", str(tmp_path / "out"))
-    assert res.returncode == 2
-    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+def test_cli_bad_input_exits_2_with_one_line(args, tmp_path, capsys):
+    """Through the command's entry point in this process (no interpreter start-up per case)."""
+    from bondsim.cli import main
+
+    try:
+        status = main(["experiment", *args, "--out", str(tmp_path / "out")])
+    except SystemExit as exc:  # argparse refuses before the command runs
+        status = exc.code
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
 
 
