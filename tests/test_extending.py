@@ -133,6 +133,12 @@ def test_only(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
+# The tests of this file's mechanism run one after the other in one process under make test: the
+# first compiles its kernel into the shared cache, the others load it (not two compilations at once)
+TEST_ONLY_KERNEL = pytest.mark.xdist_group("test_only_kernel")
+
+
+@TEST_ONLY_KERNEL
 @pytest.mark.parametrize("engine", ["agents", "array"])
 def test_a_test_file_mechanism_and_drug_run_through_bondsim_run(test_only, engine):
     done = bondsim(f"bondsim run --config model.toml --engine {engine} --days 2 --seed 3 --out r --quiet", test_only)
@@ -154,6 +160,7 @@ def test_a_test_file_mechanism_and_drug_run_through_bondsim_run(test_only, engin
 
 
 @pytest.mark.slow
+@TEST_ONLY_KERNEL
 def test_a_test_file_mechanism_and_drug_run_through_an_experiment(test_only):
     config = test_only / "experiment.toml"
     config.write_text(
@@ -186,6 +193,7 @@ def test_a_mechanism_that_reads_an_unknown_name_is_refused_with_one_line(tmp_pat
 
 
 @pytest.mark.slow
+@TEST_ONLY_KERNEL
 def test_a_test_file_mechanism_and_drug_run_through_a_sweep(test_only):
     spec = test_only / "spec.toml"
     spec.write_text(
