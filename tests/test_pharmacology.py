@@ -615,6 +615,7 @@ def _script(name: str):
     return module
 
 
+@pytest.mark.slow
 def test_a_fresh_fit_lands_on_the_shipped_constants():
     """The calibration script, rerun from other starting values, finds the constants bondsim ships."""
     script = _script("fit_naltrexone_pk")
@@ -743,6 +744,7 @@ def test_both_engines_give_each_person_the_very_same_kinetics(drug):
     assert (states[0][1]["tight_occupancy"][treated] > 0).all() == (drug == "naltrexone")
 
 
+@pytest.mark.slow
 def test_bondsim_pk_prints_percentiles_for_a_population(bondsim):
     done = bondsim("pk", "naltrexone", "--dose", "25", "25", "50", "50", "--schedule", "daily",
                    "--people", "300", "--hours", "96", "336")  # fmt: skip

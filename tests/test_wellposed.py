@@ -62,7 +62,7 @@ def check(model, where):
     assert ((bonds >= 0) & (bonds <= 1 + 1e-9)).all(), where
 
 
-@pytest.mark.parametrize("engine", ["array", "agents"])
+@pytest.mark.parametrize("engine", ["array", pytest.param("agents", marks=pytest.mark.slow)])
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(values=parameters, occupancy=st.floats(0.01, 1.0))
 def test_whole_parameter_box_is_well_posed(engine, values, occupancy):
