@@ -99,6 +99,7 @@ def test_a_command_whose_extra_is_missing_says_so_in_one_line(tmp_path, case):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_the_agents_engine_runs_without_numba_with_the_same_numbers(tmp_path):
     args = [
         "run",
