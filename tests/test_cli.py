@@ -130,7 +130,7 @@ MORE_BAD_INPUTS = {
     "set without value": (["run", "--set", "dose_mg"], "name=value"),
     "misspelt choice": (["run", "--set", "network=smallworld"], "did you mean 'small_world'"),
     "mean degree too large": (["run", "--set", "n_agents=5"], "mean_degree = 8 must be below n_agents = 5"),
-    "nested toml table": (["run", "--config", "nested.toml"], "unexpected table [extra]"),
+    "nested toml table": (["run", "--config", "nested.toml"], "unknown table [extra]"),
     "threads on the agents engine": (["run", "--threads", "2"], "threads = 2 needs engine = 'array'"),
     "zero threads": (["run", "--engine", "array", "--threads", "0"], "--threads"),
 }

@@ -154,17 +154,17 @@ def test_a_test_file_mechanism_and_drug_run_through_bondsim_run(test_only, engin
     assert done.returncode == 0, done.stderr
     frame = pd.read_csv(test_only / "r" / "timeseries.csv")
     counts = frame["mean_contact_count"].to_numpy()
-    assert counts[0] == 0 and np.all(np.diff(counts) >= 0) and counts[-1] > 1
+    assert counts[0] > 0 and np.all(np.diff(counts) >= 0) and counts[-1] > counts[0] + 1  # counted since the warm-up
     assert frame["mean_occupancy"].max() > 0.5  # the drug acted
     params = load(test_only / "model.toml")
     assert params.comfort_gain == 0.5 and params.drug == "testamine"
     model = BondingModel(params.replace(engine=engine, n_agents=50, mean_degree=4), seed=3)
-    accepted = 0
+    accepted, before = 0, model.state()["contact_count"].sum()  # counted since the warm-up began
     for _ in range(24):
         model.step()
         accepted += int(model.last_contacts.accepted.sum())
     s = model.state()
-    assert accepted > 0 and s["contact_count"].sum() == 2 * accepted  # each accepted contact counts for both
+    assert accepted > 0 and s["contact_count"].sum() - before == 2 * accepted  # each accepted contact counts for both
     assert np.all(s["comfort"] >= 0)
 
 

@@ -126,6 +126,7 @@ REGRESSION_PARAMS = {
     "separation_day": 7.0,
     "separation_fraction": 0.1,
     "isolation_days": 2.0,
+    "warmup_days": 0.0,  # the rules from the initial bonds (test_warmup.py has a settled start's regression)
 }
 REGRESSION = {
     "mean_tone": 1.4412597307305848,

@@ -96,7 +96,7 @@ def test_toml_top_level_and_params_table(tmp_path):
         ("n_agents = = 3\n", ["malformed TOML"]),
         ("[params]\nn_agnets = 3\n", ["unknown parameter 'n_agnets'"]),
         ("[params]\ndose_mg = -1\n", ["dose_mg = -1"]),
-        ("[network]\nkind = 'random'\n", ["unexpected table [network]"]),
+        ("[network]\nkind = 'random'\n", ["unknown table [network]"]),
         ('n_agents = "many"\n', ["n_agents = 'many'", "not a number"]),
     ],
 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from itertools import chain
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import mesa
@@ -54,7 +55,7 @@ class AgentEngine(EngineBase):
 
     name = "agents"
 
-    def __init__(self, spec, constants, network, state, dt, *, model: mesa.Model) -> None:
+    def __init__(self, spec, constants, network, state, dt, *, model: mesa.Model, start: bool = True) -> None:
         super().__init__(spec, constants, network, dt)
         methods, self.namespace = agent_methods(spec, constants, dt)
         self.person_class = type("Person", (Person,), {**methods, "__module__": __name__})
@@ -80,7 +81,19 @@ class AgentEngine(EngineBase):
             values = [_cast(v, v.initial)] * network.n_edges if values is None else np.asarray(values).tolist()
             for i, person in enumerate(people):
                 setattr(person, f"edge_{v.name}", values[indptr[i] : indptr[i + 1]])
-        self.start()
+        if start:  # not for a state saved whole (a settled one): its start rules have run
+            self.start()
+
+    @property
+    def constants(self) -> MappingProxyType:
+        """The numbers derived from the parameters; setting them gives the methods the new ones (``C_name``)."""
+        return self._constants
+
+    @constants.setter
+    def constants(self, value: dict[str, Any]) -> None:
+        self._constants = MappingProxyType(dict(value))
+        if hasattr(self, "namespace"):
+            self.namespace.update({f"C_{k}": v for k, v in value.items()})
 
     def _decide(self, draws: dict[str, np.ndarray], hours: float) -> None:
         self.namespace.update(DRAWS={k: v.tolist() for k, v in draws.items()}, HOURS=hours)

@@ -32,7 +32,9 @@ class ArrayEngine(EngineBase):
 
     name = "array"
 
-    def __init__(self, spec, constants, network, state, dt, *, model=None, create_agents=True, threads=1) -> None:
+    def __init__(
+        self, spec, constants, network, state, dt, *, model=None, create_agents=True, threads=1, start=True
+    ) -> None:
         global THREADS_STARTED
         super().__init__(spec, constants, network, dt)
         self.threads = threads
@@ -55,7 +57,8 @@ class ArrayEngine(EngineBase):
         self.fault = np.zeros(network.n, dtype=np.int32)  # each person's first fault code (codegen.fault_code)
         self.fault_value = np.zeros(network.n, dtype=np.float64)  # and the value that was not finite
         self._bind_all()
-        self.start()
+        if start:  # not for a state saved whole (a settled one): its start rules have run
+            self.start()
         self._compile()
         if create_agents and model is not None:
             for i in range(network.n):
@@ -121,7 +124,11 @@ class ArrayEngine(EngineBase):
     def _compile(self) -> None:
         """Compile (or load from the cache) every kernel now, by a step over nobody: errors show before a run."""
         draws = {name: np.zeros(0) for names in self._draw_names.values() for name in names}
+        # the decide kernel starts by resetting the scratch variables: a state saved after a step keeps its own
+        kept = {v.name: self.arrays[v.name].copy() for v in self.spec.variables.values() if v.scratch}
         self._decide(draws, 0.0, people=0)
+        for name, values in kept.items():
+            self.arrays[name][:] = values
         self._approach(np.zeros(0, dtype=np.int64), draws, 0.0)
         self._update(draws, 0.0, people=0)
 

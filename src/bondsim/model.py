@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -13,15 +15,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import events as interventions
+from . import metrics, states
 from .agents import AgentEngine
 from .drugs import DrugProfile, profile
 from .engine import Contacts, RuleFault
 from .errors import UserError
-from .extras import require
+from .extras import has, require
 from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec, resolve
 from .network import SocialNetwork, build
-from .params import Params, load
+from .params import FIXED, Params, load
 
 SETTLE_MIN_DAYS = 42.0  # the shortest warm-up: bonds settle within six weeks with the defaults (model.md)
 SETTLE_MAX_DAYS = 365.0  # the longest: a community that has not settled in a year is reported as it is
@@ -75,15 +78,20 @@ def check_model(params: Params) -> tuple[ModelSpec, dict[str, Any]]:
 
 
 class Timeseries(mesa.DataCollector):
-    """Mesa's DataCollector of the model's population means, one row per step.
+    """Mesa's DataCollector of the model's population means, one row per step, and of agent reporters if any.
 
     The row is computed once per step (``model.current``) and appended as it is: Mesa's own
     ``collect`` calls a reporter and deep-copies its number for each column, a fifth of a small
-    model's step.
+    model's step. With ``agent_reporters`` (``BondingModel(..., agent_reporters={...})``), Mesa
+    collects them too: ``model.datacollector.get_agent_vars_dataframe()``.
     """
 
-    def __init__(self, model_reporters: dict[str, Callable[..., Any]]) -> None:
-        super().__init__(model_reporters=model_reporters)
+    def __init__(
+        self,
+        model_reporters: dict[str, Callable[..., Any]],
+        agent_reporters: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model_reporters=model_reporters, agent_reporters=agent_reporters)
         self._rows = dict(model_reporters)  # the reporters that read the row
 
     def collect(self, model: mesa.Model) -> None:
@@ -105,12 +113,27 @@ class BondingModel(mesa.Model):
     (``params.engine``) executes their rules, one Mesa agent at a time (``agents``) or compiled
     over arrays (``array``). People are named by their index 0..n-1 everywhere.
 
+    A new model warms up before time zero (``warmup_days``, 42 by default: at least that long,
+    then until felt connection and bonds are stationary, :meth:`settle`), drawing from its own
+    generator, so that time zero is a settled community; the clock, the step count and the
+    timeseries start there, and the parameters' own events (doses, separations) are timed from
+    it. ``warmup_days = 0`` starts from the initial bonds. The warm-up runs on the array engine's
+    compiled loops whenever numba is installed, whatever the model's engine: both give the very
+    same state.
+
     Args:
         params: the parameters (defaults if None); keyword overrides are applied on top.
         seed: master seed of the model's single NumPy Generator (drawn and recorded if None).
         social_network: a prebuilt network to use instead of generating one.
         create_agents: whether the array engine creates its Mesa agent views
             (skip for very large populations; the agents engine always has agents).
+        agent_reporters: Mesa agent reporters (name -> attribute name or function of an agent),
+            collected at every recorded step: ``model.datacollector.get_agent_vars_dataframe()``.
+        cache: keep the settled state after a warm-up, and start from a kept one with the same
+            key instead of warming up (:mod:`bondsim.states`): ``True`` for bondsim's cache
+            folder, or a folder.
+        state: a saved state to start from instead of building and warming up
+            (:meth:`from_state` reads one from a file).
         **overrides: parameter values, e.g. ``n_agents=500, drug="naltrexone"``.
     """
 
@@ -121,10 +144,13 @@ class BondingModel(mesa.Model):
         *,
         social_network: SocialNetwork | None = None,
         create_agents: bool = True,
+        agent_reporters: Mapping[str, Any] | None = None,
+        cache: bool | str | Path = False,
+        state: states.SavedState | None = None,
         **overrides: Any,
     ) -> None:
         self.params = load(overrides=overrides, base=params) if overrides else (params or Params())
-        self.seed = make_seed(seed)
+        self.seed = make_seed(seed) if state is None else state.seed
         super().__init__(rng=self.seed)
         self._mesa_step, self.step = self.step, self._guarded_step  # Mesa's clock, behind a check
         self._failure: str | None = None
@@ -132,46 +158,255 @@ class BondingModel(mesa.Model):
         self._current_step = -1  # the step whose row self._current is
         self.steps_done = 0  # Mesa counts a step as done before it runs; events need the step's start
         p = self.params
+        if agent_reporters and not create_agents and p.engine == "array":
+            raise ModelError("agent_reporters read the Mesa agents: leave create_agents=True")
         self.spec, constants = check_model(p)
         self.constants = MappingProxyType(constants)  # read-only: derived from the parameters, given to the engine
         self.drug: DrugProfile = profile(p.drug, p.drugs)
-        self.network = (
-            social_network
-            if social_network is not None
-            else build(p.network, p.n_agents, p.mean_degree, self.rng, p.rewiring)
-        )
-        self._degree = self.network.degree()
-        state: dict[str, np.ndarray] = {}
-        for m in self.spec.mechanisms:
-            state.update(m.initialize(p, self.network.n, self.network, self.rng))
-        try:
-            if p.engine == "array":
-                require("array", "engine = 'array'")
-                from .kernel import ArrayEngine
-
-                kwargs = {"create_agents": create_agents, "threads": p.threads}
-                self.engine = ArrayEngine(
-                    self.spec, self.constants, self.network, state, p.step_hours, model=self, **kwargs
-                )
-            else:
-                self.engine = AgentEngine(self.spec, self.constants, self.network, state, p.step_hours, model=self)
-        except RuleFault as fault:  # a start rule or an observation of the initial state
-            raise RuleError(fault.describe("the start (step 0)")) from fault.error
+        self.extra_metrics = {k: v for m in self.spec.mechanisms for k, v in m.metrics().items()}
+        self.last_contacts = Contacts.none()
+        self.warmed_up_days = 0.0  # how long the community ran before time zero
+        self.cache_key: str | None = None  # the key of its settled state, with a cache
+        self._read_by: dict[str, str] = {}  # parameters the mechanisms read to build the model -> who read them
+        folder = None if cache is True else cache
+        if state is None and cache is not False and p.warmup_days > 0:
+            self.cache_key = states.cache_key(p, self.seed, self.spec, social_network)
+            state = states.lookup(self.cache_key, folder)
+        if state is not None:
+            variables = self._restore(state)
+        else:
+            self.network = (
+                social_network
+                if social_network is not None
+                else build(p.network, p.n_agents, p.mean_degree, self.rng, p.rewiring)
+            )
+            self._degree = self.network.degree()
+            variables = {}
+            for m in self.spec.mechanisms:
+                reads = _Reads(p)
+                variables.update(m.initialize(reads, self.network.n, self.network, self.rng))
+                self._read_by.update(dict.fromkeys(reads.names, f"{m.name}.initialize"))
+            if p.warmup_days > 0:
+                variables = self._warm_up(variables, create_agents)
+                if self.cache_key is not None:
+                    states.store(self.cache_key, self._saved(variables), folder)
+        if not hasattr(self, "engine"):  # (a warm-up on the agents engine keeps its engine)
+            self.engine = self._make_engine(variables, start=self.warmed_up_days == 0, create_agents=create_agents)
         self.treated_index = np.flatnonzero(self.engine.get("treated"))
         self.separated_index = np.zeros(0, dtype=np.int64)
+        self._isolations: list[_Isolation] = []
         self.event_hour = 0.0
         self._events: list[tuple[float, int, str, Any]] = []
         self._event_counter = 0
-        self._handlers = {"reopen ties": _reopen_ties}
+        self._handlers = {
+            "reopen ties": _reopen_ties,
+            "set": _set_parameters,
+            "isolate": _isolate,
+            "reunite": _reunite,
+            "event": _intervention,
+        }
         for m in self.spec.mechanisms:
             self._handlers.update(m.events())
-        for m in self.spec.mechanisms:
-            m.schedule(self)
-        self.last_contacts = Contacts.none()
-        self.extra_metrics = {k: v for m in self.spec.mechanisms for k, v in m.metrics().items()}
+        reads = _Reads(p)
+        self.params = reads  # type: ignore[assignment]  # what the mechanisms' schedules read, recorded
+        try:
+            for m in self.spec.mechanisms:
+                before = set(reads.names)
+                m.schedule(self)
+                self._read_by.update(dict.fromkeys(reads.names - before, f"{m.name}.schedule"))
+        finally:
+            self.params = p
         columns = (*metrics.COLUMNS, *self.extra_metrics)
-        self.datacollector = Timeseries(model_reporters={c: (lambda m, c=c: m.current[c]) for c in columns})
+        self.datacollector = Timeseries(
+            model_reporters={c: (lambda m, c=c: m.current[c]) for c in columns},
+            agent_reporters=dict(agent_reporters) if agent_reporters else None,
+        )
         self._record()
+        self._parameter_names = frozenset(p.values())
+        self._built = True  # from now on a parameter set as an attribute is refused (__setattr__)
+
+    @classmethod
+    def from_state(
+        cls,
+        path: str | Path,
+        *,
+        create_agents: bool = True,
+        agent_reporters: Mapping[str, Any] | None = None,
+        **overrides: Any,
+    ) -> BondingModel:
+        """A model that starts from a state file (:meth:`save_state`) at time zero, with its parameters and seed.
+
+        ``overrides`` may change parameters that do not build the model or set its initial state
+        (the engine, a drug's dose and schedule, the behavioural parameters); the parameters'
+        own events are scheduled from time zero as in any model. With the same parameters the
+        model runs with the very same bits as the one that saved the state.
+
+        Raises:
+            InputError: the file is missing or not a state file.
+            ModelError: an override of a parameter the state was built with.
+        """
+        saved = states.read(path)
+        params = load(overrides=_as_changes(saved.params))
+        fixed = {**{k: v for k, v in FIXED.items() if not v.startswith("schedules")}, **saved.fixed}
+        for name, value in overrides.items():
+            if name in fixed and name not in ("engine", "threads") and value != getattr(params, name, value):
+                raise ModelError(
+                    f"{name} = {value!r}: the state in {path} was built with {name} = {getattr(params, name)!r} "
+                    f"({name} {fixed[name].split(' (')[0].removeprefix('it ')}); start a new model instead"
+                )
+        if overrides:
+            params = params.replace(**overrides)
+        return cls(params, create_agents=create_agents, agent_reporters=agent_reporters, state=saved)
+
+    def save_state(self, path: str | Path) -> Path:
+        """Write the model's state at time zero (its settled community) to ``path``, for :meth:`from_state`.
+
+        Events are not saved: a model started from the file schedules its parameters' own.
+
+        Raises:
+            ModelError: the model has run past time zero.
+        """
+        if self.steps_done:
+            raise ModelError(
+                f"save_state saves a model at time zero (before its first step); this one is at hour {self.hours:g}"
+            )
+        return states.write(path, self._saved({v: self.engine.get(v) for v in self.spec.variables}))
+
+    def _saved(self, variables: Mapping[str, np.ndarray]) -> states.SavedState:
+        """The model's state at time zero, as a state file holds it."""
+        return states.SavedState(
+            params=self.params.to_dict(),
+            seed=self.seed,
+            rng=self.rng.bit_generator.state,
+            network=self.network,
+            variables={k: np.array(v, copy=True) for k, v in variables.items()},
+            contacts=self.last_contacts,
+            warmed_up_days=self.warmed_up_days,
+            fixed=dict(self.fixed_parameters),
+            code=states.fingerprint(self.spec),
+        )
+
+    def _restore(self, saved: states.SavedState) -> dict[str, np.ndarray]:
+        """Take the network, generator, contacts and warm-up of a saved state; returns its variables."""
+        missing = [v for v in self.spec.variables if v not in saved.variables]
+        if missing:
+            raise ModelError(f"the saved state has no '{missing[0]}': it was saved by a model of other mechanisms")
+        self.network = saved.network
+        self._degree = self.network.degree()
+        self.rng.bit_generator.state = saved.rng
+        self.last_contacts = saved.contacts
+        self.warmed_up_days = saved.warmed_up_days
+        self._read_by.update({k: v for k, v in saved.fixed.items() if k not in FIXED})
+        return dict(saved.variables)
+
+    def _make_engine(self, variables: Mapping[str, np.ndarray], *, start: bool, create_agents: bool, engine=None):
+        """The model's engine (or ``engine``) over ``variables``; ``start``: run the start rules on them first."""
+        p = self.params
+        engine = engine or p.engine
+        try:
+            if engine == "array":
+                require("array", "engine = 'array'")
+                from .kernel import ArrayEngine
+
+                kwargs = {"create_agents": create_agents, "threads": p.threads, "start": start}
+                model = self if create_agents is not None else None
+                return ArrayEngine(
+                    self.spec, self.constants, self.network, variables, p.step_hours, model=model, **kwargs
+                )
+            return AgentEngine(
+                self.spec, self.constants, self.network, variables, p.step_hours, model=self, start=start
+            )
+        except RuleFault as fault:  # a start rule or an observation of the initial state
+            raise RuleError(fault.describe("the start (step 0)")) from fault.error
+
+    def _warm_up(self, variables: dict[str, np.ndarray], create_agents: bool) -> dict[str, np.ndarray]:
+        """Run the community before time zero until it has settled; returns its state (the clock is back at 0).
+
+        On the array engine's loops where numba is installed (the same bits as the agents engine),
+        else on the model's own engine, which it then keeps.
+        """
+        p = self.params
+        if has("array"):
+            try:
+                self.engine = self._make_engine(variables, start=True, create_agents=None, engine="array")
+            except MechanismError:
+                if p.engine == "array":
+                    raise
+                self.engine = self._make_engine(variables, start=True, create_agents=create_agents)
+        else:
+            self.engine = self._make_engine(variables, start=True, create_agents=create_agents)
+        self.warmed_up_days = self._settle(self._warm_steps, min_days=p.warmup_days)
+        self.steps_done = 0  # time zero
+        self._current_step = -1
+        warmed = self.engine
+        if warmed.name == p.engine and (p.engine == "agents" or not create_agents):
+            return {}  # the model keeps this engine
+        del self.engine
+        return {v: warmed.get(v) for v in self.spec.variables}
+
+    def _warm_steps(self, steps: int) -> None:
+        """Steps before time zero: no events, no rows, Mesa's clock not moved."""
+        for _ in range(steps):
+            try:
+                self.last_contacts = self.engine.step(self.rng, self.hours)
+            except RuleFault as fault:
+                day = self.hours / 24.0
+                raise RuleError(fault.describe(f"the warm-up (day {day:g} before time zero)")) from fault.error
+            self.steps_done += 1
+
+    @property
+    def fixed_parameters(self) -> dict[str, str]:
+        """The parameters that cannot change mid-run (:meth:`set_parameters`), each with why."""
+        out = {name: reason for name, reason in FIXED.items()}
+        for name, who in self._read_by.items():
+            out.setdefault(name, f"is read by {who} to build the model")
+        return out
+
+    def check_parameters(self, changes: Mapping[str, Any]) -> None:
+        """Refuse changes that :meth:`set_parameters` cannot make (an unknown or fixed parameter, a bad value)."""
+        fixed = self.fixed_parameters
+        for name in changes:
+            if name not in self.params.values():
+                from .params import check_name
+
+                check_name(name, self.params)
+            if name in fixed:
+                reason = fixed[name] if fixed[name].startswith("is ") else f"it {fixed[name]}"
+                raise ModelError(f"{name} cannot change mid-run: {reason}")
+        self.params.replace(**changes)  # a value out of range, or against another parameter
+
+    def set_parameters(self, **changes: Any) -> None:
+        """Change parameters now: the model's constants are derived again and given to the engine.
+
+        The rules use the new values from the next step on (for both engines alike). A parameter
+        that sizes or builds the model, sets its initial state or schedules its own events at
+        time zero cannot change (:attr:`fixed_parameters`); each person's start values (their
+        baseline activation and reward, the units of reward and signal) keep what they were.
+        To change a parameter later in the run, schedule it: ``model.schedule(hour, "set", {...})``.
+
+        Raises:
+            ModelError: a parameter that cannot change mid-run.
+            ParameterError: an unknown parameter or a value out of range.
+        """
+        self.check_parameters(changes)
+        params = self.params.replace(**changes)
+        constants = model_constants(params, self.spec)
+        check_arguments(self.spec, constants)
+        self.params = params
+        self.constants = MappingProxyType(constants)
+        self.engine.constants = constants
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__.get("_parameter_names", ()) and self.__dict__.get("_built"):
+            fixed = self.fixed_parameters.get(name)
+            hint = (
+                f"{name} cannot change mid-run ({fixed.removeprefix('is ')})"
+                if fixed
+                else f"use model.set_parameters({name}={value!r}) to change it now, or "
+                f"model.schedule(hour, 'set', {{'{name}': {value!r}}}) to change it later"
+            )
+            raise ModelError(f"model.{name} = {value!r} is not how a parameter changes: {hint}")
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------- time
     @property
@@ -258,10 +493,36 @@ class BondingModel(mesa.Model):
             raise ModelError(f"isolate: hours = {hours!r} must be a number >= 0")
         people = np.asarray([self._person(i) for i in people], dtype=np.int64)
         net = self.network
-        own = np.concatenate([np.arange(net.indptr[i], net.indptr[i + 1]) for i in people]) if people.size else []
-        ties = np.concatenate([own, net.reverse[np.asarray(own, dtype=np.int64)]]).astype(np.int64)
-        self._close(ties, 1)
-        self.schedule(self.hours + hours, "reopen ties", ties)
+        if people.size:
+            own = np.concatenate([np.arange(net.indptr[i], net.indptr[i + 1]) for i in people]).astype(np.int64)
+            owner = np.repeat(people, net.indptr[people + 1] - net.indptr[people])
+        else:
+            own = owner = np.zeros(0, dtype=np.int64)
+        isolation = _Isolation(
+            np.concatenate([own, net.reverse[own]]).astype(np.int64), np.concatenate([owner, owner]), np.unique(people)
+        )
+        self._close(isolation.ties, 1)
+        self._isolations.append(isolation)
+        self.schedule(self.hours + hours, "reopen ties", isolation)
+
+    def reunite(self, people: Iterable[int] | None = None) -> None:
+        """End the isolation of ``people`` now (default: everyone isolated); others stay isolated."""
+        who = self.isolated_index if people is None else np.asarray([self._person(i) for i in people], dtype=np.int64)
+        for isolation in list(self._isolations):
+            mask = np.isin(isolation.owner, who)
+            if mask.any():
+                self._close(isolation.ties[mask], -1)
+                isolation.ties, isolation.owner = isolation.ties[~mask], isolation.owner[~mask]
+            isolation.people = np.setdiff1d(isolation.people, who)
+            if not isolation.people.size:
+                self._isolations.remove(isolation)
+
+    @property
+    def isolated_index(self) -> np.ndarray:
+        """Who is cut off by an isolation now (sorted indices)."""
+        if not self._isolations:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([i.people for i in self._isolations]))
 
     def bonds_of(self, person: int) -> dict[int, float]:
         """Bonds of a person to reachable neighbours (partners who left or are away are not listed)."""
@@ -384,20 +645,31 @@ class BondingModel(mesa.Model):
         learning takes longer). After ``min_days`` the model runs a week at a time until the weekly
         means of felt connection and of the mean bond (0-1 scales) both moved by less than
         ``tolerance`` from the week before, or until ``max_days``. The same seed gives the same
-        length: the check reads the model's own state once a day.
+        length: the check reads the model's own state once a day. A new model has already done
+        this before its time zero (``warmup_days``); this is for one built with ``warmup_days = 0``.
         """
+        return self._settle(self.advance, min_days, max_days, tolerance)
+
+    def _settle(
+        self,
+        advance: Callable[[int], None],
+        min_days: float = SETTLE_MIN_DAYS,
+        max_days: float = SETTLE_MAX_DAYS,
+        tolerance: float = SETTLE_TOLERANCE,
+    ) -> float:
+        """:meth:`settle` with ``advance(steps)`` as the way to run (the warm-up's steps record nothing)."""
         day = max(1, round(24.0 / self.params.step_hours))
         means: list[tuple[float, float]] = []
 
         def week() -> tuple[float, float]:
             rows = []
             for _ in range(7):
-                self.advance(day)
+                advance(day)
                 rows.append((self.current["felt_connection"], self.current["mean_bond"]))
             return tuple(np.mean(rows, axis=0))
 
         start = self.hours
-        self.advance(max(0, math.ceil(24.0 * (min_days - 14.0) / self.params.step_hours - 1e-9)))
+        advance(max(0, math.ceil(24.0 * (min_days - 14.0) / self.params.step_hours - 1e-9)))
         means.append(week())  # the two weeks before min_days are compared first
         while (self.hours - start) / 24.0 < max_days - 1e-9:
             means.append(week())
@@ -406,9 +678,16 @@ class BondingModel(mesa.Model):
         return (self.hours - start) / 24.0
 
     def run(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> pd.DataFrame:
-        """Run ``steps`` steps and return the whole timeseries (see :meth:`advance` for ``keep``)."""
+        """Run ``steps`` steps and return the rows they recorded (see :meth:`advance` for ``keep``).
+
+        A new model's first call also returns its row of time zero (step 0); later calls return
+        only their own steps' rows, so that ``pd.concat`` of the calls' tables is the whole
+        timeseries, which :meth:`timeseries` returns at any time.
+        """
+        first = len(next(iter(self.datacollector.model_vars.values()))) if self.steps_done else 0
         self.advance(steps, progress=progress, keep=keep)
-        return self.timeseries()
+        frame = self.timeseries()
+        return frame.iloc[first:] if first else frame
 
     def advance(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> None:
         """Run ``steps`` steps.
@@ -435,9 +714,73 @@ class BondingModel(mesa.Model):
         return {column: np.asarray(values) for column, values in self.datacollector.model_vars.items()}
 
 
-def _reopen_ties(model: BondingModel, ties: np.ndarray) -> None:
+class _Reads:
+    """Parameters as a mechanism reads them, with the names it read recorded (those cannot change mid-run)."""
+
+    def __init__(self, params: Params) -> None:
+        object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "names", set())
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._params, name)
+        if name in self._params.values():
+            self.names.add(name)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("the parameters are read-only")
+
+
+@dataclass
+class _Isolation:
+    """People cut off from everyone: the ties their isolation closed, each with the isolated person it is for."""
+
+    ties: np.ndarray  # directed ties closed (a tie twice where both its people are isolated)
+    owner: np.ndarray  # for each, the isolated person it was closed for
+    people: np.ndarray  # who is isolated (sorted; someone without ties among them)
+
+
+def _as_changes(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved ``Params.to_dict()`` as the changes that rebuild those parameters."""
+    from .params import config_changes
+
+    data = dict(saved)
+    if not data.get("drugs"):
+        data.pop("drugs", None)
+    return config_changes(data, "the state file")
+
+
+def _reopen_ties(model: BondingModel, ties: Any) -> None:
     """The end of an isolation: the ties it closed open again (unless closed for another reason)."""
-    model._close(ties, -1)
+    if isinstance(ties, _Isolation):
+        if ties not in model._isolations:  # ended already (reunited)
+            return
+        model._isolations.remove(ties)
+        ties = ties.ties
+    if len(ties):
+        model._close(ties, -1)
+
+
+def _set_parameters(model: BondingModel, changes: Mapping[str, Any]) -> None:
+    """A ``set`` event: parameters change from this step on."""
+    model.set_parameters(**changes)
+
+
+def _isolate(model: BondingModel, payload: tuple[Iterable[int], float]) -> None:
+    """An ``isolate`` event: (people, hours)."""
+    people, hours = payload
+    model.isolate(people, hours)
+
+
+def _reunite(model: BondingModel, people: Iterable[int] | None) -> None:
+    """A ``reunite`` event: people (None: everyone isolated)."""
+    model.reunite(people)
+
+
+def _intervention(model: BondingModel, payload: tuple[Any, Mapping[str, np.ndarray]]) -> None:
+    """An ``[[events]]`` event (:mod:`bondsim.events`): (event, groups)."""
+    event, groups = payload
+    interventions.apply(model, event, groups)
 
 
 def steps_for(params: Params, steps: int | None = None, days: float | None = None) -> int:

@@ -44,6 +44,10 @@ MODEL_PARAMETERS = (
               status="setting"),
     Parameter("step_hours", 1.0, "h", "length of one step", 0.05, 24.0,
               source="resolves the ~1 h peak of naltrexone and the ~3 h tone relaxation", status="setting"),
+    Parameter("warmup_days", 42.0, "days", "warm-up before time zero: at least this long, then until felt connection "
+              "and bonds are stationary (0: start from the initial bonds)", 0.0, 3650.0,
+              source="bonds settle within six weeks with the defaults (model.md: the warm-up and time zero)",
+              status="setting"),
 )  # fmt: skip
 
 BUILTIN_PARAMETERS: dict[str, Parameter] = {p.name: p for p in MODEL_PARAMETERS}
@@ -53,6 +57,37 @@ for _name in DEFAULT_MECHANISMS:
         BUILTIN_PARAMETERS[_p.name] = _p
         DECLARED_BY[_p.name] = _name
 FIELDS = BUILTIN_PARAMETERS  # name -> Parameter (``.default``, ``.metadata``) of every built-in parameter
+
+# The built-in parameters that cannot change once a model is built (bondsim.events,
+# BondingModel.set_parameters), with why; a model adds those its mechanisms' ``initialize`` and
+# ``schedule`` read (a user's mechanisms' among them).
+FIXED: dict[str, str] = {
+    **dict.fromkeys(
+        ("n_agents", "network", "mean_degree", "rewiring", "engine", "threads", "step_hours"),
+        "sizes or builds the model",
+    ),
+    "warmup_days": "sets the warm-up before time zero",
+    **dict.fromkeys(
+        (
+            "set_point",
+            "set_point_sd",
+            "initial_bond",
+            "drug",
+            "treated_fraction",
+            "pk_variability",
+            "blockade_variability",
+        ),
+        "sets the initial state (set points, first bonds, who is treated and how each person takes the drug)",
+    ),
+    **dict.fromkeys(
+        ("dose_mg", "schedule", "dose_hours", "dose_amounts_mg", "dosing_start_day", "dosing_days"),
+        "schedules the doses at time zero: give a dose with an event (dose_mg = ...) instead",
+    ),
+    **dict.fromkeys(
+        ("separation", "separation_day", "separation_fraction", "isolation_days"),
+        "schedules the separation event at time zero: isolate people with an event (isolate_days = ...) instead",
+    ),
+}
 
 
 def _validate(self) -> None:
@@ -344,16 +379,23 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"cannot read {path}: {exc}") from None
 
 
-def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+CONFIG_TABLES = ("params", "drugs", "mechanisms", "replace")  # what :func:`config_changes` reads itself
+RUN_TABLES = ("outputs", "events")  # what only a run config holds: ``bondsim run`` reads them (outputs, events)
+
+
+def config_changes(data: Mapping[str, Any], where: str, reads: Iterable[str] = ()) -> dict[str, Any]:
     """Parameter changes in a config's contents.
 
     These are ``name = value`` pairs (top level or in ``[params]``), ``mechanisms = [...]``,
     ``replace = { "bondsim.mechanisms.tone" = "mytone" }`` (a mechanism of the list and the module
-    that takes its place) and ``[drugs.NAME]`` tables. An ``[outputs]`` table is not a parameter:
-    ``bondsim run`` reads it (:mod:`bondsim.outputs`).
+    that takes its place) and ``[drugs.NAME]`` tables. ``reads`` names the other tables the caller
+    reads itself: ``bondsim run`` reads ``[outputs]`` (:mod:`bondsim.outputs`) and ``[[events]]``
+    (:mod:`bondsim.events`). Any other table is refused with one line naming it, as is a run
+    config's table where it is not read.
     """
     data = dict(data)
-    data.pop("outputs", None)
+    for name in reads:
+        data.pop(name, None)
     changes: dict[str, Any] = {}
     if "drugs" in data:
         try:
@@ -364,28 +406,50 @@ def config_changes(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         changes["mechanisms"] = data.pop("mechanisms")
     if "replace" in data:
         changes["replace"] = data.pop("replace")
-    table = data.get("params", data)
+    table = data.pop("params", {})
     if not isinstance(table, dict):
         raise ParameterError(f"[params] in {where} must be a table of name = value pairs")
+    known = [*CONFIG_TABLES, *reads]
+    for key, value in data.items():  # the rest of the top level: parameters, name = value
+        if key in RUN_TABLES:
+            shown = "[[events]]" if key == "events" else f"[{key}]"
+            raise ParameterError(
+                f"{shown} in {where} is not read here: only a run config (bondsim run --config) takes it"
+            )
+        if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+            shown = f"[{key}]" if isinstance(value, dict) else f"[[{key}]]"
+            more = "".join(f", [[{t}]]" if t == "events" else f", [{t}]" for t in reads)
+            raise ParameterError(
+                f"unknown table {shown} in {where}{did_you_mean(key, known)}: a config holds name = value parameters, "
+                f"[params], [drugs.NAME], mechanisms and replace{more}"
+            )
+        if key in table:
+            raise ParameterError(f"'{key}' is set twice in {where}: at top level and in [params]")
+        changes[key] = value
     for key, value in table.items():
         if isinstance(value, dict):
-            raise ParameterError(f"unexpected table [{key}] in {where}: parameters are name = value pairs")
+            raise ParameterError(f"unexpected table [params.{key}] in {where}: parameters are name = value pairs")
         changes[key] = value
     return changes
 
 
 def load(
-    config: str | Path | None = None, overrides: Mapping[str, Any] | None = None, base: Params | None = None
+    config: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    base: Params | None = None,
+    reads: Iterable[str] = (),
 ) -> Params:
     """Parameters from defaults (or ``base``), an optional TOML file, then overrides.
 
     The TOML file holds ``name = value`` pairs at top level or in a ``[params]`` table, and may
-    list ``mechanisms`` and define drugs in ``[drugs.NAME]`` tables.
+    list ``mechanisms`` and define drugs in ``[drugs.NAME]`` tables; ``reads`` names the tables
+    the caller reads itself (:func:`config_changes`: e.g. ``RUN_TABLES`` for a run config). Any
+    other table or unknown name is refused with one line.
     """
     params = base or Params()
     changes: dict[str, Any] = {}
     if config is not None:
-        changes.update(config_changes(read_toml(config), str(config)))
+        changes.update(config_changes(read_toml(config), str(config), reads))
     changes.update(overrides or {})
     if "mechanisms" in changes or "replace" in changes:  # first, so that the parameters of the mechanisms are known
         first = {k: changes.pop(k) for k in ("mechanisms", "replace") if k in changes}

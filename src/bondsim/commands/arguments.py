@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 
 from ..model import make_seed
 from ..params import Params, load, parse_assignments
@@ -27,14 +28,17 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def model_params(args: argparse.Namespace) -> Params:
-    """Parameters from ``--config``, ``--set``, ``--engine`` and ``--threads``, validated."""
+def model_params(args: argparse.Namespace, reads: Iterable[str] = ()) -> Params:
+    """Parameters from ``--config``, ``--set``, ``--engine`` and ``--threads``, validated.
+
+    ``reads``: the tables of ``--config`` the command reads itself (any other is refused).
+    """
     overrides = parse_assignments(args.assignments)
     if getattr(args, "engine", None):
         overrides["engine"] = args.engine
     if getattr(args, "threads", None):
         overrides["threads"] = args.threads
-    return load(args.config, overrides)
+    return load(args.config, overrides, reads=reads)
 
 
 def positive_int(text: str) -> int:

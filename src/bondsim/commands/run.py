@@ -12,12 +12,13 @@ from typing import Any
 
 import pandas as pd
 
+from .. import events as interventions
 from ..io import check_output, now, output_directory, versions, write_json
 from ..memory import check_memory
 from ..metrics import UNITS
 from ..model import BondingModel, make_seed, steps_for
 from ..outputs import Outputs, parse_outputs
-from ..params import ParameterError, Params, read_toml
+from ..params import RUN_TABLES, ParameterError, Params, read_toml
 from .arguments import (
     add_model_arguments,
     add_overwrite_argument,
@@ -79,6 +80,14 @@ def run_outputs(args: argparse.Namespace) -> Outputs:
     return parse_outputs(table, "[outputs]" if not (args.outputs or args.record or args.stop) else "outputs")
 
 
+def run_events(args: argparse.Namespace, params: Params) -> tuple[interventions.Event, ...]:
+    """The interventions of ``bondsim run``: the ``[[events]]`` of ``--config``, checked."""
+    if not args.config:
+        return ()
+    tables = read_toml(args.config).get("events")
+    return () if tables is None else interventions.parse(tables, f"[[events]] in {args.config}", params)
+
+
 def write_run(
     out: str | Path,
     params: Params | None = None,
@@ -89,12 +98,15 @@ def write_run(
     overwrite: bool = False,
     progress: bool = False,
     outputs: Outputs | None = None,
+    events: tuple[interventions.Event, ...] = (),
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the model once and write ``timeseries.csv`` and ``run.json`` (and ``timeseries.png``) into ``out``.
 
     What ``bondsim run`` does, for scripts. Returns the timeseries and run.json's content. With
     ``outputs`` (:class:`bondsim.outputs.Outputs`), the timeseries holds those columns at their
     schedule, per-person data goes to ``people.parquet``, and a stop condition may end the run early.
+    ``events`` (:func:`bondsim.events.parse`) act at their day and hour from time zero (after the
+    warm-up, ``params.warmup_days``); run.json lists them.
 
     Raises:
         OutputError: ``out`` is not empty (without ``overwrite``), cannot be written, or the disk filled up;
@@ -120,6 +132,7 @@ def write_run(
         started_at = now()
         t0 = time.perf_counter()
         model = BondingModel(params, seed=seed)
+        interventions.schedule(model, events)
         recording = record(model, n_steps, outputs, progress=progress)
         frame = recording.frame
         elapsed = time.perf_counter() - t0
@@ -135,6 +148,8 @@ def write_run(
             "versions": versions(),
             "outputs": outputs.to_dict(),
             "stopped_at_step": recording.stopped_at,
+            "warmed_up_days": model.warmed_up_days,
+            "events": interventions.to_tables(events),
         }
         if not outputs.plain:
             info["columns"] = outs.describe(outputs, params, UNITS, present=list(frame.columns))
@@ -152,8 +167,9 @@ def write_run(
 
 def command(args: argparse.Namespace) -> int:
     """Run the model and write its outputs."""
-    params = model_params(args)
+    params = model_params(args, reads=RUN_TABLES)
     outputs = run_outputs(args)
+    events = run_events(args, params)
     out = Path(args.out)
     frame, info = write_run(
         out,
@@ -165,6 +181,7 @@ def command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         outputs=outputs,
+        events=events,
     )
     if not args.quiet:
         last = frame.iloc[-1]

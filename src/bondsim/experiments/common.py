@@ -63,7 +63,9 @@ def resolve(
 ) -> tuple[dict[str, Any], Params]:
     """The design and parameters of a run: defaults, then a config file, then command-line flags."""
     design = dict(experiment.design)
-    overrides = dict(experiment.params)
+    # an experiment's design settles its community itself (its own warm-up, as the lab protocol has
+    # it), so the model's own warm-up is off unless a config sets warmup_days
+    overrides = {"warmup_days": 0.0, **experiment.params}
     if config is not None:
         data = read_toml(config)
         for key in data:

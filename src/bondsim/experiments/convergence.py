@@ -33,7 +33,9 @@ def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, A
     the mean distress and contact seeking (attempts/day) over the first day of dosing.
     """
     s = sizes
-    p = Params().replace(engine="array", step_hours=step_hours, n_agents=s["community"], drug=drug, dose_mg=0.0)
+    p = Params().replace(
+        engine="array", step_hours=step_hours, n_agents=s["community"], drug=drug, dose_mg=0.0, warmup_days=0.0
+    )
     model = BondingModel(p.replace(treated_fraction=s["treated"] / s["community"]), seed=seed, create_agents=False)
     who = model.treated_index
     start = 24.0 * s["warmup_days"]
@@ -52,7 +54,7 @@ def dosed(step_hours: float, drug: str, seed: int, days: int, sizes: dict[str, A
 
 def loss_distress(step_hours: float, seed: int, sizes: dict[str, Any]) -> float:
     """Mean distress over the first day after a third of the people lose their strongest partner."""
-    p = Params().replace(engine="array", step_hours=step_hours, n_agents=sizes["community"])
+    p = Params().replace(engine="array", step_hours=step_hours, n_agents=sizes["community"], warmup_days=0.0)
     model = BondingModel(p, seed=seed, create_agents=False)
     run_until(model, 24.0 * sizes["warmup_days"])
     lost = np.arange(0, model.n, 3)

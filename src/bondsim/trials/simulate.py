@@ -80,8 +80,11 @@ def model_params(design: TrialDesign, params: Params) -> Params:
     """The model's parameters for a design: its changes, its community, and its drug for everyone."""
     changes = design.model_changes()
     base = params.replace(**changes) if changes else params
-    # everyone may be dosed: participants are drawn after the warm-up, and only they get doses
-    return base.replace(n_agents=design.community.size, drug=design.drug, dose_mg=0.0, treated_fraction=1.0)
+    # everyone may be dosed: participants are drawn after the warm-up, and only they get doses; the
+    # trial settles the community itself (simulate: at least the design's warmup_days)
+    return base.replace(
+        n_agents=design.community.size, drug=design.drug, dose_mg=0.0, treated_fraction=1.0, warmup_days=0.0
+    )
 
 
 def occasions(design: TrialDesign, measure: Measure) -> list[float]:
