@@ -187,3 +187,52 @@ def test_bondsim_run_refuses_an_unknown_table_or_key_with_one_line(bondsim, tmp_
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------- sweeps
+SWEEP = """
+[sweep]
+design = "list"
+days = 1
+seed = 5
+record = "all"
+
+[fixed]
+n_agents = 30
+warmup_days = 0
+
+[vary]
+rejection_rate = [0.1, 0.2]
+"""
+
+
+def test_a_sweep_runs_its_events_in_every_run(tmp_path):
+    import tomllib
+
+    from bondsim import sweep
+    from bondsim.sweep.execute import execute_run
+
+    plain = sweep.parse_spec(tomllib.loads(SWEEP))
+    spec = sweep.parse_spec(tomllib.loads(SWEEP + "\n[[events]]\nday = 0\nhour = 12\nset = { rejection_rate = 0.9 }\n"))
+    assert spec.events and spec.raw["events"][0]["hour"] == 12  # recorded in the manifest with the spec
+    for run in range(spec.n_runs):
+        before, after = execute_run(plain.task(run)).rows, execute_run(spec.task(run)).rows
+        pd.testing.assert_frame_equal(before.iloc[:13], after.iloc[:13], check_exact=True)
+        assert after["acceptance_rate"].iloc[13:].mean() < before["acceptance_rate"].iloc[13:].mean()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[[events]]\nday = 0\nset = { n_agents = 5 }\n", "n_agents cannot change mid-run"),
+        ("[[events]]\nday = 0\nwhen = 3\nreunite = true\n", "unknown key 'when'"),
+        ("[[bogus]]\nx = 1\n", "unknown table [bogus]"),
+    ],
+)
+def test_a_sweep_spec_with_a_bad_event_or_table_is_refused_with_one_line(bondsim, tmp_path, extra, message):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SWEEP + "\n" + extra)
+    done = bondsim("sweep", spec, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -48,12 +48,14 @@ def execute_run(task: RunTask) -> RunResult:
 
 def _run(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """Do one run: its recorded rows as columns (identity and parameters first), its per-person rows (or None)."""
+    from .. import events as interventions
     from ..model import BondingModel, steps_for
     from ..recording import record
 
     params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
     n_steps = steps_for(params, task.steps, task.days)
     model = BondingModel(params, seed=task.seed, create_agents=False)  # no Mesa views: faster
+    interventions.schedule(model, task.events)
     recording = record(model, n_steps, task.outputs)
     rows = len(recording.columns["step"])
     ids = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import events as interventions
 from ..batch import seed_for
 from ..drugs import from_tables
 from ..errors import did_you_mean
@@ -39,7 +40,7 @@ SWEEP_KEYS = (
     "levels",
     "description",
 )
-TABLES = ("sweep", "fixed", "vary", "points", "drugs", "outputs")
+TABLES = ("sweep", "fixed", "vary", "points", "drugs", "outputs", "events")
 ID_COLUMNS = ("run", "point", "replicate", "seed")
 
 
@@ -57,6 +58,7 @@ class RunTask:
     days: float | None
     record_every: int
     outputs: Outputs = field(default_factory=Outputs)
+    events: tuple[interventions.Event, ...] = ()  # the spec's [[events]], the same in every run
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class SweepSpec:
         bounds: ``(low, high)`` per varied parameter for ``lhs``, ``sobol`` and ``morris``.
         raw: the spec as read from TOML (recorded in the manifest, compared on resume).
         outputs: what each run records (the ``[outputs]`` table and ``record``; see :mod:`bondsim.outputs`).
+        events: interventions in every run (``[[events]]``, :mod:`bondsim.events`), from time zero.
     """
 
     design: str
@@ -97,6 +100,7 @@ class SweepSpec:
     bounds: Mapping[str, tuple[float, float]]
     raw: Mapping[str, Any]
     outputs: Outputs = field(default_factory=Outputs)
+    events: tuple[interventions.Event, ...] = ()
 
     @property
     def n_points(self) -> int:
@@ -159,6 +163,7 @@ class SweepSpec:
             days=self.days,
             record_every=self.record_every,
             outputs=self.outputs,
+            events=self.events,
         )
 
 
@@ -286,6 +291,9 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         fixed[name] = value if is_list else _check_single(name, value, "[fixed]", base)
     check_model(with_overrides(Params(engine="array"), fixed))  # full check: cross-parameter rules, every rule
     check_outputs(outputs, base)
+    events = ()
+    if "events" in data:
+        events = interventions.parse(data["events"], "[[events]] in the sweep spec", base)
 
     points_in = data.get("points")
     if points_in is not None and design != "list":
@@ -389,6 +397,7 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         bounds=bounds,
         raw=_plain(data),
         outputs=outputs,
+        events=events,
     )
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from ..drugs import names as drug_names
 from ..errors import ParameterError, did_you_mean
+from ..events import Event, to_tables
+from ..events import parse as parse_events
 from ..params import config_changes, read_toml
 from ..params import load as load_params
 
@@ -45,7 +47,9 @@ MAX_DAYS = 3650.0  # any span of a design
 MAX_DOSE_MG = 5000.0  # one daily dose
 RATED = ("diary_connection", "diary_affect", "lab_connection", "wanting")
 TABLES = ("study", "community", "participants", "arms", "layout", "measures", "ratings", "analysis", "outcomes",
-          "run", "params", "drugs", "mechanisms")  # fmt: skip
+          "run", "params", "drugs", "mechanisms", "events")  # fmt: skip
+ROLES = ("training", "validation", "none")  # a study's role in the calibration (none: a design of one's own)
+EVENT_GROUPS = ("everyone", "participants", "others", "separated", "isolated")  # who a design's [[events]] act on
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Study:
 
     name: str
     citation: str
-    role: str = "validation"  # "training" if the calibration fitted to one of its outcomes (experiments/calibration)
+    role: str = "none"  # "training": the calibration fitted one of its outcomes; "validation": held out; none: neither
     doi: str = ""
     sample: str = ""  # participants shared with other papers (e.g. a trial registration number)
     design_source: str = ""  # where the design facts were read
@@ -80,7 +84,11 @@ class Participants:
 
 @dataclass(frozen=True)
 class Arm:
-    """One condition: a drug and one dose (mg) per day of a period, taken at the layout's dose hour."""
+    """One condition: a drug and one dose (mg) per day of a period, taken at the layout's dose hour.
+
+    In a design file ``doses_mg`` is that list, or one dose with ``dose_days`` (default: every day
+    of the period): ``doses_mg = 50, dose_days = 21`` is 50 mg on each of the first 21 days.
+    """
 
     name: str
     drug: str  # a drug name, or "placebo": the same schedule with nothing in it
@@ -203,6 +211,7 @@ class TrialDesign:
     model: dict[str, Any] = field(
         default_factory=dict
     )  # the [params] and [drugs.NAME] tables and mechanisms, as written
+    events: tuple[Event, ...] = ()  # [[events]]: days from the start of the first period (bondsim.events)
 
     @property
     def name(self) -> str:
@@ -270,6 +279,8 @@ class TrialDesign:
             "outcomes": [_plain(asdict(o)) for o in self.outcomes],
             "run": {"replications": self.replications},
         }
+        if self.events:
+            out["events"] = to_tables(self.events)
         return {**out, **self.model}
 
     def model_changes(self) -> dict[str, Any]:
@@ -371,7 +382,7 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
     study = Study(
         name=name,
         citation=t.get("citation", str),
-        role=t.choice("role", ("training", "validation"), "validation"),
+        role=t.choice("role", ROLES, "none"),
         doi=t.get("doi", str, ""),
         sample=t.get("sample", str, ""),
         design_source=t.get("design_source", str, ""),
@@ -402,6 +413,7 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
     if not isinstance(arm_tables, dict) or not arm_tables:
         raise ParameterError(f'{where}: [arms] needs at least one arm, e.g. [arms.placebo] drug = "placebo"')
     arms = []
+    daily_arms: dict[str, tuple[float, int]] = {}  # arms written as one daily dose: (mg, days; 0 = the period)
     for name, table in arm_tables.items():
         t = _Table(table, where, f"arms.{name}")
         drug = t.get("drug", str)
@@ -410,8 +422,18 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             raise t.fail(
                 "drug", f"= '{drug}' is not a drug: use one of {', '.join(choices)}{did_you_mean(drug, choices)}"
             )
-        arm = Arm(name=name, drug=drug, doses_mg=t.numbers("doses_mg", [], high=MAX_DOSE_MG))
+        if isinstance(table.get("doses_mg"), int | float) and not isinstance(table.get("doses_mg"), bool):
+            daily = t.get("doses_mg", float, low=0, high=MAX_DOSE_MG)
+            days = t.get("dose_days", int, 0, low=1, high=MAX_DAYS)  # 0: every day of the period (below)
+            arm = Arm(name=name, drug=drug, doses_mg=(daily,) * days)
+            daily_arms[name] = (daily, days)
+        else:
+            arm = Arm(name=name, drug=drug, doses_mg=t.numbers("doses_mg", [], high=MAX_DOSE_MG))
+            if "dose_days" in table:
+                raise t.fail("dose_days", "goes with one dose (doses_mg = 50, dose_days = 21), not a list")
         t.done()
+        if name in daily_arms and not daily_arms[name][1]:
+            arm = replace(arm, doses_mg=(daily_arms[name][0],))  # checked as one dose, filled in below
         if drug == "placebo" and any(arm.doses_mg):
             raise t.fail("doses_mg", "is given for a placebo arm: placebo has no doses (drop doses_mg)")
         if drug != "placebo" and not any(arm.doses_mg):
@@ -455,6 +477,12 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
     t.done()
     if layout.dose_hour >= 24:
         raise ParameterError(f"{where}: layout.dose_hour = {layout.dose_hour:g} must be below 24")
+    arms = [
+        replace(a, doses_mg=(daily_arms[a.name][0],) * layout.period_days)
+        if a.name in daily_arms and not daily_arms[a.name][1]
+        else a
+        for a in arms
+    ]
     if layout.sequence_sizes and participants.n is None:
         participants = replace(participants, n=sum(layout.sequence_sizes))
     if layout.sequence_sizes and len(layout.sequence_sizes) != len(layout.sequences):
@@ -596,6 +624,10 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             f"{where}: study.role = '{study.role}' but {'no' if study.role == 'training' else 'an'} outcome has "
             "training = true: a training study names the outcome the calibration fitted"
         )
+    if study.role == "none" and any(o.meta_analysis for o in outcomes):
+        raise ParameterError(
+            f"{where}: an outcome has meta_analysis = true but the study has no role: set study.role = 'validation'"
+        )
 
     t = _Table(data.get("run", {}), where, "run")
     replications = t.get("replications", int, 200, low=1)
@@ -607,9 +639,23 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
         if key in changes:
             raise ParameterError(f"{where}: params.{key} is set by the design (community, arms), not [params]")
     try:
-        load_params(overrides=changes)  # a bad parameter is refused now, not in a worker
+        base = load_params(overrides=changes)  # a bad parameter is refused now, not in a worker
     except ParameterError as exc:
         raise ParameterError(f"{where}: [params]: {exc}") from None
+    events = ()
+    if "events" in data:
+        events = parse_events(
+            data["events"],
+            f"{where}: [[events]]",
+            base,
+            groups=EVENT_GROUPS,
+            actions=("set", "isolate_days", "reunite"),
+            earliest_day=-layout.baseline_days,
+        )
+        last = layout.span_days + layout.followup_days
+        late = [e for e in events if e.day > last]
+        if late:
+            raise ParameterError(f"{where}: [[events]]: day {late[0].day:g} is after the trial ends (day {last:g})")
     return TrialDesign(
         study=study,
         community=community,
@@ -622,6 +668,7 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
         outcomes=tuple(outcomes),
         replications=replications,
         model=model,
+        events=events,
     )
 
 

@@ -4,7 +4,9 @@ The community's friends and family are agents too. After the warm-up (at least t
 ``warmup_days``, longer until the community has settled: :meth:`bondsim.model.BondingModel.settle`),
 the participants are drawn and split into the layout's sequences; each takes its arm of every period (the arm's
 daily doses at the dose hour; placebo: nothing), with washouts between periods in which a
-drug keeps its hold on the receptors. At every measurement the model's value behind the
+drug keeps its hold on the receptors. The design's ``[[events]]`` act at their day (from the
+start of the first period) on its groups: ``participants``, ``others`` (the rest of the
+community), ``everyone``, ``separated``, ``isolated``. At every measurement the model's value behind the
 rating (in [0, 1]) or the count is read for each participant; :mod:`bondsim.trials.analysis`
 turns them into ratings and effects.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import events as interventions
 from ..mechanisms.ratings import connection
 from ..mechanisms.receptor import contact_reward, contact_value
 from ..model import BondingModel
@@ -128,6 +131,12 @@ def simulate(design: TrialDesign, params: Params, seed: int) -> TrialRecord:
             model.schedule_doses(
                 [(t0 + 24.0 * k + layout.dose_hour, mg) for k, mg in enumerate(arm.doses_mg) if mg], who
             )
+
+    if design.events:  # days from the start of the first period, for the design's own groups
+        others = np.setdiff1d(np.arange(model.n), person)
+        interventions.schedule(
+            model, design.events, offset_hours=start, groups={"participants": person, "others": others}
+        )
 
     # checkpoints: (hour, period, measure index or -1 for the residual occupancy)
     checkpoints = [(start + layout.period_start(p), p, -1) for p in range(1, layout.periods)]
