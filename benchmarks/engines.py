@@ -62,9 +62,9 @@ def measure(kind: str, n: int, steps: int) -> dict:
     elif kind == "legacy":
         model = LegacyModel(seed=1, n_agents=n, engine="array", create_agents=False)
     elif kind == "array2":
-        model = BondingModel(seed=1, n_agents=n, engine="array", create_agents=False, threads=2)
+        model = BondingModel(seed=1, n_agents=n, engine="array", create_agents=False, threads=2, warmup_days=0)
     else:
-        model = BondingModel(seed=1, n_agents=n, engine=kind, create_agents=kind == "agents")
+        model = BondingModel(seed=1, n_agents=n, engine=kind, create_agents=kind == "agents", warmup_days=0)
     model.step()  # warm up (and compile, if the kernel is not cached yet)
     built = time.perf_counter() - started
     wall, cpu = time.perf_counter(), time.process_time()

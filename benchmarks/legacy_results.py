@@ -27,6 +27,7 @@ from bondsim.model import BondingModel
 SEEDS = range(40)
 DAYS = 14
 BASE = {"n_agents": 150, "engine": "array"}
+NEW = {"warmup_days": 0.0}  # the frozen 0.1.0 model starts from the initial bonds: the new one too, here
 CASES = {
     "no drug": {},
     "naltrexone 50 mg daily, half treated": {"drug": "naltrexone", "dose_mg": 50.0, "treated_fraction": 0.5},
@@ -55,7 +56,7 @@ def compare() -> list[dict]:
     rows = []
     for name, case in CASES.items():
         old = [outcomes(LegacyModel, case, s) for s in SEEDS]
-        new = [outcomes(BondingModel, case, 1000 + s) for s in SEEDS]
+        new = [outcomes(BondingModel, {**case, **NEW}, 1000 + s) for s in SEEDS]
         for k in OUTCOMES:
             a, b = np.array([r[k] for r in old]), np.array([r[k] for r in new])
             se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))

@@ -15,6 +15,10 @@ Standard design: a grid of 12 points (4 rejection rates x 3 naltrexone doses) of
 - The peak memory of ``bondsim sweep``'s own process over a 10,000-run sweep of small models.
 - ``bondsim --help``.
 
+The runs start from the initial bonds (``warmup_days = 0``), as batch_run's plain model does,
+so that the two do the same work; what the default warm-up adds to a run is measured by
+``benchmarks/warmup.py``.
+
 Run standalone: ``python benchmarks/sweeps.py [--quick]``. Targets: start-up < 2 s; marginal
 rate >= 10x batch_run's; runner overhead < 10 ms per run; driver < 300 MB over 10,000 runs;
 ``bondsim --help`` < 1 s.
@@ -46,7 +50,7 @@ def spec_text(replicates: int) -> str:
     """The standard grid (12 points) with ``replicates`` runs per point, as a TOML spec."""
     return (
         f'[sweep]\ndesign = "grid"\nreplicates = {replicates}\nsteps = {STEPS}\nseed = 1\n'
-        f'[fixed]\nn_agents = {N_AGENTS}\ndrug = "naltrexone"\n'
+        f'[fixed]\nn_agents = {N_AGENTS}\ndrug = "naltrexone"\nwarmup_days = 0\n'
         f"[vary]\nrejection_rate = {REJECTION}\ndose_mg = {DOSES}\n"
     )
 
@@ -146,7 +150,7 @@ def run_parts(runs: int = 12) -> dict[str, float]:
     spec = sweep.parse_spec(
         {
             "sweep": {"design": "grid", "replicates": runs, "steps": STEPS, "seed": 2},
-            "fixed": {"n_agents": N_AGENTS, "drug": "naltrexone"},
+            "fixed": {"n_agents": N_AGENTS, "drug": "naltrexone", "warmup_days": 0},
             "vary": {"rejection_rate": [0.2]},
         }
     )
@@ -195,7 +199,7 @@ def overhead_ms(runs: int, root: Path) -> dict[str, float]:
     spec = sweep.parse_spec(
         {
             "sweep": {"replicates": runs, "steps": 1, "seed": 5},
-            "fixed": {"n_agents": 10, "mean_degree": 4},
+            "fixed": {"n_agents": 10, "mean_degree": 4, "warmup_days": 0},
             "vary": {"rejection_rate": [0.2]},
         }
     )
@@ -231,7 +235,7 @@ def memory_sweep(runs: int, root: Path) -> dict[str, float]:
     spec = root / "memory.toml"
     spec.write_text(
         f"[sweep]\nreplicates = {runs // 2}\nsteps = 1\nseed = 6\n"
-        "[fixed]\nn_agents = 10\nmean_degree = 4\n[vary]\nrejection_rate = [0.2, 0.4]\n"
+        "[fixed]\nn_agents = 10\nmean_degree = 4\nwarmup_days = 0\n[vary]\nrejection_rate = [0.2, 0.4]\n"
     )
     out = root / "memory"
     argv = [sys.executable, "-m", "bondsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet"]

@@ -84,8 +84,9 @@ def test_a_saved_state_refuses_a_parameter_it_was_built_with(tmp_path):
         BondingModel.from_state(tmp_path / "missing.npz")
 
 
-def test_the_cache_keeps_a_warm_up_and_a_second_model_starts_from_it(tmp_path):
-    first = BondingModel(seed=16, cache=tmp_path, **SMALL)
+@pytest.mark.parametrize("views", [True, False])
+def test_the_cache_keeps_a_warm_up_and_a_second_model_starts_from_it(tmp_path, views):
+    first = BondingModel(seed=16, cache=tmp_path, create_agents=views, **SMALL)
     files = list(tmp_path.glob("*.npz"))
     assert len(files) == 1 and files[0].stem == first.cache_key
     second = BondingModel(seed=16, cache=tmp_path, engine="agents", **SMALL)

@@ -188,10 +188,10 @@ class BondingModel(mesa.Model):
                 self._read_by.update(dict.fromkeys(reads.names, f"{m.name}.initialize"))
             if p.warmup_days > 0:
                 variables = self._warm_up(variables, create_agents)
-                if self.cache_key is not None:
-                    states.store(self.cache_key, self._saved(variables), folder)
         if not hasattr(self, "engine"):  # (a warm-up on the agents engine keeps its engine)
             self.engine = self._make_engine(variables, start=self.warmed_up_days == 0, create_agents=create_agents)
+        if self.cache_key is not None and state is None:  # a warm-up just done: kept for the next model
+            states.store(self.cache_key, self._saved({v: self.engine.get(v) for v in self.spec.variables}), folder)
         self.treated_index = np.flatnonzero(self.engine.get("treated"))
         self.separated_index = np.zeros(0, dtype=np.int64)
         self._isolations: list[_Isolation] = []

@@ -10,13 +10,14 @@ from ..params import Params, load
 
 CONFIG_ENV = "BONDSIM_APP_CONFIG"  # a config file whose mechanisms, drugs and parameters every lesson starts from
 ENGINE_ENV = "BONDSIM_APP_ENGINE"
+LESSON_START = Params(warmup_days=0.0)  # the lessons watch bonds form from day 0 (a config may set warmup_days)
 
 
 @functools.cache
 def base_params() -> Params | None:
-    """The parameters of ``bondsim app --config FILE`` (None without a config)."""
+    """The parameters of ``bondsim app --config FILE`` (None without a config), on top of :data:`LESSON_START`."""
     path = os.environ.get(CONFIG_ENV)
-    return load(path) if path else None
+    return load(path, base=LESSON_START) if path else None
 
 
 def app_engine() -> str:

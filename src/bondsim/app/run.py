@@ -9,7 +9,7 @@ import numpy as np
 
 from ..model import BondingModel
 from ..params import load
-from .config import base_params
+from .config import LESSON_START, base_params
 from .layout import spring_layout
 from .lessons import DEFAULTS, PRESETS
 from .views import PANELS, Frame, NetworkPainter
@@ -97,7 +97,7 @@ class Run:
         values["treated_fraction"] = float(values["treated_fraction"])
         values["rejection_rate"] = float(values["rejection_rate"])
         values["n_agents"] = int(values["n_agents"])
-        params = load(overrides={**values, **extras, "engine": self.engine}, base=base_params())
+        params = load(overrides={**values, **extras, "engine": self.engine}, base=base_params() or LESSON_START)
         kwargs = {"create_agents": False} if self.engine == "array" else {}
         return BondingModel(params, seed=int(settings["seed"]), **kwargs)
 
