@@ -67,6 +67,16 @@ def test_a_saved_state_goes_on_with_the_same_bits(tmp_path, engine):
     pd.testing.assert_frame_equal(model.run(30), again.run(30), check_exact=True)
 
 
+def test_a_saved_state_takes_another_dose_as_a_model_built_with_it(tmp_path):
+    kwargs = dict(seed=21, drug="naltrexone", treated_fraction=0.5, **SMALL)
+    path = BondingModel(dose_mg=0.0, **kwargs).save_state(tmp_path / "settled.npz")
+    dosed = BondingModel.from_state(path, dose_mg=50.0)
+    built = BondingModel(dose_mg=50.0, **kwargs)
+    run = dosed.run(30)
+    pd.testing.assert_frame_equal(run, built.run(30), check_exact=True)
+    assert run["mean_occupancy"].max() > 0.2
+
+
 def test_a_saved_state_refuses_a_parameter_it_was_built_with(tmp_path):
     model = BondingModel(seed=15, **SMALL)
     path = model.save_state(tmp_path / "settled.npz")

@@ -247,7 +247,12 @@ class BondingModel(mesa.Model):
         """
         saved = states.read(path)
         params = load(overrides=_as_changes(saved.params))
-        fixed = {**{k: v for k, v in FIXED.items() if not v.startswith("schedules")}, **saved.fixed}
+        # what built the community is fixed; what schedules events from time zero runs again here
+        fixed = {
+            k: v
+            for k, v in {**FIXED, **saved.fixed}.items()
+            if not v.startswith("schedules") and ".schedule to" not in v
+        }
         for name, value in overrides.items():
             if name in fixed and name not in ("engine", "threads") and value != getattr(params, name, value):
                 raise ModelError(
