@@ -157,3 +157,30 @@ def test_mesa_batch_run_still_runs_the_model():
     rows = {(r["warmup_days"], r["seed"], r["Step"]): r["felt_connection"] for r in results}
     assert rows[0.0, 1, 3] == BondingModel(seed=1, n_agents=20, warmup_days=0.0).run(3)["felt_connection"].iloc[-1]
     assert rows[7.0, 1, 0] != rows[0.0, 1, 0]  # a settled start
+
+
+@pytest.mark.slow
+def test_bondsim_run_saves_a_settled_community_and_starts_from_it(bondsim, tmp_path):
+    common = ["--set", "n_agents=50", "--set", "drug=naltrexone", "--set", "treated_fraction=0.5"]
+    first = bondsim("run", *common, "--set", "dose_mg=0", "--days", "1", "--seed", "4", "--save-state",
+                    "--out", tmp_path / "first", "--quiet")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    state = tmp_path / "first" / "settled.npz"
+    again = bondsim(
+        "run", "--state", state, "--set", "dose_mg=50", "--days", "1", "--out", tmp_path / "again", "--quiet"
+    )
+    built = bondsim("run", *common, "--set", "dose_mg=50", "--days", "1", "--seed", "4", "--out", tmp_path / "built",
+                    "--quiet")  # fmt: skip
+    assert again.returncode == 0 and built.returncode == 0, again.stderr + built.stderr
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "again" / "timeseries.csv"), pd.read_csv(tmp_path / "built" / "timeseries.csv")
+    )
+    for args, message in [
+        (["--set", "n_agents=40"], "was built with n_agents = 50"),
+        (["--seed", "3"], "drop --seed"),
+        (["--config", state], "change them with --set"),
+    ]:
+        bad = bondsim("run", "--state", state, *args, "--out", tmp_path / "bad")
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    missing = bondsim("run", "--state", tmp_path / "missing.npz", "--out", tmp_path / "bad")
+    assert missing.returncode == 2 and "state file not found" in missing.stderr

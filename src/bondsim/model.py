@@ -245,22 +245,7 @@ class BondingModel(mesa.Model):
             InputError: the file is missing or not a state file.
             ModelError: an override of a parameter the state was built with.
         """
-        saved = states.read(path)
-        params = load(overrides=_as_changes(saved.params))
-        # what built the community is fixed; what schedules events from time zero runs again here
-        fixed = {
-            k: v
-            for k, v in {**FIXED, **saved.fixed}.items()
-            if not v.startswith("schedules") and ".schedule to" not in v
-        }
-        for name, value in overrides.items():
-            if name in fixed and name not in ("engine", "threads") and value != getattr(params, name, value):
-                raise ModelError(
-                    f"{name} = {value!r}: the state in {path} was built with {name} = {getattr(params, name)!r} "
-                    f"({name} {fixed[name].split(' (')[0].removeprefix('it ')}); start a new model instead"
-                )
-        if overrides:
-            params = params.replace(**overrides)
+        params, saved = state_params(path, overrides)
         return cls(params, create_agents=create_agents, agent_reporters=agent_reporters, state=saved)
 
     def save_state(self, path: str | Path) -> Path:
@@ -717,6 +702,33 @@ class BondingModel(mesa.Model):
     def timeseries_columns(self) -> dict[str, np.ndarray]:
         """The per-step table as columns: one array per column, an entry per recorded step."""
         return {column: np.asarray(values) for column, values in self.datacollector.model_vars.items()}
+
+
+def state_params(path: str | Path, overrides: Mapping[str, Any] | None = None) -> tuple[Params, states.SavedState]:
+    """The parameters of a state file with ``overrides`` on top, and the state (:meth:`BondingModel.from_state`).
+
+    Raises:
+        InputError: the file is missing or not a state file.
+        ModelError: an override of a parameter the state was built with.
+    """
+    overrides = dict(overrides or {})
+    saved = states.read(path)
+    params = load(overrides=_as_changes(saved.params))
+    # what built the community is fixed; what schedules events from time zero runs again here
+    fixed = {
+        k: v for k, v in {**FIXED, **saved.fixed}.items() if not v.startswith("schedules") and ".schedule to" not in v
+    }
+    for name, value in overrides.items():
+        if name in fixed and name not in ("engine", "threads"):
+            given = params.replace(**{name: value}).values()[name]  # "40" from the command line is 40
+            if given != getattr(params, name):
+                raise ModelError(
+                    f"{name} = {value!r}: the state in {path} was built with {name} = {getattr(params, name)!r} "
+                    f"({name} {fixed[name].split(' (')[0].removeprefix('it ')}); start a new model instead"
+                )
+    if overrides:
+        params = params.replace(**overrides)
+    return params, saved
 
 
 class _Reads:

@@ -13,12 +13,14 @@ from typing import Any
 import pandas as pd
 
 from .. import events as interventions
+from ..errors import UserError
 from ..io import check_output, now, output_directory, versions, write_json
 from ..memory import check_memory
 from ..metrics import UNITS
-from ..model import BondingModel, make_seed, steps_for
+from ..model import BondingModel, make_seed, state_params, steps_for
 from ..outputs import Outputs, parse_outputs
-from ..params import RUN_TABLES, ParameterError, Params, read_toml
+from ..params import RUN_TABLES, ParameterError, Params, parse_assignments, read_toml
+from ..states import SavedState
 from .arguments import (
     add_model_arguments,
     add_overwrite_argument,
@@ -50,6 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/run", help="output directory (default results/run)")
     add_overwrite_argument(parser)
     parser.add_argument("--plot", action="store_true", help="also write timeseries.png")
+    parser.add_argument(
+        "--save-state",
+        action="store_true",
+        help="also write settled.npz: the community at time zero, to start other runs from (--state)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="start from a saved community (settled.npz) with its parameters and seed; --set changes doses and "
+        "behaviour, not what built it",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     outputs = parser.add_argument_group("outputs (replace those of the --config file's [outputs] table)")
     outputs.add_argument(
@@ -99,6 +112,8 @@ def write_run(
     progress: bool = False,
     outputs: Outputs | None = None,
     events: tuple[interventions.Event, ...] = (),
+    state: SavedState | None = None,
+    save_state: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the model once and write ``timeseries.csv`` and ``run.json`` (and ``timeseries.png``) into ``out``.
 
@@ -106,7 +121,9 @@ def write_run(
     ``outputs`` (:class:`bondsim.outputs.Outputs`), the timeseries holds those columns at their
     schedule, per-person data goes to ``people.parquet``, and a stop condition may end the run early.
     ``events`` (:func:`bondsim.events.parse`) act at their day and hour from time zero (after the
-    warm-up, ``params.warmup_days``); run.json lists them.
+    warm-up, ``params.warmup_days``); run.json lists them. ``state`` (:func:`bondsim.model.state_params`)
+    starts from a saved community at time zero instead of building one (its seed is the run's);
+    ``save_state`` also writes ``settled.npz``, the community at time zero.
 
     Raises:
         OutputError: ``out`` is not empty (without ``overwrite``), cannot be written, or the disk filled up;
@@ -123,7 +140,7 @@ def write_run(
     if plot and outputs.metrics is not None:
         raise ParameterError("--plot draws the default metrics: leave out the metrics of [outputs] (or --output)")
     n_steps = steps_for(params, steps, days)
-    seed = make_seed(seed)
+    seed = make_seed(seed) if state is None else state.seed
     out = check_output(out, overwrite=overwrite)
     check_memory(params.n_agents, params.mean_degree, params.engine)
     # the output is staged from the start: an unwritable --out fails before the run, not after it,
@@ -131,7 +148,9 @@ def write_run(
     with output_directory(out, overwrite=overwrite) as tmp:
         started_at = now()
         t0 = time.perf_counter()
-        model = BondingModel(params, seed=seed)
+        model = BondingModel(params, seed=seed, state=state)
+        if save_state:
+            model.save_state(tmp / "settled.npz")
         interventions.schedule(model, events)
         recording = record(model, n_steps, outputs, progress=progress)
         frame = recording.frame
@@ -149,6 +168,7 @@ def write_run(
             "outputs": outputs.to_dict(),
             "stopped_at_step": recording.stopped_at,
             "warmed_up_days": model.warmed_up_days,
+            "from_state": state is not None,
             "events": interventions.to_tables(events),
         }
         if not outputs.plain:
@@ -167,7 +187,17 @@ def write_run(
 
 def command(args: argparse.Namespace) -> int:
     """Run the model and write its outputs."""
-    params = model_params(args, reads=RUN_TABLES)
+    state = None
+    if args.state:
+        if args.config:
+            raise UserError("--state starts from a saved community with its parameters: change them with --set")
+        if args.seed is not None:
+            raise UserError("--state runs with the seed of the saved community: drop --seed")
+        overrides = parse_assignments(args.assignments)
+        overrides.update({k: getattr(args, k) for k in ("engine", "threads") if getattr(args, k, None)})
+        params, state = state_params(args.state, overrides)
+    else:
+        params = model_params(args, reads=RUN_TABLES)
     outputs = run_outputs(args)
     events = run_events(args, params)
     out = Path(args.out)
@@ -182,6 +212,8 @@ def command(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         outputs=outputs,
         events=events,
+        state=state,
+        save_state=args.save_state,
     )
     if not args.quiet:
         last = frame.iloc[-1]
@@ -194,8 +226,10 @@ def command(args: argparse.Namespace) -> int:
         print("  final: " + ", ".join(f"{c} {float(last[c]):.3f}" for c in shown))
         if info["stopped_at_step"] is not None:
             print(f"  stopped at step {info['stopped_at_step']}: {outputs.stop.text}")
-        extra = (" and timeseries.png" if args.plot else "") + (
-            " and people.parquet" if (out / "people.parquet").exists() else ""
+        extra = (
+            (" and timeseries.png" if args.plot else "")
+            + (" and people.parquet" if (out / "people.parquet").exists() else "")
+            + (" and settled.npz" if args.save_state else "")
         )
         print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}" + extra)
     return 0
