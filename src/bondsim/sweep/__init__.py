@@ -13,7 +13,8 @@ replicate are paired runs with common random numbers (:mod:`bondsim.contrast`).
 - :mod:`~bondsim.sweep.designs`: one function per design;
 - :mod:`~bondsim.sweep.store`: the result folder (Parquet per run, manifest, plan, failures);
 - :mod:`~bondsim.sweep.execute`: running the runs (in process, or on Dask);
-- :mod:`~bondsim.sweep.analysis`: tables, contrasts, figures and sensitivity indices (``bondsim analyze``).
+- :mod:`~bondsim.sweep.analysis`: tables, contrasts, figures and sensitivity indices (``bondsim analyze``);
+- :mod:`~bondsim.sweep.reproduce`: one run of a sweep again (``bondsim run --from-sweep DIR --run ID``).
 
 The analysis is imported on first use, so that ``bondsim sweep`` does not import matplotlib and
 SALib.
