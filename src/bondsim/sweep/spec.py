@@ -268,6 +268,17 @@ def _check_single(name: str, value: Any, where: str, base: Params) -> Any:
     return value
 
 
+def _prefixed(where: str, check: Any, *args: Any) -> Any:
+    """``check(*args)``, its one-line refusal prefixed with ``where`` (unless it names it already)."""
+    try:
+        return check(*args)
+    except ParameterError as exc:
+        message = str(exc)
+        if message.startswith(where):
+            raise
+        raise ParameterError(f"{where}: {message}") from None
+
+
 def _int_setting(table: Mapping[str, Any], key: str, default: int | None, low: int) -> int | None:
     value = table.get(key, default)
     if value is None:
@@ -533,7 +544,7 @@ def _levels(name: str, table: Mapping[str, Any], base: Params, fixed: Mapping[st
         f = base.parameter(name)
         if isinstance(f.default, tuple):
             _fail(f"[vary] {name}: {name} holds a list of times; set it in [fixed] or in the arms of [compare]")
-        levels = [_check_single(name, v, f"[vary] {name}", base) for v in values]
+        levels = [_prefixed(f"[vary] {name}", _check_single, name, v, f"[vary] {name}", base) for v in values]
     if len({json.dumps(v) for v in levels}) != len(levels):
         _fail(f"[vary] {name}: choices list a level twice")
     return tuple(levels)
@@ -577,7 +588,7 @@ def _arms(table: Any, fixed: Mapping[str, Any], base: Params, vary: Mapping[str,
             if name in vary:
                 _fail(f"{name} is both in [vary] and in [compare] {arm}: keep one")
             is_list = isinstance(model.parameter(name).default, tuple)
-            changes[name] = value if is_list else _check_single(name, value, where, model)
+            changes[name] = value if is_list else _prefixed(where, _check_single, name, value, where, model)
         try:
             check_model(with_overrides(Params(engine="array"), {**fixed, **changes}))
         except ParameterError as exc:
