@@ -356,6 +356,7 @@ def test_seeds_are_64_bit_integers_in_every_file(compared):
 
 
 # ----------------------------------------------------------------------- a wrong file
+@pytest.mark.slow
 def test_a_manifest_or_dataset_given_as_spec_is_named_in_one_line(compared, tmp_path):
     r = cli("sweep", str(compared / "manifest.json"), "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
