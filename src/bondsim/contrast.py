@@ -11,8 +11,8 @@ zero, so :func:`variance_ratio` (``(Var(A) + Var(B)) / Var(A - B)``) is the fact
 pairing divides the replicates a given precision needs.
 
 Sweeps with a ``[compare]`` table (:mod:`bondsim.sweep`) and the named experiments that compare a
-drug with placebo on the same communities (:mod:`bondsim.experiments.chronic`,
-:mod:`bondsim.experiments.state_dependence`, :mod:`bondsim.experiments.separation_distress`)
+drug with placebo on the same communities (``bondsim.experiments.chronic``,
+``bondsim.experiments.state_dependence``, ``bondsim.experiments.separation_distress``)
 compute their differences and intervals here.
 """
 
