@@ -374,3 +374,28 @@ def test_a_toml_error_is_still_reported_as_such(tmp_path):
     with pytest.raises(UserError) as info:
         sweep.load_spec(bad)
     assert "manifest" not in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_morris_of_a_contrast_with_a_categorical_factor_at_every_recorded_time(tmp_path):
+    text = SOBOL_COMPARE.replace('design = "sobol"\nsamples = 16', 'design = "morris"\nsamples = 4\nlevels = 4')
+    spec = spec_of(text)
+    out = tmp_path / "morris"
+    assert sweep.run_sweep(spec, out, workers=1).done == 4 * 3 * 2
+    table = sweep.morris_indices(out, ["distress", "mean_occupancy"])
+    assert set(table["contrast"]) == {"naltrexone - placebo"} and set(table["parameter"]) == {
+        "rejection_rate",
+        "network",
+    }
+    assert (table["mu_star"] >= table["mu"].abs() - 1e-12).all()
+    np.testing.assert_array_equal(table["mu_star_wide"], 2 * table["mu_star_conf"] > table["mu_star"].abs())
+    over = sweep.morris_over_time(out, ["distress"])
+    assert sorted(over["step"].unique()) == [8, 16, 24]
+    final = over[over["step"] == 24].set_index("parameter")["mu_star"]
+    np.testing.assert_allclose(
+        final, table[table["metric"] == "distress"].set_index("parameter").loc[final.index, "mu_star"]
+    )
+    info = sweep.analyze(out)
+    assert {"morris.csv", "morris_naltrexone.png", "morris_time.csv", "morris_time_naltrexone.png"} <= set(
+        info["written"]
+    )

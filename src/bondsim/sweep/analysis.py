@@ -726,13 +726,16 @@ def sobol_convergence(
 MORRIS_COLUMNS = ["metric", "parameter", "mu", "mu_star", "sigma", "mu_star_conf", "mu_star_wide"]
 
 
-def _morris_rows(spec, x, means: pd.DataFrame, metrics: tuple[str, ...], conf: float, resamples: int) -> list[dict]:
+def _morris_rows(
+    spec, x, means: pd.DataFrame, metrics: tuple[str, ...], conf: float, resamples: int, skip_constant: bool = False
+) -> list[dict]:
+    """mu, mu*, sigma and mu*'s interval per metric and parameter (``skip_constant``: not of constant outputs)."""
     from SALib.analyze import morris
 
     rows = []
     for metric in metrics:
         y = means[metric].to_numpy(dtype=float)
-        if not np.all(np.isfinite(y)):
+        if not np.all(np.isfinite(y)) or (skip_constant and np.ptp(y) == 0):
             continue
         s = morris.analyze(
             spec.problem(),
@@ -810,6 +813,9 @@ def morris_over_time(
 ) -> pd.DataFrame:
     """Morris mu, mu* and sigma at every recorded step (of each contrast, in a sweep with arms).
 
+    An observable equal at every design point at a step (a contrast before the arms differ) has no
+    elementary effects there and is left out, as :func:`sobol_over_time` leaves it out.
+
     Returns a long table: (contrast,) step, hours, day, metric, parameter, mu, mu_star, sigma, mu_star_conf.
     """
     data, metrics = _morris_data(source, metrics)
@@ -823,8 +829,8 @@ def morris_over_time(
             means = _means_by_point(data, frame[frame["step"] == step], metrics, "Morris indices", arm, complete=False)
             if means is None:
                 continue
-            rows = _morris_rows(spec, x, means, metrics, conf, resamples)
-            if not rows:
+            rows = _morris_rows(spec, x, means, metrics, conf, resamples, skip_constant=True)
+            if not rows:  # every observable constant (e.g. before the arms first differ)
                 continue
             table = pd.DataFrame(rows, columns=MORRIS_COLUMNS).drop(columns="mu_star_wide")
             table.insert(0, "day", float(hours[step]) / 24.0)
