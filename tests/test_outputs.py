@@ -52,7 +52,7 @@ metrics = ["distress", "felt_connection by treated", "distress by strong_bonds",
            "my_outputs:tone_range", "my_outputs:open_ties"]
 people = ["tone", "occupancy"]
 people_at = [0, 6]
-stop = "distress > 0.2"
+stop = "distress > 0.08"
 """
 
 
@@ -266,7 +266,7 @@ def test_sweep_outputs_serial_equal_two_dask_workers_and_are_documented(tmp_path
     people = sweep.people(tmp_path / "serial")
     assert list(people.columns) == ["run", "step", "person", "tone", "occupancy", "open_ties.open"]
     assert len(list((tmp_path / "serial" / "people").glob("run-*.parquet"))) == 4
-    # the dosed runs stop as soon as distress passes 0.2, the undosed ones last 12 steps
+    # the dosed runs stop as soon as distress passes 0.08 (about 0.12 within hours), the undosed ones last 12 steps
     last = sweep.final_values(tmp_path / "serial")
     assert (last.loc[last["dose_mg"] == 50, "stopped"]).all() and (last.loc[last["dose_mg"] == 50, "step"] < 12).all()
     assert (~last.loc[last["dose_mg"] == 0, "stopped"]).all() and (last.loc[last["dose_mg"] == 0, "step"] == 12).all()
@@ -279,7 +279,7 @@ def test_sweep_outputs_serial_equal_two_dask_workers_and_are_documented(tmp_path
         serial[serial["run"] == 3].reset_index(drop=True), expected.rows, check_exact=True, check_dtype=False
     )
     manifest = sweep.read_manifest(tmp_path / "serial")
-    assert manifest["outputs"]["stop"] == "distress > 0.2" and manifest["outputs"]["people_at"] == "steps:[0, 6]"
+    assert manifest["outputs"]["stop"] == "distress > 0.08" and manifest["outputs"]["people_at"] == "steps:[0, 6]"
     columns = pd.read_csv(tmp_path / "serial" / "columns.csv")
     assert {"distress[strong_bonds>=3]", "felt_connection[untreated]", "bond_spread", "stopped"} <= set(
         columns["column"]

@@ -11,7 +11,13 @@ ran, how many workers there were, or the order in which they finished.
   ``ProcessPoolExecutor`` whose workers are started once (forked, so that they start with
   bondsim already imported; see :func:`start_method`) or a Dask ``LocalCluster`` for more
   workers, or an existing Dask scheduler. Dask workers whose bondsim version or code differs
-  from this process's are refused before any task runs.
+  from this process's are refused before any task runs, and so are workers (local or Dask) that
+  cannot import a module of the user's that the tasks need, or hold another version of it.
+
+Local workers end with the process that started them, also when it is killed outright
+(``kill -9``): each watches its parent (:func:`watch_parent`: ``PR_SET_PDEATHSIG`` on Linux, and
+a thread that waits on the parent's end of a pipe everywhere). A Dask ``LocalCluster``'s worker
+processes do the same by Dask's own design.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .provenance import identity
+from .provenance import check_module, identity
 
 BACKENDS = ("processes", "dask")
 RETRIES = 3  # times a batch is sent again after its worker process died
@@ -98,6 +104,27 @@ def _check_identity(got: Any, expected: tuple[str, str], who: str) -> None:
         )
 
 
+def worker_modules(expected: dict[str, str]) -> dict[str, str]:
+    """In a worker: what is wrong with each module it must import (see ``provenance.check_module``); {} if none."""
+    problems = {}
+    for name, digest in expected.items():
+        problem = check_module(name, digest)
+        if problem is not None:
+            problems[name] = problem
+    return problems
+
+
+def _refuse_modules(who: str, problems: dict[str, str]) -> None:
+    if problems:
+        problem = problems[min(problems)]
+        advice = (
+            "put its folder on every worker's PYTHONPATH (or start the workers there)"
+            if problem.startswith("cannot import")
+            else "give every worker the driver's copy"
+        )
+        raise WorkerMismatch(f"{who} {problem}: {advice}")
+
+
 def _message(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
@@ -112,6 +139,8 @@ class Runner:
             or ``dask`` (a ``LocalCluster`` of single-threaded worker processes).
         connect_timeout: seconds to wait for the scheduler to answer.
         worker_timeout: seconds to wait for the scheduler's first worker.
+        modules: the user's modules the tasks import, by name: the hash of the driver's source
+            (:func:`bondsim.provenance.module_hash`); every worker must import each with that source.
     """
 
     def __init__(
@@ -121,6 +150,7 @@ class Runner:
         backend: str = "processes",
         connect_timeout: float = 10,
         worker_timeout: float = 120,
+        modules: dict[str, str] | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend = {backend!r}: use one of {', '.join(BACKENDS)}")
@@ -133,6 +163,7 @@ class Runner:
         self.backend = backend
         self.connect_timeout = connect_timeout
         self.worker_timeout = worker_timeout
+        self.modules = dict(modules or {})
         self.kind = "dask" if scheduler else "serial" if self.workers == 1 else backend
         self.client: Any = None
         self._cluster: Any = None
@@ -225,7 +256,14 @@ class Runner:
             context.set_forkserver_preload(["bondsim.model"])
         with _sigint_ignored():  # the workers inherit an ignored Ctrl-C: this process stops them
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_start_worker)
-            self._pool.submit(int).result()  # the first task starts the workers (all of them, when forking)
+            # the first task starts the workers (all of them, when forking), which share this process's
+            # environment: one of them tells whether they import the user's modules with the same source
+            problems = self._pool.submit(worker_modules, self.modules).result()
+        try:
+            _refuse_modules("a worker process", problems)
+        except WorkerMismatch:
+            self.close(interrupted=True)
+            raise
 
     def _probe(self) -> None:
         """Fail at once, not after Dask's retries, when nothing listens at a ``tcp://`` address."""
@@ -248,7 +286,7 @@ class Runner:
             raise UserError(f"cannot connect to the Dask scheduler at {self.scheduler}: {reason}") from None
 
     def check_workers(self) -> None:
-        """Refuse (one line) if a Dask worker runs another bondsim version or other code."""
+        """Refuse (one line) if a Dask worker runs another bondsim version or other code, or lacks a user module."""
         try:
             reported = self.client.run(identity)
         except Exception as exc:
@@ -256,6 +294,13 @@ class Runner:
         mine = identity()
         for address, got in sorted(reported.items()):
             _check_identity(got, mine, f"the Dask worker at {address}")
+        if self.modules:
+            try:
+                problems = self.client.run(worker_modules, self.modules)
+            except Exception as exc:
+                raise WorkerMismatch(f"a Dask worker cannot check its modules: {_message(exc)}") from None
+            for address, found in sorted(problems.items()):
+                _refuse_modules(f"the Dask worker at {address}", found)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -487,12 +532,44 @@ def _stop_tqdm_monitors() -> None:
                     owner.monitor = None
 
 
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for this process when its parent ends
+
+
+def watch_parent() -> None:
+    """End this worker process when the process that started it ends, however it ended (SIGKILL included).
+
+    On Linux the kernel sends this process SIGKILL when its parent dies (``PR_SET_PDEATHSIG``;
+    with a fork server the parent is the server, which itself ends with the driver). Everywhere, a
+    daemon thread waits on the parent's end of the pipe that multiprocessing gives every child and
+    ends the process when it closes. Either way a worker never outlives its driver.
+    """
+    import multiprocessing
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl: the thread below
+            pass
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a multiprocessing child
+        return
+
+    def wait() -> None:
+        parent.join()  # returns when the parent's end of the pipe closes: the parent has ended
+        os._exit(1)
+
+    threading.Thread(target=wait, name="bondsim-watch-parent", daemon=True).start()
+
+
 def _start_worker() -> None:
-    """A worker process: Ctrl-C ignored (the driver stops it), and one BLAS thread.
+    """A worker process: it ends with its parent, Ctrl-C ignored (the driver stops it), and one BLAS thread.
 
     An OpenBLAS call (a matrix exponential, a product) leaves the library's threads spinning for
     a while on the other cores, where the other workers run: two workers ran no faster than one.
     """
+    watch_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops its workers with SIGTERM
     try:
@@ -559,4 +636,6 @@ __all__ = [
     "run_many",
     "seed_for",
     "start_method",
+    "watch_parent",
+    "worker_modules",
 ]

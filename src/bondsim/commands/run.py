@@ -1,11 +1,14 @@
 """Run the model once: ``bondsim run`` writes timeseries.csv and run.json (and a figure).
 
-:func:`write_run` does the same for scripts.
+:func:`write_run` does the same for scripts. ``bondsim run --from-sweep DIR --run ID`` runs one
+run of a sweep again (:mod:`bondsim.sweep.reproduce`): its rows, exactly as the sweep recorded
+them, go to timeseries.csv, and run.json says whether they are identical to the sweep's.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +79,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--people-at", metavar="SCHEDULE", help="when to take them (default end)")
     outputs.add_argument("--record", metavar="SCHEDULE", help="all (default), every:K, hours:[h1, h2] or end")
     outputs.add_argument("--stop", metavar="CONDITION", help="end the run early when e.g. 'distress > 0.8' holds")
+    again = parser.add_argument_group("one run of a sweep again")
+    again.add_argument("--from-sweep", metavar="DIR", help="a sweep folder: rerun its run --run ID exactly")
+    again.add_argument(
+        "--run", metavar="ID", type=int, dest="run_id", help="the run number (column run of the dataset)"
+    )
+
+
+# flags that set what --from-sweep takes from the sweep: refused beside it
+NOT_WITH_SWEEP = (
+    ("config", "--config"),
+    ("assignments", "--set"),
+    ("engine", "--engine"),
+    ("steps", "--steps"),
+    ("days", "--days"),
+    ("seed", "--seed"),
+    ("outputs", "--output"),
+    ("people", "--people"),
+    ("people_at", "--people-at"),
+    ("record", "--record"),
+    ("stop", "--stop"),
+    ("plot", "--plot"),
+)
 
 
 def run_outputs(args: argparse.Namespace) -> Outputs:
@@ -187,6 +212,8 @@ def write_run(
 
 def command(args: argparse.Namespace) -> int:
     """Run the model and write its outputs."""
+    if args.from_sweep is not None or args.run_id is not None:
+        return from_sweep(args)
     state = None
     if args.state:
         if args.config:
@@ -238,3 +265,68 @@ def command(args: argparse.Namespace) -> int:
 def _title(params: Params) -> str:
     drug = params.drug if params.drug in ("none", "placebo") else f"{params.drug} {params.dose_mg:g} mg"
     return f"{params.n_agents} people, {params.network.replace('_', '-')} network, {drug}"
+
+
+def from_sweep(args: argparse.Namespace) -> int:
+    """``bondsim run --from-sweep DIR --run ID``: one run of a sweep again, compared with the sweep's rows.
+
+    Exit status 0 when the rows are identical to the sweep's (or the sweep has none for the run),
+    1 when they differ (e.g. another bondsim), 2 for a user error.
+    """
+    from ..sweep.reproduce import identical, rerun, same_code
+
+    if args.from_sweep is None:
+        raise ParameterError("--run needs --from-sweep DIR: the sweep whose run to do again")
+    if args.run_id is None:
+        raise ParameterError("--from-sweep needs --run ID: the run to do again (column run of the dataset)")
+    given = [flag for dest, flag in NOT_WITH_SWEEP if getattr(args, dest, None) not in (None, [], False)]
+    if given:
+        raise ParameterError(f"{given[0]} cannot go with --from-sweep: the run takes everything from the sweep")
+    out = check_output(Path(args.out), overwrite=args.overwrite)
+    started_at = now()
+    t0 = time.perf_counter()
+    found, result = rerun(args.from_sweep, args.run_id)
+    elapsed = time.perf_counter() - t0
+    same = identical(found, result.rows)
+    task = found.task
+    params = task.params()
+    with output_directory(out, overwrite=args.overwrite) as tmp:
+        result.rows.to_csv(tmp / "timeseries.csv", index=False)
+        if result.people is not None:
+            result.people.to_parquet(tmp / "people.parquet", index=False, engine="pyarrow")
+        info = {
+            "command": "run",
+            "from_sweep": str(found.out),
+            "run": task.run,
+            "point": task.point,
+            "replicate": task.replicate,
+            "arm": task.arm,
+            "params": params.to_dict(),
+            "seed": task.seed,
+            "steps": int(result.rows["step"].max()) if len(result.rows) else 0,
+            "engine": params.engine,
+            "started": started_at,
+            "elapsed_seconds": round(elapsed, 3),
+            "versions": versions(),
+            "outputs": task.outputs.to_dict(),
+            "identical_to_sweep": same,
+            "same_bondsim_as_sweep": same_code(found),
+        }
+        write_json(tmp / "run.json", info)
+    if not args.quiet:
+        arm = f", arm {task.arm}" if task.arm else ""
+        verdict = {
+            True: f"identical to {found.recorded}",
+            None: f"the sweep has no rows of run {task.run} to compare with",
+            False: f"DIFFERENT from {found.recorded}",
+        }[same]
+        print(
+            f"bondsim run: run {task.run} of {found.out} (point {task.point}, replicate {task.replicate}{arm}, "
+            f"seed {task.seed}), {elapsed:.1f} s: {verdict}"
+        )
+        print(f"  wrote {out / 'timeseries.csv'} and {out / 'run.json'}")
+    if same is False:
+        why = "" if same_code(found) else " (this bondsim differs from the sweep's: see the manifest's bondsim)"
+        print(f"bondsim run: the rerun differs from the sweep's rows{why}", file=sys.stderr)
+        return 1
+    return 0

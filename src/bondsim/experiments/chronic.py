@@ -5,7 +5,8 @@ placebo in the other, so every difference is the drug's. Daily means over the tr
 distress, positive affect, receptors, the adapted reference, the opioid signal, occupancy,
 contact seeking (attempts/day), felt connection, bonds, and the reward one contact with a
 closest partner would give (``contact_reward`` at bond 1, sampled every ``sample_hours``).
-Used by :mod:`.chronic_naltrexone` and :mod:`.morphine_withdrawal`.
+Used by :mod:`.chronic_naltrexone` and :mod:`.morphine_withdrawal`. The paired differences and their
+intervals are :mod:`bondsim.contrast`'s, as for a sweep's ``[compare]`` arms.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contrast import normal_ci
+from ..contrast import paired_differences as contrast
 from ..mechanisms.receptor import contact_reward
 from ..params import Params
 from ..plots import save_figure, subplots
-from ..stats import Z95
 from .common import build, parallel_map, run_until, write_table
 
 STEP_MEASURES = (
@@ -76,17 +78,11 @@ def run_course(params: Params, design: dict[str, Any], drug: str, seed: int) -> 
 
 def paired_differences(frame: pd.DataFrame, drug: str) -> pd.DataFrame:
     """Per replicate and day: drug - placebo difference of every measure (same community, same people)."""
-    on = frame[frame["drug"] == drug].set_index(["replicate", "day"])[list(MEASURES)]
-    off = frame[frame["drug"] == "placebo"].set_index(["replicate", "day"])[list(MEASURES)]
-    return (on - off).reset_index()
+    diff = contrast(frame, MEASURES, by="drug", reference="placebo", keys=["replicate", "day"], arms=[drug])
+    return diff.drop(columns="drug")
 
 
-def mean_ci(x) -> dict[str, float]:
-    """Mean of replicate values with a normal 95% CI (1.96 SEM)."""
-    x = np.asarray(x, dtype=np.float64)
-    sem = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
-    mean = float(x.mean())
-    return {"mean": mean, "ci_low": mean - Z95 * sem, "ci_high": mean + Z95 * sem}
+mean_ci = normal_ci  # mean of replicate values with a normal 95% CI (1.96 SEM): bondsim.contrast.normal_ci
 
 
 def window(diffs: pd.DataFrame, measure: str, first: int, last: int) -> dict[str, float]:

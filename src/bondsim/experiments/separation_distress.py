@@ -4,7 +4,8 @@ Young animals live in a small group until their bonds settle; then some of them
 are injected and, an hour later, isolated for a few hours. Every hour an isolated
 animal may seek contact; with nobody to reach, the call goes unanswered: that is
 a distress call. Each drug is given at several doses; every condition uses the
-same groups (same seeds), so the conditions differ only by the drug.
+same groups (same seeds), so the conditions differ only by the drug; the differences from saline
+are paired group for group (:mod:`bondsim.contrast`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contrast import paired_differences
 from ..params import Params
 from ..plots import save_figure, subplots
 from .common import Context, Experiment, build, parallel_map, run_until, write_table
@@ -107,10 +109,13 @@ def run(ctx: Context) -> dict[str, Any]:
 
     mid = len(d["morphine_mg"]) // 2
 
+    conditions_of = groups.assign(condition=[f"{r.drug} {r.dose_mg:g}" for r in groups.itertuples()])
+
     def paired(drug: str, mg: float, measure: str = "distress_calls_per_hour") -> dict[str, float]:
         """The drug minus saline in the same groups (calls, or their expected rate): mean and its standard error."""
-        calls = groups.pivot_table(index="group", columns=["drug", "dose_mg"], values=measure)
-        diff = calls[(drug, mg)] - calls[("saline", 0.0)]
+        arm = f"{drug} {mg:g}"
+        pairs = paired_differences(conditions_of, [measure], by="condition", reference="saline 0", keys=["group"])
+        diff = pairs[pairs["condition"] == arm][measure]
         sem = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
         return {"dose_mg": mg, "mean": float(diff.mean()), "sem": sem}
 

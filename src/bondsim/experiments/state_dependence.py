@@ -5,7 +5,8 @@ closeness (Tchalova & MacDonald 2020); when distressed, opioids relieve and an a
 social seeking (Martel et al. 1995; Løseth, Ellingsen & Leknes 2014). One parameter set, two
 states: treated people with their usual contact, or cut off from everyone (isolated) from the
 first dose on. Each community is run on naltrexone and on placebo (same seeds); the outcome is
-the treated people's contact seeking (attempts/day) over the days of dosing.
+the treated people's contact seeking (attempts/day) over the days of dosing, as the paired
+difference of :mod:`bondsim.contrast`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contrast import normal_ci, paired_differences
 from ..params import Params
 from ..plots import save_figure, subplots
-from .chronic import mean_ci
 from .common import Context, Experiment, build, parallel_map, run_until, write_table
 
 DESIGN: dict[str, Any] = {
@@ -77,7 +78,7 @@ def run(ctx: Context) -> dict[str, Any]:
     on = frame[frame["drug"] == "naltrexone"].set_index(keys)
     off = frame[frame["drug"] == "placebo"].set_index(keys)
     measures = ["seeking_rate", "distress", "reward_memory"]
-    diff = (on[measures] - off[measures]).reset_index()
+    diff = paired_differences(frame, measures, by="drug", reference="placebo", keys=keys).drop(columns="drug")
     write_table(diff, ctx.out / "difference_by_community.csv")
     summary: dict[str, Any] = {
         "measure": "naltrexone - placebo in the treated people, 95% CI over communities; seeking in attempts/day"
@@ -88,9 +89,9 @@ def run(ctx: Context) -> dict[str, Any]:
         summary[st] = {
             "seeking_rate_placebo": float(off.loc[st, "seeking_rate"].mean()),
             "seeking_rate_naltrexone": float(on.loc[st, "seeking_rate"].mean()),
-            **{f"{k}_difference": mean_ci(per_rep[k]) for k in measures},
+            **{f"{k}_difference": normal_ci(per_rep[k]) for k in measures},
             "seeking_rate_difference_by_day": [
-                mean_ci(sub[sub["day"] == day]["seeking_rate"]) for day in range(d["dosing_days"])
+                normal_ci(sub[sub["day"] == day]["seeking_rate"]) for day in range(d["dosing_days"])
             ],
         }
     c, i = summary["comfortable"]["seeking_rate_difference"], summary["isolated"]["seeking_rate_difference"]

@@ -4,6 +4,11 @@ A point is a mapping of varied parameter names to values. ``grid`` and ``list`` 
 values from the spec; ``lhs``, ``sobol`` and ``morris`` sample ranges with SALib (seeded from
 the sweep's master seed), and :func:`to_points` clips the samples to their ranges and rounds
 integer parameters.
+
+A categorical factor of a sampled design (``name = { choices = [...] }``: a network kind, a drug,
+a mechanism list, any parameter's levels) is sampled as SALib and EMA Workbench sample one: a
+uniform factor on ``[0, k)`` for ``k`` levels, of which a sample ``u`` takes the level
+``floor(u)`` (``k - 1`` at ``u = k``). Its Sobol and Morris indices are those of this factor.
 """
 
 from __future__ import annotations
@@ -61,15 +66,32 @@ def morris_matrix(names: Sequence[str], bounds: Bounds, samples: int, levels: in
     return morris.sample(problem(names, bounds), samples, num_levels=levels, seed=seed)
 
 
-def to_points(names: Sequence[str], bounds: Bounds, x: np.ndarray, integers: Sequence[str] = ()) -> tuple[Point, ...]:
-    """Rows of a sample matrix as points: clipped to the bounds, integer parameters rounded.
+def level(u: float, levels: Sequence[Any]) -> Any:
+    """The level of a categorical factor at ``u`` on ``[0, k]`` (``k`` levels): ``levels[min(floor(u), k - 1)]``."""
+    k = len(levels)
+    return levels[min(max(int(np.floor(u)), 0), k - 1)]
 
-    ``integers`` names integer parameters beyond bondsim's own (those of a user's mechanisms).
+
+def to_points(
+    names: Sequence[str],
+    bounds: Bounds,
+    x: np.ndarray,
+    integers: Sequence[str] = (),
+    choices: Mapping[str, Sequence[Any]] | None = None,
+) -> tuple[Point, ...]:
+    """Rows of a sample matrix as points: clipped to the bounds, integer parameters rounded, levels chosen.
+
+    ``integers`` names integer parameters beyond bondsim's own (those of a user's mechanisms);
+    ``choices`` gives the levels of each categorical factor (sampled on ``[0, k]``, see :func:`level`).
     """
+    choices = choices or {}
     points = []
     for row in x:
         point = {}
         for name, v in zip(names, row, strict=True):
+            if name in choices:
+                point[name] = level(float(v), choices[name])
+                continue
             low, high = bounds[name]
             v = min(max(float(v), low), high)
             integer = name in integers or (name in FIELDS and FIELDS[name].integer)
@@ -78,31 +100,52 @@ def to_points(names: Sequence[str], bounds: Bounds, x: np.ndarray, integers: Seq
     return tuple(points)
 
 
+Choices = Mapping[str, Sequence[Any]] | None
+
+
 def lhs(
-    names: Sequence[str], bounds: Bounds, samples: int, seed: int, integers: Sequence[str] = ()
+    names: Sequence[str],
+    bounds: Bounds,
+    samples: int,
+    seed: int,
+    integers: Sequence[str] = (),
+    choices: Choices = None,
 ) -> tuple[Point, ...]:
-    """Points of a Latin hypercube design."""
-    return to_points(names, bounds, lhs_matrix(names, bounds, samples, seed), integers)
+    """Points of a Latin hypercube design (a categorical factor takes each level in ``samples / k`` points)."""
+    return to_points(names, bounds, lhs_matrix(names, bounds, samples, seed), integers, choices)
 
 
 def sobol(
-    names: Sequence[str], bounds: Bounds, samples: int, second_order: bool, seed: int, integers: Sequence[str] = ()
+    names: Sequence[str],
+    bounds: Bounds,
+    samples: int,
+    second_order: bool,
+    seed: int,
+    integers: Sequence[str] = (),
+    choices: Choices = None,
 ) -> tuple[Point, ...]:
     """Points of a Sobol' (Saltelli) design."""
-    return to_points(names, bounds, sobol_matrix(names, bounds, samples, second_order, seed), integers)
+    return to_points(names, bounds, sobol_matrix(names, bounds, samples, second_order, seed), integers, choices)
 
 
 def morris(
-    names: Sequence[str], bounds: Bounds, samples: int, levels: int, seed: int, integers: Sequence[str] = ()
+    names: Sequence[str],
+    bounds: Bounds,
+    samples: int,
+    levels: int,
+    seed: int,
+    integers: Sequence[str] = (),
+    choices: Choices = None,
 ) -> tuple[Point, ...]:
     """Points of a Morris (elementary effects) design."""
-    return to_points(names, bounds, morris_matrix(names, bounds, samples, levels, seed), integers)
+    return to_points(names, bounds, morris_matrix(names, bounds, samples, levels, seed), integers, choices)
 
 
 __all__ = [
     "DESIGNS",
     "SAMPLED",
     "grid",
+    "level",
     "lhs",
     "lhs_matrix",
     "listed",

@@ -4,9 +4,10 @@ With ``workers=1`` the runs go one after another in this process, as they do for
 small to repay starting workers (:func:`serial_is_faster`); with more, on worker processes
 started once and forked from this one (a Dask ``LocalCluster`` with ``backend="dask"``); with
 ``scheduler``, on an existing Dask cluster whose workers must run the same bondsim (version and
-code hash) as the driver. Results travel back to the driver, which writes
-each run's file as soon as it arrives, so a killed sweep leaves only whole files and ``resume``
-runs only what is missing.
+code hash) as the driver and import the user's modules the runs need with the driver's source.
+Results travel back to the driver, which writes each run's file as soon as it arrives, so a
+killed sweep leaves only whole files and ``resume`` runs only what is missing. Local worker
+processes end with the driver, also when it is killed outright (:mod:`bondsim.batch`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import pandas as pd
 
 from ..batch import Lost, Runner
 from ..errors import UserError
-from ..params import Params, with_overrides
 from . import store
-from .spec import ID_COLUMNS, RunTask, SweepSpec, load_spec
+from .spec import NOT_COLUMNS, RunTask, SweepSpec, level_label, load_spec
 
 
 # ----------------------------------------------------------------------------- one run
@@ -52,16 +52,23 @@ def _run(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     from ..model import BondingModel, steps_for
     from ..recording import record
 
-    params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
+    params = task.params()
     n_steps = steps_for(params, task.steps, task.days)
     model = BondingModel(params, seed=task.seed, create_agents=False)  # no Mesa views: faster
     interventions.schedule(model, task.events)
     recording = record(model, n_steps, task.outputs)
     rows = len(recording.columns["step"])
-    ids = {"run": task.run, "point": task.point, "replicate": task.replicate, "seed": task.seed}
-    columns: dict[str, Any] = {name: np.full(rows, value, dtype=np.int64) for name, value in ids.items()}
-    names = [n for n in (*task.fixed, *task.values) if n not in ("mechanisms", "drugs")]  # those are in the manifest
-    columns.update({name: [getattr(params, name)] * rows for name in names})
+    columns: dict[str, Any] = {
+        name: np.full(rows, value, dtype=np.int64)
+        for name, value in (("run", task.run), ("point", task.point), ("replicate", task.replicate))
+    }
+    if task.arm is not None:
+        columns["arm"] = [task.arm] * rows
+    columns["seed"] = np.full(rows, task.seed, dtype=np.int64)
+    if "mechanisms" in task.values:  # a categorical factor: its level
+        columns["mechanisms"] = [level_label(task.values["mechanisms"])] * rows
+    names = [n for n in dict.fromkeys((*task.fixed, *task.arm_columns, *task.values)) if n not in NOT_COLUMNS]
+    columns.update({name: [getattr(params, name, None)] * rows for name in names})
     clash = next((name for name in recording.columns if name in columns), None)
     if clash is not None:  # e.g. a mechanism's metric named like a parameter: refused, not overwritten
         raise UserError(f"the run recorded a column '{clash}', which is already an identity or parameter column")
@@ -148,21 +155,8 @@ def tasks_for(spec: SweepSpec, opened: store.Opened, runs: list[int]) -> list[Ru
     ids = _ids(opened)
     tasks = []
     for run in runs:
-        point, replicate, seed = ids[run]
-        tasks.append(
-            RunTask(
-                run=int(run),
-                point=point,
-                replicate=replicate,
-                seed=seed,
-                fixed=dict(spec.fixed),
-                values=dict(opened.points[point]),
-                steps=spec.steps,
-                days=spec.days,
-                record_every=spec.record_every,
-                outputs=spec.outputs,
-            )
-        )
+        point, replicate, arm, seed = ids[run]
+        tasks.append(spec.task_for(int(run), point, replicate, arm, seed, opened.points[point]))
     return tasks
 
 
@@ -218,7 +212,8 @@ def run_sweep(
     ids = _ids(opened)
     tally = {"failed": 0}
     status = "interrupted"
-    runner = Runner(workers, scheduler, backend=backend)
+    modules = {name: info["hash"] for name, info in (opened.manifest.get("modules") or {}).items()}
+    runner = Runner(workers, scheduler, backend=backend, modules=modules)
     if runner.kind != "dask" and serial_is_faster(spec, opened, todo, runner.workers):
         runner = Runner(1)  # no workers to start: the runs are done before they would be up
     with runner:
@@ -249,9 +244,12 @@ def run_sweep(
                     store.write_bytes(rows, store.run_path(out, run))
                     store.failure_path(out, run).unlink(missing_ok=True)
                 else:
-                    point, replicate, seed = ids[run]
-                    row = {"run": run, "point": point, "replicate": replicate, "seed": seed}
-                    store.write_failure(out, {**row, **opened.points[point], "error": error})
+                    point, replicate, arm, seed = ids[run]
+                    row = {"run": run, "point": point, "replicate": replicate, "arm": arm, "seed": seed}
+                    if arm is None:
+                        del row["arm"]
+                    values = {k: level_label(v) for k, v in opened.points[point].items()}
+                    store.write_failure(out, {**row, **values, "error": error})
                     tally["failed"] += 1
                 del files, outcome
             status = "complete"
@@ -288,7 +286,7 @@ def serial_is_faster(spec: SweepSpec, opened: store.Opened, runs: list[int], wor
     seconds = 0.0
     for task in tasks_for(spec, opened, runs):
         try:
-            params = with_overrides(with_overrides(Params(engine="array"), task.fixed), task.values)
+            params = task.params()
         except UserError:  # a point the model refuses: the run fails at once
             continue
         steps = steps_for(params, task.steps, task.days)
@@ -296,10 +294,14 @@ def serial_is_faster(spec: SweepSpec, opened: store.Opened, runs: list[int], wor
     return seconds < WORKER_START * workers / (workers - 1)
 
 
-def _ids(opened: store.Opened) -> dict[int, tuple[int, int, int]]:
-    """Run -> (point, replicate, seed), read column by column so that 63-bit seeds stay exact."""
-    columns = [opened.plan[c].astype("int64").tolist() for c in ID_COLUMNS]
-    return {run: (point, rep, seed) for run, point, rep, seed in zip(*columns, strict=True)}
+def _ids(opened: store.Opened) -> dict[int, tuple[int, int, str | None, int]]:
+    """Run -> (point, replicate, arm or None, seed), read column by column so that 63-bit seeds stay exact."""
+    plan = opened.plan
+    runs, points, reps, seeds = (plan[c].astype("int64").tolist() for c in ("run", "point", "replicate", "seed"))
+    arms = plan["arm"].tolist() if "arm" in plan.columns else [None] * len(plan)
+    return {
+        run: (point, rep, arm, seed) for run, point, rep, arm, seed in zip(runs, points, reps, arms, seeds, strict=True)
+    }
 
 
 __all__ = [

@@ -5,11 +5,19 @@ the others fixed, a number of replicates, a run length and a master seed. Everyt
 here, before any run starts; a problem raises :class:`~bondsim.errors.ParameterError` with one
 line. The run of design point ``p``, replicate ``k`` gets the seed ``seed_for(master, p, k)``
 (:func:`bondsim.batch.seed_for`), so adding replicates or points keeps every existing run's seed.
+
+A ``[compare]`` table names two or more *arms*, each a table of parameter changes (a drug and
+dose, a mechanism list, ``replace``, any parameter): every design point and replicate runs once
+per arm, every arm with the same seed (common random numbers, :mod:`bondsim.contrast`). In
+``lhs``, ``sobol`` and ``morris`` designs a parameter may be a categorical factor,
+``name = { choices = [...] }`` (:mod:`bondsim.sweep.designs`).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +32,16 @@ from ..drugs import from_tables
 from ..errors import did_you_mean
 from ..model import check_model
 from ..outputs import Outputs, check_outputs, output_columns, parse_outputs, parse_schedule
-from ..params import ParameterError, Params, check_name, check_value, mechanism_list, read_toml, with_overrides
+from ..params import (
+    ParameterError,
+    Params,
+    check_name,
+    check_value,
+    mechanism_list,
+    read_toml,
+    replaced,
+    with_overrides,
+)
 from . import designs
 from .designs import DESIGNS, SAMPLED
 
@@ -40,8 +57,22 @@ SWEEP_KEYS = (
     "levels",
     "description",
 )
-TABLES = ("sweep", "fixed", "vary", "points", "drugs", "outputs", "events")
+TABLES = ("sweep", "fixed", "vary", "points", "drugs", "outputs", "compare", "events")
 ID_COLUMNS = ("run", "point", "replicate", "seed")
+ARM_ID_COLUMNS = ("run", "point", "replicate", "arm", "seed")  # a sweep with a [compare] table
+MODEL_KEYS = ("mechanisms", "replace")  # model changes that are not parameters (no column of the dataset)
+NOT_COLUMNS = ("mechanisms", "drugs", "replace")  # recorded in the manifest, not as columns
+ARM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def id_columns(arms: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
+    """The identity columns of a sweep's rows: ``arm`` too when it compares arms."""
+    return ARM_ID_COLUMNS if arms else ID_COLUMNS
+
+
+def level_label(value: Any) -> Any:
+    """A level as the dataset records it: a mechanism list as its modules joined by ', ', others as they are."""
+    return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,15 @@ class RunTask:
     days: float | None
     record_every: int
     outputs: Outputs = field(default_factory=Outputs)
+    arm: str | None = None
+    arm_values: dict[str, Any] = field(default_factory=dict)
+    arm_columns: tuple[str, ...] = ()
+
+    def params(self) -> Params:
+        """The run's parameters: defaults (engine ``array``), then the fixed values and the arm's, then the point's."""
+        changes = {**self.fixed, **self.arm_values} if self.arm_values else self.fixed
+        return with_overrides(with_overrides(Params(engine="array"), changes), self.values)
+
     events: tuple[interventions.Event, ...] = ()  # the spec's [[events]], the same in every run
 
 
@@ -82,6 +122,9 @@ class SweepSpec:
         bounds: ``(low, high)`` per varied parameter for ``lhs``, ``sobol`` and ``morris``.
         raw: the spec as read from TOML (recorded in the manifest, compared on resume).
         outputs: what each run records (the ``[outputs]`` table and ``record``; see :mod:`bondsim.outputs`).
+        arms: the arms of the ``[compare]`` table in order (the first is the reference), each its
+            parameter changes; empty without one.
+        choices: the levels of each categorical factor of a sampled design (``{ choices = [...] }``).
         events: interventions in every run (``[[events]]``, :mod:`bondsim.events`), from time zero.
     """
 
@@ -100,6 +143,8 @@ class SweepSpec:
     bounds: Mapping[str, tuple[float, float]]
     raw: Mapping[str, Any]
     outputs: Outputs = field(default_factory=Outputs)
+    arms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     events: tuple[interventions.Event, ...] = ()
 
     @property
@@ -108,9 +153,36 @@ class SweepSpec:
         return len(self.points)
 
     @property
+    def arm_names(self) -> tuple[str, ...]:
+        """The arms of the ``[compare]`` table, the reference first (empty without one)."""
+        return tuple(self.arms)
+
+    @property
+    def n_arms(self) -> int:
+        """Runs per design point and replicate: the arms, or 1."""
+        return max(1, len(self.arms))
+
+    @property
     def n_runs(self) -> int:
-        """Number of runs (points x replicates)."""
-        return len(self.points) * self.replicates
+        """Number of runs (points x replicates x arms)."""
+        return len(self.points) * self.replicates * self.n_arms
+
+    @property
+    def id_columns(self) -> tuple[str, ...]:
+        """The identity columns of the rows (``arm`` too with a ``[compare]`` table)."""
+        return id_columns(self.arm_names)
+
+    @property
+    def arm_columns(self) -> tuple[str, ...]:
+        """The parameters some arm sets (columns of the dataset), in order of appearance."""
+        names = (n for changes in self.arms.values() for n in changes if n not in MODEL_KEYS)
+        return tuple(n for n in dict.fromkeys(names) if n not in self.fixed)
+
+    def run_key(self, run: int) -> tuple[int, int, str | None]:
+        """(point, replicate, arm) of run ``run`` of this spec's plan: point-major, then replicate, then arm."""
+        pair, arm = divmod(run, self.n_arms)
+        point, replicate = divmod(pair, self.replicates)
+        return point, replicate, (self.arm_names[arm] if self.arms else None)
 
     @property
     def base(self) -> Params:
@@ -146,23 +218,33 @@ class SweepSpec:
         return seed_for(self.seed, point, replicate)
 
     def run_seed(self, run: int) -> int:
-        """Seed of run ``run`` of this spec's plan (point ``run // replicates``, replicate ``run % replicates``)."""
-        return self.seed_of(*divmod(run, self.replicates))
+        """Seed of run ``run`` of this spec's plan: that of its (point, replicate), shared by its arms."""
+        point, replicate, _ = self.run_key(run)
+        return self.seed_of(point, replicate)
 
     def task(self, run: int) -> RunTask:
         """Everything a worker needs to do run ``run`` of this spec's plan."""
-        point, replicate = divmod(run, self.replicates)
+        point, replicate, arm = self.run_key(run)
+        return self.task_for(run, point, replicate, arm, self.seed_of(point, replicate), self.points[point])
+
+    def task_for(
+        self, run: int, point: int, replicate: int, arm: str | None, seed: int, values: Mapping[str, Any]
+    ) -> RunTask:
+        """The task of a planned run (its number, point, replicate, arm, seed and point values)."""
         return RunTask(
             run=run,
             point=point,
             replicate=replicate,
-            seed=self.seed_of(point, replicate),
+            seed=seed,
             fixed=dict(self.fixed),
-            values=dict(self.points[point]),
+            values=dict(values),
             steps=self.steps,
             days=self.days,
             record_every=self.record_every,
             outputs=self.outputs,
+            arm=arm,
+            arm_values=dict(self.arms[arm]) if arm is not None else {},
+            arm_columns=self.arm_columns,
             events=self.events,
         )
 
@@ -190,6 +272,17 @@ def _check_single(name: str, value: Any, where: str, base: Params) -> Any:
     elif not f.metadata["choices"]:
         value = float(value)
     return value
+
+
+def _prefixed(where: str, check: Any, *args: Any) -> Any:
+    """``check(*args)``, its one-line refusal prefixed with ``where`` (unless it names it already)."""
+    try:
+        return check(*args)
+    except ParameterError as exc:
+        message = str(exc)
+        if message.startswith(where):
+            raise
+        raise ParameterError(f"{where}: {message}") from None
 
 
 def _int_setting(table: Mapping[str, Any], key: str, default: int | None, low: int) -> int | None:
@@ -278,13 +371,16 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
     fixed: dict[str, Any] = {}
     if "mechanisms" in fixed_in:
         fixed["mechanisms"] = list(mechanism_list(fixed_in["mechanisms"]))
+    if "replace" in fixed_in:
+        replaced(tuple(fixed.get("mechanisms", Params().mechanisms)), fixed_in["replace"])
+        fixed["replace"] = dict(fixed_in["replace"])
     if "drugs" in data:
         drug_tables = data["drugs"]
         from_tables(drug_tables, "the sweep spec")  # checked here, kept as tables (they go into the manifest)
         fixed["drugs"] = {name: dict(table) for name, table in drug_tables.items()}
     base = with_overrides(Params(engine="array"), fixed)
     for name, value in fixed_in.items():
-        if name == "mechanisms":
+        if name in MODEL_KEYS:
             continue
         check_name(name, base)
         is_list = isinstance(base.parameter(name).default, tuple)
@@ -299,13 +395,24 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
     if points_in is not None and design != "list":
         _fail(f'[[points]] is for design = "list"; a {design} design takes [vary]')
     for name in vary:
+        if name == "mechanisms" and design in SAMPLED:
+            if "mechanisms" in fixed or "replace" in fixed:
+                _fail("mechanisms is both in [fixed] (mechanisms or replace) and in [vary]: keep one")
+            continue
+        if name in MODEL_KEYS:
+            _fail(
+                f"[vary] {name}: vary the model with {{ choices = [...] }} in a lhs, sobol or morris design, "
+                f"or with arms of a [compare] table"
+            )
         check_name(name, base)
         if name in fixed:
             _fail(f"{name} is both in [fixed] and in [vary]: keep one")
+    arms = _arms(data.get("compare"), fixed, base, vary)
 
     bounds: dict[str, tuple[float, float]] = {}
+    choices: dict[str, tuple[Any, ...]] = {}
     if design == "grid":
-        if not vary:
+        if not vary and not arms:
             _fail("[vary] is missing or empty: a grid design needs at least one parameter with a list of values")
         grid_levels = {}
         for name, values in vary.items():
@@ -327,6 +434,9 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
                 check_name(name, base)
                 if name in fixed:
                     _fail(f"{name} is both in [fixed] and in [[points]]: keep one")
+                for arm, changes in arms.items():
+                    if name in changes:
+                        _fail(f"{name} is both in [[points]] and in [compare] {arm}: keep one")
             missing = [(i, n) for i, p in enumerate(points_in) for n in varied if n not in p]
             if missing:
                 i, n = missing[0]
@@ -354,30 +464,51 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
             points = designs.listed(columns)
     else:
         if not vary:
-            _fail(f"[vary] is missing or empty: a {design} design needs name = {{ low = ..., high = ... }}")
+            _fail(
+                f"[vary] is missing or empty: a {design} design needs name = {{ low = ..., high = ... }} "
+                f"or name = {{ choices = [...] }}"
+            )
         for name, rng in vary.items():
+            if isinstance(rng, dict) and "choices" in rng:
+                choices[name] = _levels(name, rng, base, fixed)
+                bounds[name] = (0.0, float(len(choices[name])))
+                continue
+            if name == "mechanisms":
+                _fail("[vary] mechanisms must be { choices = [[...], [...]] }: two or more lists of mechanism modules")
             f = base.parameter(name)
-            if f.metadata["choices"] or isinstance(f.default, tuple):
-                _fail(f"[vary] {name}: {design} designs vary numbers; set {name} in [fixed] or use a grid design")
+            if f.metadata["choices"]:
+                shown = ", ".join(f'"{c}"' for c in f.allowed_choices(base.drugs)[:2])
+                _fail(
+                    f"[vary] {name}: {design} designs vary numbers in a range; sample {name} from its levels "
+                    f"with {name} = {{ choices = [{shown}] }}"
+                )
+            if isinstance(f.default, tuple):
+                _fail(f"[vary] {name}: {name} holds a list of times; set it in [fixed] or in the arms of [compare]")
             if not isinstance(rng, dict) or set(rng) != {"low", "high"}:
-                _fail(f"[vary] {name} must be {{ low = ..., high = ... }} for a {design} design")
+                _fail(
+                    f"[vary] {name} must be {{ low = ..., high = ... }} (or {{ choices = [...] }}) "
+                    f"for a {design} design"
+                )
             low = _check_single(name, rng["low"], f"[vary] {name}.low", base)
             high = _check_single(name, rng["high"], f"[vary] {name}.high", base)
             if not low < high:
                 _fail(f"[vary] {name}: low = {low:g} must be below high = {high:g}")
             bounds[name] = (float(low), float(high))
         varied = tuple(vary)
+        integers = [n for n in varied if n not in choices and base.parameter(n).integer]
         if design == "lhs":
-            integers = [n for n in varied if base.parameter(n).integer]
-            points = designs.lhs(varied, bounds, samples, master, integers)
+            points = designs.lhs(varied, bounds, samples, master, integers, choices)
         elif design == "sobol":
-            integers = [n for n in varied if base.parameter(n).integer]
-            points = designs.sobol(varied, bounds, samples, second_order, master, integers)
+            points = designs.sobol(varied, bounds, samples, second_order, master, integers, choices)
         else:
-            integers = [n for n in varied if base.parameter(n).integer]
-            points = designs.morris(varied, bounds, samples, levels, master, integers)
+            points = designs.morris(varied, bounds, samples, levels, master, integers, choices)
 
-    taken = {**dict.fromkeys(ID_COLUMNS, "an identity column"), **dict.fromkeys((*fixed, *varied), "a parameter")}
+    identity = id_columns(tuple(arms))
+    arm_names = [n for changes in arms.values() for n in changes if n not in MODEL_KEYS]
+    taken = {
+        **dict.fromkeys(identity, "an identity column"),
+        **dict.fromkeys((*fixed, *arm_names, *varied), "a parameter"),
+    }
     for column in output_columns(outputs, base):
         if column in taken:
             _fail(f"output '{column}' has the name of {taken[column]} of the sweep's rows: rename it")
@@ -397,8 +528,83 @@ def parse_spec(data: Mapping[str, Any], seed: int | None = None) -> SweepSpec:
         bounds=bounds,
         raw=_plain(data),
         outputs=outputs,
+        arms=arms,
+        choices=choices,
         events=events,
     )
+
+
+def _levels(name: str, table: Mapping[str, Any], base: Params, fixed: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The levels of a categorical factor ``name = { choices = [...] }``, each checked."""
+    if set(table) != {"choices"}:
+        _fail(f"[vary] {name} = {{ choices = [...] }} takes no other key (got {', '.join(sorted(table))})")
+    values = table["choices"]
+    if not isinstance(values, list) or len(values) < 2:
+        _fail(f"[vary] {name}: choices must list at least two levels, e.g. {name} = {{ choices = [a, b] }}")
+    if name == "mechanisms":
+        levels = []
+        for i, value in enumerate(values):
+            level = list(mechanism_list(value))
+            try:
+                check_model(with_overrides(Params(engine="array"), {**fixed, "mechanisms": level}))
+            except ParameterError as exc:
+                _fail(f"[vary] mechanisms: level {i + 1} ({level_label(level)}): {exc}")
+            levels.append(level)
+    else:
+        f = base.parameter(name)
+        if isinstance(f.default, tuple):
+            _fail(f"[vary] {name}: {name} holds a list of times; set it in [fixed] or in the arms of [compare]")
+        levels = [_prefixed(f"[vary] {name}", _check_single, name, v, f"[vary] {name}", base) for v in values]
+    if len({json.dumps(v) for v in levels}) != len(levels):
+        _fail(f"[vary] {name}: choices list a level twice")
+    return tuple(levels)
+
+
+def _arms(table: Any, fixed: Mapping[str, Any], base: Params, vary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The arms of a ``[compare]`` table, each checked against the model it makes; {} without one."""
+    if table is None:
+        return {}
+    example = 'placebo = { drug = "placebo" } and naltrexone = { drug = "naltrexone", dose_mg = 50 }'
+    if not isinstance(table, dict) or len(table) < 2:
+        _fail(f"[compare] must name two or more arms, each a table of parameter changes, e.g. {example}")
+    arms: dict[str, dict[str, Any]] = {}
+    for arm, changes_in in table.items():
+        if not ARM_NAME.match(arm):
+            _fail(f"[compare] arm '{arm}': name arms with letters, digits, '_', '-' or '.', starting with a letter")
+        if not isinstance(changes_in, dict):
+            _fail(f'[compare] {arm} must be a table of parameter changes, e.g. {arm} = {{ drug = "placebo" }}')
+        where = f"[compare] {arm}"
+        changes: dict[str, Any] = {}
+        if "mechanisms" in changes_in:
+            changes["mechanisms"] = list(mechanism_list(changes_in["mechanisms"]))
+        if "replace" in changes_in:
+            mechanisms = changes.get("mechanisms") or fixed.get("mechanisms") or Params().mechanisms
+            try:
+                replaced(tuple(mechanisms), changes_in["replace"])
+            except ParameterError as exc:
+                _fail(f"{where}: {exc}")
+            changes["replace"] = dict(changes_in["replace"])
+        try:
+            model = with_overrides(base, changes) if changes else base
+        except ParameterError as exc:
+            _fail(f"{where}: {exc}")
+        for name, value in changes_in.items():
+            if name in MODEL_KEYS:
+                continue
+            try:
+                check_name(name, model)
+            except ParameterError as exc:
+                _fail(f"{where}: {exc}")
+            if name in vary:
+                _fail(f"{name} is both in [vary] and in [compare] {arm}: keep one")
+            is_list = isinstance(model.parameter(name).default, tuple)
+            changes[name] = value if is_list else _prefixed(where, _check_single, name, value, where, model)
+        try:
+            check_model(with_overrides(Params(engine="array"), {**fixed, **changes}))
+        except ParameterError as exc:
+            _fail(f"{where}: {exc}")
+        arms[arm] = changes
+    return arms
 
 
 def _plain(obj: Any) -> Any:
@@ -414,32 +620,94 @@ def _plain(obj: Any) -> Any:
 
 def load_spec(path: str | Path, seed: int | None = None) -> SweepSpec:
     """Read and check a sweep spec from a TOML file."""
-    return parse_spec(read_toml(path), seed=seed)
+    return parse_spec(read_spec(path), seed=seed)
+
+
+SPEC_HELP = "give the sweep's spec, a TOML file (see docs/sweeps.md; examples in experiments/sweeps)"
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """The TOML data of a spec file; a file that is not TOML (a manifest, a dataset, a table) is named in one line."""
+    path = Path(path)
+    if path.is_dir():
+        hint = (
+            f"; to continue the sweep in it: bondsim sweep SPEC.toml --resume --out {path}"
+            if (path / "manifest.json").is_file()
+            else ""
+        )
+        raise ParameterError(f"{path} is a folder, not a sweep spec: {SPEC_HELP}{hint}")
+    try:
+        return read_toml(path)
+    except ParameterError:
+        what = _not_toml(path)
+        if what is None:
+            raise
+        raise ParameterError(f"{path} is {what}") from None
+
+
+def _not_toml(path: Path) -> str | None:
+    """What a file that failed to parse as TOML is, and what to give instead (None: a TOML file with an error)."""
+    try:
+        head = path.read_bytes()[: 1 << 20]
+    except OSError:
+        return None
+    if head.startswith(b"PAR1"):
+        return f"a Parquet file (a dataset), not a sweep spec: {SPEC_HELP}; read a sweep's dataset with bondsim analyze"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"a binary file, not a sweep spec: {SPEC_HELP}"
+    if "\0" in text:
+        return f"a binary file, not a sweep spec: {SPEC_HELP}"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("command") == "sweep":
+        folder = path.parent
+        made_from = f" ({data['spec_file']}, says its spec_file)" if data.get("spec_file") else ""
+        return (
+            f"the manifest (JSON) of the sweep in {folder}, not a spec: give the TOML spec it was made from"
+            f"{made_from}; to grow that sweep: bondsim sweep SPEC.toml --extend {folder}"
+        )
+    if isinstance(data, dict) and data.get("command") == "run":
+        return f"the record (JSON) of a bondsim run, not a sweep spec: {SPEC_HELP}"
+    if data is not None:
+        return f"a JSON file, not a sweep spec: {SPEC_HELP}"
+    if path.suffix == ".py":
+        return f"Python source, not a sweep spec: {SPEC_HELP}"
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if path.suffix == ".csv" or (first.count(",") >= 2 and "=" not in first and "[" not in first):
+        return f"a CSV table, not a sweep spec: {SPEC_HELP}"
+    return None
 
 
 def invalid_points(spec: SweepSpec) -> dict[int, str]:
     """Design points the model refuses (cross-parameter rules): point index -> the error."""
-    base = spec.base
     bad = {}
     for i, point in enumerate(spec.points):
-        try:
-            with_overrides(base, point)
-        except ParameterError as exc:
-            bad[i] = str(exc)
+        for arm in spec.arm_names or (None,):
+            try:
+                spec.task_for(0, i, 0, arm, 0, point).params()
+            except ParameterError as exc:
+                bad[i] = (f"[compare] {arm}: " if arm else "") + str(exc)
+                break
     return bad
 
 
 def plan(spec: SweepSpec) -> pd.DataFrame:
-    """One row per run: run, point, replicate, seed and the varied values (point-major run numbers)."""
-    runs = np.arange(spec.n_runs)
+    """One row per run: run, point, replicate (arm), seed and the varied values (point-major run numbers)."""
+    keys = [spec.run_key(r) for r in range(spec.n_runs)]
     frame = pd.DataFrame(
         {
-            "run": runs,
-            "point": runs // spec.replicates,
-            "replicate": runs % spec.replicates,
-            "seed": [spec.run_seed(int(r)) for r in runs],
+            "run": np.arange(spec.n_runs, dtype=np.int64),
+            "point": np.array([k[0] for k in keys], dtype=np.int64),
+            "replicate": np.array([k[1] for k in keys], dtype=np.int64),
         }
     )
+    if spec.arms:
+        frame["arm"] = [k[2] for k in keys]
+    frame["seed"] = np.array([spec.seed_of(p, k) for p, k, _ in keys], dtype=np.int64)
     for name in spec.varied:
-        frame[name] = [spec.points[p][name] for p in frame["point"]]
+        frame[name] = [level_label(spec.points[p][name]) for p in frame["point"]]
     return frame

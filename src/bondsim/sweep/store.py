@@ -6,7 +6,9 @@
       manifest.json    the spec, every resolved parameter, design points, seeds, provenance,
                        data dictionary, status and counts
       columns.csv      the data dictionary: column, unit, meaning
-      plan.csv         one row per run: run, point, replicate, seed, varied values
+      plan.csv         one row per run: run, point, replicate, (arm,) seed, varied values
+      modules/NAME.py  a copy of each of the user's own modules the runs use (mechanisms, helpers,
+                       output functions), whose hashes the manifest records
       runs/run-NNNNNN.parquet   the dataset, one file per finished run
       people/run-NNNNNN.parquet per-person rows of a run, when [outputs] asks for them
       people_columns.csv        their data dictionary
@@ -14,7 +16,12 @@
 
 ``plan.csv`` and the manifest's ``design_points`` are the record of what the sweep asks for: a
 run's number, point and seed never change once planned, also when the sweep grows
-(:func:`check`, mode ``extend``).
+(:func:`check`, mode ``extend``). Seeds are 63-bit integers: int64 columns in ``plan.csv`` and the
+Parquet files (:func:`read_plan` reads them as such), JSON integers in the manifest.
+
+A sweep cannot mix two models: the manifest records the hash of every user module the runs
+import (:func:`bondsim.provenance.user_modules`), and ``--resume`` and ``--extend`` refuse, naming
+the module, when one has changed since.
 """
 
 from __future__ import annotations
@@ -38,8 +45,8 @@ from ..io import _default, _finite, now, versions, write_json
 from ..metrics import COLUMNS, DESCRIPTIONS
 from ..metrics import UNITS as METRIC_UNITS
 from ..outputs import Outputs, describe, describe_people
-from ..params import FIELDS, Params
-from .spec import ID_COLUMNS, SweepSpec
+from ..params import FIELDS, Params, with_overrides
+from .spec import ID_COLUMNS, MODEL_KEYS, NOT_COLUMNS, SweepSpec, id_columns, level_label
 
 RUN_FILE = re.compile(r"^run-(\d+)\.parquet$")
 FAIL_FILE = re.compile(r"^run-(\d+)\.json$")
@@ -48,6 +55,7 @@ SEED_RULE = (
     "run of design point p, replicate k: seed_for(master, p, k) = "
     "SeedSequence(master, spawn_key=(p, k)).generate_state(1, uint64)[0] >> 1; listed per run in plan.csv"
 )
+ARM_SEED_RULE = "; every arm of [compare] runs with the seed of its (p, k): common random numbers"
 EXTRA_VERSIONS = ("dask", "distributed", "pyarrow", "SALib", "tqdm")
 
 ID_MEANINGS = {
@@ -55,6 +63,7 @@ ID_MEANINGS = {
     "point": ("", "design point number (stable; the point's values are in manifest.json design_points)"),
     "replicate": ("", "replicate number within the design point"),
     "seed": ("", "the run's seed: seed_for(master, point, replicate)"),
+    "arm": ("", "the arm of [compare] (the first is the reference); the arms of a (point, replicate) share its seed"),
 }
 
 
@@ -181,7 +190,8 @@ def read_plan(out: str | Path) -> pd.DataFrame:
     path = Path(out) / "plan.csv"
     if not path.is_file():
         raise UserError(f"{out} has a manifest but no plan.csv: it is damaged; start a new sweep")
-    return pd.read_csv(path)
+    exact = {"run": "int64", "point": "int64", "replicate": "int64", "seed": "int64", "arm": str}
+    return pd.read_csv(path, dtype=exact)
 
 
 # -------------------------------------------------------------------------- provenance
@@ -190,14 +200,26 @@ def data_dictionary(
     fixed: Mapping[str, Any] = (),
     base: Params | None = None,
     outputs: Outputs | None = None,
+    arms: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Column, unit and meaning of every column of the dataset, in order (the outputs' columns if given)."""
-    rows = [{"column": c, "unit": ID_MEANINGS[c][0], "meaning": ID_MEANINGS[c][1]} for c in ID_COLUMNS]
-    for name in (*fixed, *varied):
-        if name in ("mechanisms", "drugs"):
+    arms = arms or {}
+    rows = [{"column": c, "unit": ID_MEANINGS[c][0], "meaning": ID_MEANINGS[c][1]} for c in id_columns(tuple(arms))]
+    by_arm = [n for changes in arms.values() for n in changes if n not in MODEL_KEYS]
+    for name in dict.fromkeys((*fixed, *by_arm, *varied)):
+        if name == "mechanisms" and name in varied:
+            rows.append({"column": name, "unit": "", "meaning": "mechanism list (varied): its modules, in order"})
             continue
-        meta = (base.parameter(name) if base is not None else FIELDS[name]).metadata
-        how = "varied" if name in varied else "fixed"
+        if name in NOT_COLUMNS:
+            continue
+        declared = [base.parameter(name)] if base is not None and name in base.values() else []
+        for changes in arms.values():  # a parameter of an arm's own mechanisms
+            try:
+                declared = declared or [with_overrides(base or Params(), changes).parameter(name)]
+            except (UserError, KeyError):
+                continue
+        meta = (declared[0] if declared else FIELDS[name]).metadata
+        how = "varied" if name in varied else "by arm" if name in by_arm else "fixed"
         rows.append({"column": name, "unit": meta["unit"], "meaning": f"parameter ({how}): {meta['doc']}"})
     if outputs is not None and not outputs.plain:
         rows += describe(outputs, base or Params(), METRIC_UNITS)
@@ -219,7 +241,10 @@ def resolved_parameters(spec: SweepSpec) -> dict[str, Any]:
 
 def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
     """What the manifest says about the spec (replaced when the sweep grows)."""
-    engines = sorted({str(p["engine"]) for p in spec.points}) if "engine" in spec.varied else [spec.engine]
+    if "engine" in spec.varied:
+        engines = sorted({str(p["engine"]) for p in spec.points})
+    else:
+        engines = sorted({spec.task_for(0, 0, 0, arm, 0, {}).params().engine for arm in spec.arm_names or (None,)})
     return {
         "spec_file": spec_file,
         "spec": spec.raw,
@@ -236,14 +261,17 @@ def _spec_fields(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
         "fixed": dict(spec.fixed),
         "varied": list(spec.varied),
         "bounds": {k: list(v) for k, v in spec.bounds.items()},
+        "choices": {k: list(v) for k, v in spec.choices.items()},
+        "arms": list(spec.arm_names),
+        "compare": {arm: dict(changes) for arm, changes in spec.arms.items()},
         "engine": engines[0] if len(engines) == 1 else engines,
         "parameters": resolved_parameters(spec),
     }
 
 
-def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
+def new_manifest(spec: SweepSpec, spec_file: str | None, modules: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The manifest of a new sweep (status ``running``)."""
-    columns = data_dictionary(spec.varied, spec.fixed, spec.base, spec.outputs)
+    columns = data_dictionary(spec.varied, spec.fixed, spec.base, spec.outputs, spec.arms)
     people_columns = describe_people(spec.outputs, spec.base) if spec.outputs.per_person else None
     return {
         "format": MANIFEST_FORMAT,
@@ -252,8 +280,9 @@ def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
         "points": spec.n_points,
         "runs": spec.n_runs,
         "design_points": [dict(p) for p in spec.points],
-        "seeds": {"master": spec.seed, "rule": SEED_RULE},
+        "seeds": {"master": spec.seed, "rule": SEED_RULE + (ARM_SEED_RULE if spec.arms else "")},
         "bondsim": provenance.describe(),
+        "modules": dict(modules if modules is not None else spec_modules(spec)),
         "versions": versions(extra=EXTRA_VERSIONS),
         "columns": columns.to_dict(orient="records"),
         "people_columns": people_columns,
@@ -263,6 +292,58 @@ def new_manifest(spec: SweepSpec, spec_file: str | None) -> dict[str, Any]:
         "counts": {"runs": spec.n_runs, "done": 0, "failed": 0},
         "extensions": [],
     }
+
+
+# ------------------------------------------------------------------------ the user's modules
+def mechanism_lists(spec: SweepSpec) -> list[tuple[str, ...]]:
+    """Every mechanism list the runs of a spec use: the fixed one, each arm's, each level of a varied one."""
+    lists = {spec.base.mechanisms: None}
+    for arm in spec.arm_names:
+        lists[spec.task_for(0, 0, 0, arm, 0, {}).params().mechanisms] = None
+    for level in spec.choices.get("mechanisms", ()):
+        for arm in spec.arm_names or (None,):
+            lists[spec.task_for(0, 0, 0, arm, 0, {"mechanisms": level}).params().mechanisms] = None
+    return list(lists)
+
+
+def spec_modules(spec: SweepSpec) -> dict[str, dict[str, str]]:
+    """The user's own modules the runs of a spec import, by name: source file, hash, role and where the copy goes."""
+    mechanisms = {name for names in mechanism_lists(spec) for name in names}
+    outputs = [f.partition(":")[0] for f in spec.outputs.functions]
+    found = provenance.user_modules(mechanism_lists(spec), outputs)
+    return {
+        name: {
+            "file": str(path),
+            "hash": provenance.module_hash(path),
+            "role": "mechanism" if name in mechanisms else "output" if name in outputs else "helper",
+            "copy": f"modules/{name}.py",
+        }
+        for name, path in found.items()
+    }
+
+
+def check_modules(recorded: Mapping[str, Any], current: Mapping[str, Any], out: Path, verb: str) -> None:
+    """Refuse (one line) when a module the sweep in ``out`` used has changed, or is used no more."""
+    for name, info in sorted(recorded.items()):
+        now_ = current.get(name)
+        if now_ is None:
+            continue  # the spec no longer uses it: the spec check names that change
+        if now_["hash"] != info["hash"]:
+            raise UserError(
+                f"cannot {verb} {out}: module {name} has changed since the sweep started "
+                f"({now_['file']} is {now_['hash']}, the runs used {info['hash']}, kept in {out / info['copy']}); "
+                f"restore it, or start a new sweep"
+            )
+
+
+def copy_modules(modules: Mapping[str, Any], out: Path) -> None:
+    """Keep a copy of each user module's source in ``out/modules`` (atomically, once)."""
+    for info in modules.values():
+        target = out / info["copy"]
+        if target.is_file():
+            continue
+        target.parent.mkdir(exist_ok=True)
+        write_bytes(Path(info["file"]).read_bytes(), target)
 
 
 # -------------------------------------------------------------------- opening a sweep folder
@@ -290,10 +371,13 @@ class Opened:
 
 
 def plan_frame(rows: pd.DataFrame, points: list[Mapping[str, Any]], varied: list[str]) -> pd.DataFrame:
-    """The plan with the varied values of each run's point as columns."""
-    frame = rows[["run", "point", "replicate", "seed"]].astype("int64").reset_index(drop=True)
+    """The plan with the varied values of each run's point as columns (``arm`` kept when there is one)."""
+    frame = rows[["run", "point", "replicate"]].astype("int64").reset_index(drop=True)
+    if "arm" in rows.columns:
+        frame["arm"] = rows["arm"].astype(str).to_numpy()
+    frame["seed"] = rows["seed"].astype("int64").to_numpy()
     for name in varied:
-        frame[name] = [points[p][name] for p in frame["point"]]
+        frame[name] = [level_label(points[p][name]) for p in frame["point"]]
     return frame
 
 
@@ -310,16 +394,10 @@ def check(spec: SweepSpec, out: Path, mode: str, spec_file: str | None = None) -
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} is not empty: use --resume to continue the sweep in it, or another --out")
         manifest = new_manifest(spec, spec_file)
-        rows = pd.DataFrame(
-            {
-                "run": range(spec.n_runs),
-                "point": [r // spec.replicates for r in range(spec.n_runs)],
-                "replicate": [r % spec.replicates for r in range(spec.n_runs)],
-                "seed": [spec.run_seed(r) for r in range(spec.n_runs)],
-            }
-        )
+        from .spec import plan as spec_plan
+
         points = [dict(p) for p in spec.points]
-        return Opened(mode, manifest, plan_frame(rows, points, list(spec.varied)), points)
+        return Opened(mode, manifest, plan_frame(spec_plan(spec), points, list(spec.varied)), points)
 
     verb = "resume" if mode == "resume" else "extend"
     flag = f"--{verb}"
@@ -331,6 +409,10 @@ def check(spec: SweepSpec, out: Path, mode: str, spec_file: str | None = None) -
     if mode == "resume":
         if manifest.get("spec") != spec.raw or manifest.get("seeds", {}).get("master") != spec.seed:
             raise UserError(f"cannot resume: the spec differs from the one {out} was started with")
+        current = spec_modules(spec)
+        check_modules(manifest.get("modules") or {}, current, out, verb)
+        if "modules" not in manifest:  # a sweep of an earlier bondsim: record them from now on
+            manifest = {**manifest, "modules": current}
         opened = Opened(mode, manifest, plan_frame(plan, points, list(manifest["varied"])), points)
     else:
         opened = _extend(spec, out, manifest, plan, spec_file)
@@ -361,10 +443,14 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
         ("days", manifest["days"], spec.days),
         ("record", manifest["record"], spec.record),
         ("outputs", manifest.get("outputs", Outputs().to_dict()), spec.outputs.to_dict()),
+        ("arms of [compare]", manifest.get("compare", {}), _as_stored({a: dict(c) for a, c in spec.arms.items()})),
+        ("categorical factors", manifest.get("choices", {}), _as_stored({k: list(v) for k, v in spec.choices.items()})),
     ]
     for what, old, new in checks:
         if old != new:
             raise UserError(f"{where} its {what} is {old!r} and the spec's is {new!r}; start a new sweep to change it")
+    current = spec_modules(spec)
+    check_modules(manifest.get("modules") or {}, current, out, "extend")
     old_params, new_params = manifest["parameters"], _as_stored(resolved_parameters(spec))
     for name in sorted(set(old_params) | set(new_params)):
         old, new = old_params.get(name), new_params.get(name)
@@ -387,16 +473,24 @@ def _extend(spec: SweepSpec, out: Path, manifest: dict[str, Any], plan: pd.DataF
             )
         unused.remove(point)
     points = old_points + unused
-    have = {(int(p), int(r)) for p, r in zip(plan["point"], plan["replicate"], strict=True)}
+    arms = list(spec.arm_names) or [None]
+    arm_of = plan["arm"] if "arm" in plan.columns else [None] * len(plan)
+    have = {(int(p), int(r), a) for p, r, a in zip(plan["point"], plan["replicate"], arm_of, strict=True)}
     next_run = int(plan["run"].max()) + 1 if len(plan) else 0
     new_rows = []
     for p in range(len(points)):
         for k in range(spec.replicates):
-            if (p, k) not in have:
-                new_rows.append({"run": next_run, "point": p, "replicate": k, "seed": spec.seed_of(p, k)})
-                next_run += 1
-    rows = pd.concat([plan[["run", "point", "replicate", "seed"]], pd.DataFrame(new_rows)], ignore_index=True)
+            for arm in arms:
+                if (p, k, arm) not in have:
+                    row = {"run": next_run, "point": p, "replicate": k, "arm": arm, "seed": spec.seed_of(p, k)}
+                    new_rows.append(row if arm is not None else {k: v for k, v in row.items() if k != "arm"})
+                    next_run += 1
+    ids = list(id_columns(tuple(spec.arm_names)))
+    rows = pd.concat([plan[ids], pd.DataFrame(new_rows, columns=ids)], ignore_index=True)
+    rows[["run", "point", "replicate", "seed"]] = rows[["run", "point", "replicate", "seed"]].astype("int64")
     manifest = dict(manifest)
+    if "modules" not in manifest:  # a sweep of an earlier bondsim: record them from now on
+        manifest["modules"] = current
     if new_rows or manifest.get("spec") != spec.raw:
         manifest.update(_spec_fields(spec, spec_file))
         manifest["design_points"] = points
@@ -427,6 +521,7 @@ def commit(opened: Opened, out: Path) -> None:
         for p in folder.glob(".*.tmp"):
             p.unlink()
     manifest = opened.manifest
+    copy_modules(manifest.get("modules") or {}, out)
     if opened.mode != "resume":
         write_csv(opened.plan, out / "plan.csv")
         write_csv(pd.DataFrame(manifest["columns"], columns=["column", "unit", "meaning"]), out / "columns.csv")
@@ -451,7 +546,7 @@ def finish(
     planned = set(int(r) for r in opened.plan["run"])
     rows = [json.loads(p.read_text()) for p in sorted((out / "failures").glob("run-*.json"))]
     rows = [r for r in rows if int(r["run"]) in planned]
-    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *manifest["varied"], "error"])
+    table = pd.DataFrame(rows, columns=[*id_columns(manifest.get("arms") or ()), *manifest["varied"], "error"])
     write_csv(table, out / "failures.csv")
     n_done = len(finished_runs(out) & planned)
     if status == "complete" and n_done < len(planned):
@@ -474,11 +569,14 @@ __all__ = [
     "MANIFEST_FORMAT",
     "Opened",
     "check",
+    "check_modules",
     "commit",
+    "copy_modules",
     "data_dictionary",
     "failures",
     "finish",
     "finished_runs",
+    "mechanism_lists",
     "parquet_bytes",
     "people",
     "people_path",
@@ -486,5 +584,6 @@ __all__ = [
     "read_plan",
     "results",
     "run_path",
+    "spec_modules",
     "write_bytes",
 ]
