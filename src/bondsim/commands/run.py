@@ -100,6 +100,8 @@ NOT_WITH_SWEEP = (
     ("record", "--record"),
     ("stop", "--stop"),
     ("plot", "--plot"),
+    ("state", "--state"),
+    ("save_state", "--save-state"),
 )
 
 
