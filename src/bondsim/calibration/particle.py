@@ -123,8 +123,19 @@ class ParticleModel:
         self.spec = spec
 
     def __call__(self, parameters: dict[str, Any]) -> dict[str, float]:
-        """The statistics of the particle being evaluated in this process."""
-        return statistics(self.spec, dict(parameters), _KEY)
+        """The statistics of the particle being evaluated in this process (pyabc's values, see :func:`natural`)."""
+        return statistics(self.spec, natural(self.spec, parameters), _KEY)
+
+
+def natural(spec: Spec, values: dict[str, Any]) -> dict[str, float]:
+    """A particle's values on their own scale: pyabc holds a log-uniform parameter as its natural logarithm.
+
+    A log-uniform prior is then uniform to pyabc, and its perturbation kernel (a multivariate normal)
+    moves such a parameter by factors rather than by amounts: importance weights stay even where
+    the prior's density 1/x is steep.
+    """
+    logs = {p.name for p in spec.priors if p.kind == "loguniform"}
+    return {k: float(np.exp(v)) if k in logs else float(v) for k, v in dict(values).items()}
 
 
 class ParticleDistance:
@@ -175,6 +186,7 @@ __all__ = [
     "distance",
     "evaluate",
     "model_values",
+    "natural",
     "predictive",
     "rating_sds",
     "statistics",

@@ -43,8 +43,8 @@ def not_read(spec: Spec) -> list[dict[str, Any]]:
     for name, design in sorted(designs.items()):
         items = []
         for o in design.outcomes:
-            effect = f"g = {o.hedges_g:g}" if o.hedges_g is not None else (o.reported or "effect")
-            if (name, o.measure, "hedges_g") not in read:
+            effect = f"g = {o.hedges_g:g}" if o.hedges_g is not None else o.reported  # "" if nothing was published
+            if effect and (name, o.measure, "hedges_g") not in read:
                 items.append(f"{o.measure} ({effect})")
             for level in ("mean", "sd"):
                 value = getattr(o, f"control_{level}")
@@ -59,6 +59,9 @@ def posterior_frame(spec: Spec, history: Any) -> pd.DataFrame:
     """The last generation's particles: the fitted parameters, the rating SDs (if fitted) and the weights."""
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     frame = frame[spec.names].reset_index(drop=True).astype(float)
+    for p in spec.priors:
+        if p.kind == "loguniform":  # pyabc held it as its logarithm (particle.natural)
+            frame[p.name] = np.exp(frame[p.name])
     if RATING_NOISE in frame:
         split = [rating_sds(x, spec.retest) for x in frame[RATING_NOISE]]
         frame["rating_person_sd"] = [s["person_sd"] for s in split]

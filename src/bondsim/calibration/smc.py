@@ -4,7 +4,7 @@ pyabc proposes the particles (from the priors in generation 0, then from a multi
 kernel around the last generation's weighted particles), keeps those within each generation's
 tolerance (the quantile of the last generation's distances, from ``initial_epsilon`` in
 generation 0) and weights them. Its own parallel samplers accept whichever particles finish
-first, so their posterior depends on the number of workers and on timing. :class:`RunnerSampler`
+first, so their posterior depends on the number of workers and on timing. ``RunnerSampler``
 replaces them: it evaluates particles in rounds of a fixed size, on :class:`bondsim.batch.Runner`
 (this process, or Dask workers of a ``LocalCluster`` or of a scheduler), each evaluation seeded
 from ``(seed, generation, index)`` (:mod:`bondsim.calibration.particle`), and accepts the first
@@ -104,7 +104,8 @@ def abc_run(spec: Spec, runner: Runner, db: str, progress: bool = False) -> tupl
         if p.kind == "uniform":
             priors[p.name] = pyabc.RV("uniform", p.low, p.width)
         else:
-            priors[p.name] = pyabc.RV("loguniform", p.low, p.high)
+            # held as its logarithm, uniform (bondsim.calibration.particle.natural)
+            priors[p.name] = pyabc.RV("uniform", math.log(p.low), math.log(p.high) - math.log(p.low))
     sampler = make_sampler(runner, spec.abc.seed, progress)
     abc = pyabc.ABCSMC(
         ParticleModel(spec),
