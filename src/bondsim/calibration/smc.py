@@ -9,7 +9,8 @@ replaces them: it evaluates particles in rounds of a fixed size, on :class:`bond
 (this process, or Dask workers of a ``LocalCluster`` or of a scheduler), each evaluation seeded
 from ``(seed, generation, index)`` (:mod:`bondsim.calibration.particle`), and accepts the first
 ``population`` accepted evaluations in index order: the posterior of a seed is the same with any
-number of workers. A round's size depends only on what earlier rounds found.
+number of workers. A round's size depends only on what earlier rounds found, and does not change which
+particles are accepted (only how many evaluations past the last acceptance are run for nothing).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .particle import ParticleDistance, ParticleModel, evaluate, evaluate_local
 from .spec import Spec
 
 MIN_ROUND = 8  # evaluations per round at least
-ROUND_MARGIN = 1.2  # a round asks for this many times the evaluations expected to fill the population
+ROUND_MARGIN = 1.0  # a round asks for the evaluations expected to fill the population (what it overshoots is wasted)
 
 
 def round_size(missing: int, rate: float) -> int:
