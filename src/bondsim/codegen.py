@@ -11,7 +11,7 @@ both engines). From the model's ordered list of mechanisms this module writes:
   cached on disk (numba ``cache=True``) and reused by every later run and worker;
 - for the **agents engine**, the methods of the Mesa agent class ``Person``, which call the
   very same rule functions on the agent's attributes, one person at a time. Its source is
-  registered with :mod:`linecache`, so tracebacks through it show its lines.
+  registered with ``linecache``, so tracebacks through it show its lines.
 
 The only engine-specific lines are where each keeps its state (``x[i]`` in an array, or
 ``self.x`` on an agent) and the bookkeeping of an accepted contact, which counts for both people
@@ -563,7 +563,7 @@ def agent_methods(spec: ModelSpec, constants: dict[str, Any], dt: float) -> tupl
     The namespace holds the constants (``C_name``), the step length ``DT``, the clock ``HOURS``,
     this stage's draws (``DRAWS``) and this step's approaches (``CONTACTS``), set by the engine, and
     the two errors a rule can cause (``RULE_FAILED``, ``NOT_FINITE``). The source is registered
-    with :mod:`linecache` under its own name, so a traceback through a method shows its line.
+    with ``linecache`` under its own name, so a traceback through a method shows its line.
     """
     from .engine import RuleFault
 

@@ -31,7 +31,7 @@ PREDICTIVE = 1_000_000  # the generation key of the posterior predictive draws
 
 
 def rating_sds(total: float, retest: float) -> dict[str, float]:
-    """A person's bias and occasion noise whose squares add up to ``total``^2, split by the retest correlation."""
+    """A person's bias and occasion noise whose squares add up to the square of ``total``, split by ``retest``."""
     return {"person_sd": float(math.sqrt(retest) * total), "occasion_sd": float(math.sqrt(1.0 - retest) * total)}
 
 

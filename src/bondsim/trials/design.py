@@ -264,7 +264,7 @@ class TrialDesign:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The design as TOML tables (what :func:`dump` writes and :func:`from_dict` reads)."""
+        """The design as TOML tables (what :func:`dump` writes and :func:`~bondsim.trials.design.from_dict` reads)."""
         out: dict[str, Any] = {
             "study": _plain(asdict(self.study)),
             "community": asdict(self.community),
