@@ -34,6 +34,9 @@ import pytest
 
 from bondsim.app import PRESETS
 
+# one process runs them all (make test runs tests in two): they share the browser and the servers
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
 RANDOM_SECONDS_ENV = "BONDSIM_RANDOM_SECONDS"
 RANDOM_SECONDS_DEFAULT = 75.0  # per engine
 START_TIMEOUT_S = 90.0
@@ -315,6 +318,7 @@ _ADVANCED_OR_PAUSED = (
 )
 
 
+@pytest.mark.slow
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
     """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order.
 
@@ -431,6 +435,7 @@ def test_a_closed_tab_stops_playing(bondsim_argv, browser):
         assert "Traceback" not in _stop(proc)
 
 
+@pytest.mark.slow
 def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, browser):
     """A class on one laptop: 30 pages play at once; each still advances at >= 1 step/s (bounded in time).
 

@@ -47,6 +47,7 @@ np.savez(sys.argv[1] + ".npz", edge_bonds=model.edge_bonds(), **model.state())
 """
 
 
+@pytest.mark.slow
 def test_threads_give_the_very_same_run(tmp_path):
     """Decide, choose and update on two threads (each person writes only their own state): the same bits.
 

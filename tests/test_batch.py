@@ -33,6 +33,7 @@ def test_experiment_trial_seeds_are_unchanged_by_the_shared_rule():
     assert ctx.child_seeds(6) == old
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("backend", ["processes", "dask"])
 def test_results_are_in_task_order_whatever_the_workers(backend):
     tasks = [(11, i, k) for i in range(7) for k in range(2)]
@@ -61,6 +62,8 @@ def _die(marker: str, value: int, times: int) -> int:
     return value
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["default", "forkserver"])
 def test_a_dead_worker_is_replaced_and_its_tasks_sent_again(tmp_path, method, monkeypatch):
     if method != "default":
@@ -100,6 +103,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.cluster
 def test_a_process_that_ran_threads_starts_its_workers_without_forking(tmp_path):
     """GNU OpenMP kills a child forked from a process that used it: such a process starts workers afresh."""
     import subprocess

@@ -15,6 +15,7 @@ from bondsim.metrics import COLUMNS
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_run_writes_timeseries_and_provenance(bondsim, tmp_path):
     out = tmp_path / "out"
     args = [

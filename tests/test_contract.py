@@ -136,6 +136,7 @@ def test_the_array_kernels_are_described_not_parsed():
 
 
 # ------------------------------------------------------------------ replacing a built-in mechanism
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["agents", "array"])
 def test_a_copied_builtin_takes_its_place_and_gives_the_very_same_run(tmp_path, monkeypatch, engine):
     copy_builtin("tone", tmp_path, "my_tone")
@@ -167,6 +168,7 @@ def test_replace_refuses_what_is_not_in_the_list_and_a_copy_beside_its_original(
         load(overrides={"mechanisms": [*DEFAULT, "my_tone"]})
 
 
+@pytest.mark.slow
 def test_replace_in_a_config_through_the_command(tmp_path):
     copy_builtin("tone", tmp_path, "my_tone")
     (tmp_path / "mine.toml").write_text('replace = { "bondsim.mechanisms.tone" = "my_tone" }\n')

@@ -7,6 +7,9 @@ import pytest
 from bondsim.experiments.convergence import STEPS, outcomes
 from bondsim.stats import Z95
 
+# each step length runs the experiment for five seeds, once for the whole file (in one process under make test)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("convergence")]
+
 SIZES = {"community": 40, "treated": 14, "warmup_days": 5, "dosing_days": 4, "bond_days": 14}
 SEEDS = range(200, 205)
 

@@ -172,6 +172,7 @@ def test_the_example_parser_reads_prompts_output_and_continuations():
     assert matches(["d", "a ... c"], "a b c\nd\n") == "a ... c"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_command_examples_run_as_shown(page, tmp_path):
     work = tmp_path / "work"

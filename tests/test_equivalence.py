@@ -127,6 +127,8 @@ def holm_rejections(p: dict[str, float], alpha: float) -> list[str]:
 N_TESTS = len(CASES) * len(OUTCOMES) * 2
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")  # the statistical tests share their (cached) samples
 def test_outcome_distributions_agree_for_every_parameter_set():
     # different seeds for the two engines: independent samples, as the tests assume
     p = {}
@@ -137,6 +139,8 @@ def test_outcome_distributions_agree_for_every_parameter_set():
     assert holm_rejections(p, FAMILY_ALPHA) == [], sorted(p.items(), key=lambda kv: kv[1])[:5]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")
 def test_outcomes_respond_to_the_parameters_in_both_engines():
     # the sets differ from each other in the same direction in both engines (the comparison has power)
     for engine in ("agents", "array"):
@@ -153,6 +157,8 @@ def test_outcomes_respond_to_the_parameters_in_both_engines():
         assert buprenorphine["distress"].mean() < naltrexone["distress"].mean()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("equivalence_samples")
 def test_the_statistical_check_fails_when_one_engine_has_a_changed_rule():
     def rejected(array_sample):
         p = p_values(sample("agents", "placebo"), array_sample)

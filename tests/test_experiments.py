@@ -125,6 +125,7 @@ def test_pooled_effect_is_inverse_variance_mean():
 
 
 # ------------------------------------------------------------- inagaki2016
+@pytest.mark.slow
 def test_inagaki_naltrexone_lowers_every_measure(inagaki):
     _, s = inagaki
     for m in MEASURES:
@@ -132,12 +133,14 @@ def test_inagaki_naltrexone_lowers_every_measure(inagaki):
         assert s[m]["mean_naltrexone"] < s[m]["mean_placebo"], m
 
 
+@pytest.mark.slow
 def test_inagaki_occupancy_and_carryover(inagaki):
     _, s = inagaki
     assert s["peak_occupancy"] >= 0.90  # science.md 5.2: >= 90% after 50 mg
     assert 0.02 < s["residual_occupancy_end_of_washout"] < 0.30  # 5.3: reported and not zero
 
 
+@pytest.mark.slow
 def test_inagaki_outputs_and_schema(inagaki):
     out, _ = inagaki
     summary = json.loads((out / "summary.json").read_text())
@@ -153,6 +156,7 @@ def test_inagaki_outputs_and_schema(inagaki):
 
 
 # -------------------------------------------------- animal paradigms (section 3)
+@pytest.mark.slow
 def test_separation_distress_directions(separation):
     _, s = separation
     c = s["conditions"]
@@ -173,6 +177,7 @@ def test_separation_distress_directions(separation):
         assert naloxone == sorted(naloxone), key  # dose-dependent rise
 
 
+@pytest.mark.slow
 def test_grooming_directions_and_tone_rise(grooming):
     out, s = grooming
     c = s["conditions"]
@@ -192,6 +197,7 @@ def test_antagonist_less_reward_per_contact():
     assert 0.0 < stranger < 0.5 * free  # a close partner rewards more than a stranger
 
 
+@pytest.mark.slow
 def test_maintenance_bonds_weaken_and_support_helps(maintenance):
     out, s = maintenance
     usual = s["scenarios"]["usual"]
@@ -202,6 +208,7 @@ def test_maintenance_bonds_weaken_and_support_helps(maintenance):
 
 
 # ------------------------------------------------ model 2: adaptation (science.md section 6)
+@pytest.mark.slow
 def test_chronic_naltrexone_transient_distress_upregulation_rebound(chronic_naltrexone):
     out, s = chronic_naltrexone
     distress, affect = s["distress"], s["positive_affect"]
@@ -221,6 +228,7 @@ def test_chronic_naltrexone_transient_distress_upregulation_rebound(chronic_nalt
         assert (out / f).stat().st_size > 0, f
 
 
+@pytest.mark.slow
 def test_morphine_tolerance_and_withdrawal(morphine_withdrawal):
     _, s = morphine_withdrawal
     signal = s["signal"]
@@ -233,6 +241,7 @@ def test_morphine_tolerance_and_withdrawal(morphine_withdrawal):
     assert s["seeking_rate"]["last_week_of_dosing"]["ci_high"] < 0  # less seeking while on the drug
 
 
+@pytest.mark.slow
 def test_state_dependence_both_signs_with_defaults(state_dependence):
     out, s = state_dependence
     comfortable, isolated = s["comfortable"], s["isolated"]
@@ -246,6 +255,7 @@ def test_state_dependence_both_signs_with_defaults(state_dependence):
     assert (out / "seeking_by_state.png").exists()
 
 
+@pytest.mark.slow
 def test_bereavement_protest_then_grief(bereavement):
     out, s = bereavement
     p = Params()
@@ -300,13 +310,21 @@ def test_cli_list():
         ("grooming", "--config", "missing.toml"),
     ],
 )
-def test_cli_bad_input_exits_2_with_one_line(args, tmp_path):
-    res = cli(*args, "--out", str(tmp_path / "out"))
-    assert res.returncode == 2
-    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+def test_cli_bad_input_exits_2_with_one_line(args, tmp_path, capsys):
+    """Through the command's entry point in this process (no interpreter start-up per case)."""
+    from bondsim.cli import main
+
+    try:
+        status = main(["experiment", *args, "--out", str(tmp_path / "out")])
+    except SystemExit as exc:  # argparse refuses before the command runs
+        status = exc.code
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_cli_runs_experiment_from_config(tmp_path):
     cfg = tmp_path / "small.toml"
     cfg.write_text("[design]\ngroups = 2\ngroup_size = 12\ninjected = 4\nwarmup_days = 3\n")

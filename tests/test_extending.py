@@ -59,23 +59,31 @@ def extending_page(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")  # one run of the page (make test runs two processes)
 def test_the_page_runs_as_written(extending_page):
     assert (extending_page / "nalmefene-run" / "timeseries.csv").exists()
     assert (extending_page / "chronic-agents" / "timeseries.csv").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")
 def test_a_copied_mechanism_takes_the_place_of_the_builtin_with_its_own_default(extending_page):
     info = json.loads((extending_page / "gentle" / "run.json").read_text())
     assert info["params"]["mechanisms"][1] == "gentle_tone" and info["params"]["rejection_tone_drop"] == 0.1
     assert "bondsim.mechanisms.tone" not in info["params"]["mechanisms"]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")
 def test_nalmefene_keeps_receptors_blocked_a_day_later(extending_page):
     frame = pd.read_csv(extending_page / "nalmefene-array" / "timeseries.csv")
     occupancy = frame.set_index("hours")["mean_occupancy"]
     assert occupancy.loc[2.0] > 0.9 and occupancy.loc[26.0] > 0.8  # Ingman et al. 2005: 83-100% at 26 h
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("extending_page")
 def test_upregulation_rises_under_blockade_and_rebounds_after(extending_page):
     agents = pd.read_csv(extending_page / "chronic-agents" / "timeseries.csv")
     array = pd.read_csv(extending_page / "chronic-array" / "timeseries.csv")
@@ -134,6 +142,12 @@ def test_only(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
+# The tests of this file's mechanism run one after the other in one process under make test: the
+# first compiles its kernel into the shared cache, the others load it (not two compilations at once)
+TEST_ONLY_KERNEL = pytest.mark.xdist_group("test_only_kernel")
+
+
+@TEST_ONLY_KERNEL
 @pytest.mark.parametrize("engine", ["agents", "array"])
 def test_a_test_file_mechanism_and_drug_run_through_bondsim_run(test_only, engine):
     done = bondsim(f"bondsim run --config model.toml --engine {engine} --days 2 --seed 3 --out r --quiet", test_only)
@@ -154,6 +168,8 @@ def test_a_test_file_mechanism_and_drug_run_through_bondsim_run(test_only, engin
     assert np.all(s["comfort"] >= 0)
 
 
+@pytest.mark.slow
+@TEST_ONLY_KERNEL
 def test_a_test_file_mechanism_and_drug_run_through_an_experiment(test_only):
     config = test_only / "experiment.toml"
     config.write_text(
@@ -185,6 +201,8 @@ def test_a_mechanism_that_reads_an_unknown_name_is_refused_with_one_line(tmp_pat
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
+@TEST_ONLY_KERNEL
 def test_a_test_file_mechanism_and_drug_run_through_a_sweep(test_only):
     spec = test_only / "spec.toml"
     spec.write_text(
@@ -245,7 +263,8 @@ BROKEN = {
 }
 
 
-@pytest.mark.parametrize("case", BROKEN)
+# numba's failed compilation takes a few seconds
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c == "allocates" else c for c in BROKEN])
 def test_a_broken_mechanism_is_one_line_and_exit_2(tmp_path, case):
     source, engine, expected = BROKEN[case]
     (tmp_path / f"broken_{case}.py").write_text(source)

@@ -40,10 +40,10 @@ def test_the_plain_python_drug_kinetics_are_the_compiled_ones_bit_for_bit():
     c = pharmacology.kinetic_constants(pharmacology.profile("naltrexone"), 0.25)
     rng = np.random.default_rng(1)
     people = pharmacology.draw_person_kinetics(rng, 50)
-    state = np.zeros((50, 5))
+    state = np.zeros((50, 6))
     state[:, 0] = 50.0
     plain = state.copy()
-    args = (c["drug_matrix"], c["drug_substeps"], c["drug_substep_hours"], c["drug_kon"], c["drug_koff"])
+    args = tuple(c[name] for name in pharmacology._RULE_CONSTANTS)
     for _ in range(100):
         pharmacology._advance_function()(
             state, people["drug_exposure"], people["drug_binding_rate"], np.asarray(args[0]), *args[1:]
@@ -99,6 +99,7 @@ def test_a_command_whose_extra_is_missing_says_so_in_one_line(tmp_path, case):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_the_agents_engine_runs_without_numba_with_the_same_numbers(tmp_path):
     args = [
         "run",

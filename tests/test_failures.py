@@ -92,6 +92,7 @@ def test_run_refuses_a_non_empty_out_without_overwrite(bondsim, tmp_path):
     assert listing(tmp_path) == ["out", "out/notes.txt", "out/run.json", "out/timeseries.csv"]
 
 
+@pytest.mark.slow
 def test_run_writes_into_an_empty_out_and_makes_missing_parents(bondsim, tmp_path):
     (tmp_path / "empty").mkdir()
     assert bondsim(*SMALL_RUN, "--out", tmp_path / "empty").returncode == 0
@@ -188,6 +189,7 @@ def test_pk_plot_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_dis
     assert result.stdout == "" and listing(disk) == []
 
 
+@pytest.mark.slow
 def test_experiment_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_disk, tmp_path):
     disk = full_disk("16k")
     config = tmp_path / "small.toml"
@@ -205,6 +207,7 @@ def small_trial(directory: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_trial_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_disk, tmp_path):
     disk = full_disk("16k")
     result = bondsim("trial", small_trial(tmp_path), "--replications", "2", "--workers", "1", "--quiet",
@@ -287,6 +290,7 @@ def group_alive(pgid: int) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_run_is_one_line_exit_130_and_leaves_nothing(bondsim_argv, tmp_path):
     argv = [*bondsim_argv, "run", "--set", "n_agents=2000", "--days", "60", "--quiet", "--out", "out"]
     ready = staged(tmp_path)
@@ -295,6 +299,8 @@ def test_ctrl_c_during_run_is_one_line_exit_130_and_leaves_nothing(bondsim_argv,
     assert listing(tmp_path) == []
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])
 def test_ctrl_c_during_experiment_stops_the_workers(bondsim_argv, tmp_path, group):
 
@@ -306,6 +312,8 @@ def test_ctrl_c_during_experiment_stops_the_workers(bondsim_argv, tmp_path, grou
     wait_for(lambda: not group_alive(result.pid), timeout=10)  # no worker left running
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path):
 
     argv = [*bondsim_argv, "trial", "inagaki2016", "--workers", "2", "--quiet", "--out", "out"]
@@ -316,6 +324,8 @@ def test_ctrl_c_during_a_trial_stops_the_workers_and_leaves_nothing(bondsim_argv
     wait_for(lambda: not group_alive(result.pid), timeout=10)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["trial", "inagaki2016"], ["experiment", "inagaki2016"]], ids=lambda c: c[0])
 def test_sigterm_is_one_line_exit_143_stops_the_workers_and_leaves_nothing(bondsim_argv, tmp_path, command):
 
@@ -329,6 +339,7 @@ def test_sigterm_is_one_line_exit_143_stops_the_workers_and_leaves_nothing(bonds
     wait_for(lambda: not group_alive(result.pid), timeout=10)  # no orphaned worker computing on
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "main-process-only"])
 def test_ctrl_c_stops_the_app_with_one_line_and_exit_130(bondsim_argv, tmp_path, group):
     import socket
@@ -412,6 +423,7 @@ def test_the_python_api_raises_bondsims_own_exceptions_with_the_cli_lines(bondsi
     shutil.rmtree(out)
 
 
+@pytest.mark.slow
 def test_running_out_of_memory_anyway_is_one_line_exit_1(bondsim_argv, tmp_path):
     resource = pytest.importorskip("resource")
 
@@ -445,6 +457,7 @@ dose_mg = [0, 50]
 """
 
 
+@pytest.mark.slow
 def test_analyze_on_a_full_disk_is_one_line_and_leaves_nothing(bondsim, full_disk, tmp_path):
     disk = full_disk("64k")
     (tmp_path / "spec.toml").write_text(SWEEP_SPEC)

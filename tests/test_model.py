@@ -336,6 +336,7 @@ def test_people_are_checked_and_a_refused_isolation_changes_nothing():
 
 
 # ---------------------------------------------------------- a stationary baseline
+@pytest.mark.slow
 @pytest.mark.parametrize(("engine", "n"), [("array", 1000), ("agents", 200)])
 def test_without_drug_the_community_settles_within_the_warm_up(engine, n):
     # issue model 2, item 5: after the 42-day warm-up of the trials, mean bond and felt connection drift < 2% in 4 weeks

@@ -98,12 +98,16 @@ def test_array_generators_are_valid_networks(kind):
     assert net.n == 3000
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")  # they share the module's comparison (one process under make test)
 @pytest.mark.parametrize("kind", KINDS)
 def test_mean_degree_matches_networkx(kind, compared):
     nxs, arr = compared[kind]["networkx"], compared[kind]["arrays"]
     assert arr["mean"] == pytest.approx(nxs["mean"], abs=0.01)  # both 8 up to a few dropped repeats
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_small_world_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["small_world"]["networkx"], compared["small_world"]["arrays"]
     assert arr["var"] == pytest.approx(nxs["var"], rel=0.1)
@@ -113,6 +117,8 @@ def test_small_world_degrees_and_clustering_match_networkx(compared):
     assert arr["clustering"] == pytest.approx(3 * 6 / (4 * 7) * 0.9**3, abs=0.01)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_random_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["random"]["networkx"], compared["random"]["arrays"]
     assert arr["var"] == pytest.approx(nxs["var"], rel=0.05)  # Poisson-like: variance about the mean, 8
@@ -121,6 +127,8 @@ def test_random_degrees_and_clustering_match_networkx(compared):
     assert arr["clustering"] < 1e-3 and nxs["clustering"] < 1e-3  # about k / n = 4e-4
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_scale_free_degrees_and_clustering_match_networkx(compared):
     nxs, arr = compared["scale_free"]["networkx"], compared["scale_free"]["arrays"]
     assert arr["min"] == nxs["min"] == 4  # every newcomer brings m = 4 distinct ties
@@ -129,6 +137,8 @@ def test_scale_free_degrees_and_clustering_match_networkx(compared):
     assert arr["clustering"] == pytest.approx(nxs["clustering"], rel=0.3)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("network_compared")
 def test_scale_free_degree_tail_matches_networkx(compared):
     # the share of people with at least 8, 16, 32, 64 ties: a power law in both
     nxs, arr = compared["scale_free"]["networkx"], compared["scale_free"]["arrays"]

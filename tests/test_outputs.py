@@ -1,17 +1,20 @@
 """Outputs of one's own: metrics, means by group, per-person data, user functions, schedules, stop conditions.
 
 In-process runs check the numbers on both engines; ``bondsim run`` and ``bondsim sweep`` run as
-subprocesses (with a user module on PYTHONPATH), the sweep once in process and once on 2 Dask workers.
+subprocesses (with a user module on PYTHONPATH), the sweep once in process and once on 2 Dask workers;
+the refusals of bad outputs go through the command's entry point in this process.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import textwrap
 import tomllib
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +171,7 @@ def test_stop_conditions_are_parsed_not_evaluated(text, message):
 
 
 # ----------------------------------------------------------------------------- bondsim run
+@pytest.mark.slow
 def test_bondsim_run_with_an_outputs_table(tmp_path):
     (tmp_path / "my_outputs.py").write_text(USER_MODULE)
     (tmp_path / "run.toml").write_text(
@@ -230,17 +234,24 @@ def test_bondsim_run_with_an_outputs_table(tmp_path):
         (["--stop", "distress[treated] > 1"], "add 'METRIC by GROUP' to metrics"),
     ],
 )
-def test_bad_outputs_of_bondsim_run_exit_2_with_one_line_and_write_nothing(tmp_path, flags, message):
-    (tmp_path / "my_outputs.py").write_text(USER_MODULE)
-    argv = [*BONDSIM, "run", "--steps", "2", "--out", "r", "--quiet", *flags]
-    done = subprocess.run(argv, cwd=tmp_path, env=env_with(tmp_path), capture_output=True, text=True)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+def test_bad_outputs_of_bondsim_run_exit_2_with_one_line_and_write_nothing(
+    user_module, flags, message, monkeypatch, capsys
+):
+    """Through the command's entry point in this process (no interpreter start-up per case)."""
+    from bondsim.cli import main
+
+    monkeypatch.chdir(user_module)
+    status = main(["run", "--steps", "2", "--out", "r", "--quiet", *flags])
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
-    assert not (tmp_path / "r").exists()
+    assert not (user_module / "r").exists()
 
 
 # ----------------------------------------------------------------------------------- sweeps
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_sweep_outputs_serial_equal_two_dask_workers_and_are_documented(tmp_path):
     (tmp_path / "my_outputs.py").write_text(USER_MODULE)
     (tmp_path / "spec.toml").write_text(SWEEP)
@@ -296,13 +307,20 @@ def test_bad_outputs_of_a_sweep_are_refused_before_any_run(tmp_path, outputs_tab
 
 
 def refusal_of_sweep(folder: Path, outputs_table: str) -> str:
-    """The one line of ``bondsim sweep`` (exit 2, nothing written) on the test sweep with this [outputs] table."""
+    """The one line of ``bondsim sweep`` (exit 2, nothing written) on the test sweep with this [outputs] table.
+
+    Through the command's entry point in this process (no interpreter start-up per case), in ``folder``.
+    """
+    from bondsim.cli import main
+
     spec = SWEEP.split("[outputs]")[0] + "[outputs]\n" + outputs_table + "\n"
     (folder / "spec.toml").write_text(spec)
-    argv = [*BONDSIM, "sweep", "spec.toml", "--out", "out", "--workers", "1", "--quiet"]
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+    with pytest.MonkeyPatch.context() as mp, redirect_stderr(io.StringIO()) as stderr:
+        mp.chdir(folder)
+        mp.syspath_prepend(str(folder))  # as the command's own folder is on its path
+        status = main(["sweep", "spec.toml", "--out", "out", "--workers", "1", "--quiet"])
+    assert status == 2, stderr.getvalue()
+    lines = stderr.getvalue().strip().splitlines()
     assert len(lines) == 1, lines
     assert not (folder / "out").exists()
     return lines[0]

@@ -73,6 +73,7 @@ def bondsim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_a_value_that_is_not_finite_stops_both_engines_with_the_same_line(tmp_path, monkeypatch):
     params = mechanism_params(tmp_path, monkeypatch, "longing_mechanism", NOT_FINITE)
     messages = {}
@@ -89,6 +90,7 @@ def test_a_value_that_is_not_finite_stops_both_engines_with_the_same_line(tmp_pa
     assert "at step 6 (hours 5-6)" in messages["array"] and "\n" not in messages["array"]
 
 
+@pytest.mark.slow
 def test_a_rule_that_raises_stops_the_agents_engine_and_the_array_engine_at_the_same_place(tmp_path, monkeypatch):
     params = mechanism_params(tmp_path, monkeypatch, "lonely_mechanism", RAISES)
     with pytest.raises(RuleError) as agents:
@@ -108,6 +110,7 @@ def test_a_rule_that_raises_stops_the_agents_engine_and_the_array_engine_at_the_
     assert "return 1.0 / (contacts * 0.0)" in shown
 
 
+@pytest.mark.slow
 def test_the_command_says_it_in_one_line_and_writes_nothing(tmp_path):
     (tmp_path / "longing_mechanism.py").write_text(NOT_FINITE)
     listed = ",".join([*DEFAULT, "longing_mechanism"])
@@ -136,6 +139,7 @@ def test_the_command_says_it_in_one_line_and_writes_nothing(tmp_path):
     assert lines["agents"] == lines["array"] and "longing_mechanism.long_for wrote inf to 'longing'" in lines["array"]
 
 
+@pytest.mark.slow
 def test_a_start_rule_that_goes_wrong_is_named_at_step_zero(tmp_path, monkeypatch):
     source = NOT_FINITE.replace("if hours >= 5.0 and contacts == 0 and tone < 1.0:", "if True:")
     params = mechanism_params(tmp_path, monkeypatch, "early_mechanism", source)
@@ -183,6 +187,7 @@ def test_a_rule_numba_cannot_compile_is_named_with_its_file_and_line(tmp_path, m
     BondingModel(params.replace(engine="agents"), seed=1).run(2)  # plain Python runs it
 
 
+@pytest.mark.slow
 def test_the_kernel_cache_key_covers_a_user_helper_module(tmp_path, monkeypatch):
     from bondsim.codegen import _fingerprint, array_source, compiled_functions
 

@@ -208,6 +208,7 @@ def reference(tmp_path_factory):
     return out, report.results()
 
 
+@pytest.mark.cluster
 def test_dataset_rows_columns_and_manifest(reference):
     out, frame = reference
     # every:8 over 24 steps records steps 0, 8, 16 and 24
@@ -234,6 +235,7 @@ def test_dataset_rows_columns_and_manifest(reference):
     assert list(plan["seed"]) == list(frame.groupby("run")["seed"].first())
 
 
+@pytest.mark.cluster
 def test_each_run_equals_a_direct_model_run_with_its_seed(reference):
     _, frame = reference
     run = frame[frame["run"] == 9]
@@ -247,6 +249,7 @@ def test_each_run_equals_a_direct_model_run_with_its_seed(reference):
     pd.testing.assert_frame_equal(got, expected, check_exact=True, check_dtype=False)
 
 
+@pytest.mark.cluster
 def test_one_worker_gives_the_same_dataset(reference, tmp_path):
     report = sweep.run_sweep(spec_of(GRID), tmp_path / "one", workers=1, max_in_flight=3)
     pd.testing.assert_frame_equal(report.results(), reference[1], check_exact=True)
@@ -258,6 +261,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_external_scheduler_and_workers_give_the_same_dataset(reference, tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -302,6 +307,8 @@ def test_external_scheduler_and_workers_give_the_same_dataset(reference, tmp_pat
 SLOW_GRID = GRID.replace("n_agents = 40", "n_agents = 1500").replace("days = 1", "days = 4")
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_a_worker_that_dies_mid_sweep_loses_no_runs(tmp_path):
     """Two workers without nannies on an external scheduler; one is killed while runs are in flight."""
     port = _free_port()
@@ -346,6 +353,8 @@ def test_a_worker_that_dies_mid_sweep_loses_no_runs(tmp_path):
         )
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_dataset(reference, tmp_path):
     spec_file = write(tmp_path / "grid.toml", GRID)
     out = tmp_path / "killed"
@@ -384,6 +393,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_dataset(reference, tmp_path):
         sweep.run_sweep(spec_of(GRID), out)
 
 
+@pytest.mark.cluster
 def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
     spec_file = write(tmp_path / "failing.toml", FAILING)
     r = cli("sweep", str(spec_file), "--out", str(tmp_path / "out"), "--workers", "2")
@@ -410,6 +420,7 @@ def test_runs_that_raise_inside_a_worker_become_failures():
 
 
 # ----------------------------------------------------------------------------- analysis
+@pytest.mark.cluster
 def test_grid_analysis_tables_and_figures(reference, tmp_path):
     out, frame = reference
     info = analyze(out, tmp_path / "analysis")
@@ -433,6 +444,7 @@ def test_grid_analysis_tables_and_figures(reference, tmp_path):
     np.testing.assert_allclose(tone["ci_high"] - tone["mean"], 3.182446305 * expected["std"] / 2, rtol=1e-6)
 
 
+@pytest.mark.cluster
 def test_sobol_indices_of_a_sobol_sweep(tmp_path):
     out = tmp_path / "sobol"
     report = sweep.run_sweep(spec_of(SOBOL), out, workers=2)
@@ -454,6 +466,8 @@ def _by_pair(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="run").sort_values(["point", "replicate", "step"]).reset_index(drop=True)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_extending_replicates_and_points_keeps_every_existing_run(reference, tmp_path):
     out = tmp_path / "grown"
     two = write(tmp_path / "two.toml", GRID.replace("replicates = 4", "replicates = 2"))
@@ -516,6 +530,7 @@ def test_extending_refuses_any_change_to_what_was_run(tmp_path, change, message)
     assert str(info.value).startswith(f"cannot extend {out}:")
 
 
+@pytest.mark.slow
 def test_extending_may_change_the_threads_which_change_no_number(tmp_path):
     small = GRID.replace("replicates = 4", "replicates = 1")
     out = tmp_path / "out"
@@ -549,6 +564,7 @@ def test_a_refused_extension_from_the_cli_is_one_line_and_changes_nothing(tmp_pa
 
 
 # ----------------------------------------------------------------------------- provenance
+@pytest.mark.cluster
 def test_manifest_records_every_parameter_the_code_and_a_data_dictionary(reference):
     from bondsim import metrics, provenance
 
@@ -595,6 +611,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         p.wait(timeout=30)
 
 
+@pytest.mark.cluster
 def test_workers_running_other_code_are_refused_before_any_run(tmp_path):
     # BONDSIM_CODE_HASH_OVERRIDE is a test hook: the worker reports a code hash other than the driver's
     address, procs = _dask_cluster({"BONDSIM_CODE_HASH_OVERRIDE": "0123456789abcdef"})
@@ -611,6 +628,7 @@ def test_workers_running_other_code_are_refused_before_any_run(tmp_path):
 
 
 # ------------------------------------------------------------------------- failure paths
+@pytest.mark.slow
 def test_an_unreachable_scheduler_fails_with_one_line_and_leaves_nothing(tmp_path):
     spec_file = write(tmp_path / "grid.toml", GRID.replace("replicates = 4", "replicates = 1"))
     out = tmp_path / "out"
@@ -625,7 +643,8 @@ def test_an_unreachable_scheduler_fails_with_one_line_and_leaves_nothing(tmp_pat
     assert sweep.read_manifest(out)["counts"] == {"runs": 6, "done": 6, "failed": 0}
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", pytest.param("2", marks=pytest.mark.cluster)])
 def test_ctrl_c_stops_with_one_line_and_the_sweep_resumes(tmp_path, workers):
     """SIGINT to the process group, as Ctrl-C in a terminal sends it: driver and local workers."""
     slow = GRID.replace("days = 1", "days = 30").replace("replicates = 4", "replicates = 2")
@@ -668,6 +687,8 @@ def test_ctrl_c_stops_with_one_line_and_the_sweep_resumes(tmp_path, workers):
         )
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_a_long_sweep_does_not_grow_the_driver(tmp_path):
     """1,500 tiny runs on 2 workers: the driver's memory at the end is that of its first runs (no result kept)."""
     spec_file = write(
@@ -698,6 +719,8 @@ def test_a_long_sweep_does_not_grow_the_driver(tmp_path):
 
 
 # ------------------------------------------------------------------- time courses and screening
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_time_course_and_window_means_use_every_recorded_step(reference, tmp_path):
     out, frame = reference
     data = sweep.SweepData.load(out)
@@ -735,6 +758,7 @@ MORRIS = SOBOL.replace('design = "sobol"\nsamples = 8', 'design = "morris"\nsamp
 )
 
 
+@pytest.mark.slow
 def test_morris_design_and_its_elementary_effects(tmp_path):
     spec = spec_of(MORRIS)
     assert spec.n_points == 6 * (2 + 1) and spec.levels == 4
@@ -756,6 +780,7 @@ def test_morris_design_and_its_elementary_effects(tmp_path):
     assert {"morris.csv", "morris.png"} <= set(info["written"])
 
 
+@pytest.mark.slow
 def test_second_order_sobol_indices_and_wide_interval_warnings(tmp_path):
     out = tmp_path / "sobol2"
     spec = spec_of(SOBOL.replace("seed = 3", "seed = 3\nsecond_order = true"))

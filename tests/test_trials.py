@@ -114,8 +114,12 @@ BAD = {
 }
 
 
+# Through the command's entry point in this process (no interpreter start-up per case); the refusal of
+# `bondsim trial` in a process of its own is checked below and in test_failures.py.
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_a_bad_design_is_refused_with_one_line_before_any_run(case, tmp_path, bondsim):
+def test_a_bad_design_is_refused_with_one_line_before_any_run(case, tmp_path, capsys):
+    from bondsim.cli import main
+
     change, words = BAD[case]
     data = tomllib.loads(LIBRARY["inagaki2016"].read_text())
     change(data)
@@ -124,10 +128,11 @@ def test_a_bad_design_is_refused_with_one_line_before_any_run(case, tmp_path, bo
     path = tmp_path / "bad.toml"
     path.write_text(tomli_w.dumps(data))
     out = tmp_path / "out"
-    r = bondsim("trial", str(path), "--out", str(out), "--quiet")
-    assert r.returncode == 2, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
-    assert words in r.stderr, r.stderr
+    status = main(["trial", str(path), "--out", str(out), "--quiet"])
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert words in stderr, stderr
     assert not out.exists()  # refused before anything ran or was written
 
 
@@ -143,6 +148,7 @@ def test_contact_seeking_is_counted_per_day():
     assert abs(counted.mean() - expected.mean()) < 4 * math.sqrt(expected.mean() / counted.size)  # Poisson mean
 
 
+@pytest.mark.slow
 def test_a_design_without_a_published_n_is_listed_but_does_not_run(tmp_path, bondsim):
     design = td.load("tarr2017")
     assert not design.runnable
@@ -218,6 +224,8 @@ def test_mixed_model_estimate_is_the_classic_crossover_estimate_on_balanced_data
 
 
 # ------------------------------------------------------------------ virtual trials
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_placebo_against_placebo_gives_no_effect_at_the_nominal_false_positive_rate():
     design = placebo_crossover()
     run = run_trials(design, 120, 11, workers=2)
@@ -232,6 +240,7 @@ def test_placebo_against_placebo_gives_no_effect_at_the_nominal_false_positive_r
         assert low <= 0.05 <= high, (m, (p < 0.05).mean())
 
 
+@pytest.mark.slow
 def test_placebo_crossovers_show_no_period_effect_beyond_chance():
     # a stationary baseline: without a drug, the second period is no different from the first (after the
     # design's 42-day warm-up; a community that settled for a few days only still drifts)
@@ -244,6 +253,8 @@ def test_placebo_crossovers_show_no_period_effect_beyond_chance():
     assert sum(p < 0.05 for p in p_values) <= 6
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_placebo_between_groups_is_nominal_too():
     data = tomllib.loads(LIBRARY["inagaki2019"].read_text())
     data["arms"]["naltrexone"] = {"drug": "placebo"}
@@ -255,6 +266,7 @@ def test_placebo_between_groups_is_nominal_too():
     assert abs(run.trials["hedges_g"].mean()) < 0.06
 
 
+@pytest.mark.slow
 def test_naltrexone_lowers_connection_and_leaves_a_residual_blockade():
     design = small(td.load("inagaki2016"), size=60, warmup=10.0)
     run = run_trials(design, 8, 3, workers=1)
@@ -275,6 +287,8 @@ def test_a_trial_is_reproducible_and_counterbalanced():
     assert np.isnan(a.residual[0, a.sequence == 1]).all()  # placebo first: nothing to carry over
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_power_rises_with_the_sample_size():
     design = small(td.load("inagaki2016"), size=60, warmup=10.0)
     curve = power_curve(design, [6, 20, 60], 40, 5, workers=2)
@@ -282,6 +296,8 @@ def test_power_rises_with_the_sample_size():
     assert list(daily) == sorted(daily) and daily[-1] > daily[0] + 0.3
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_trials():
     from distributed import LocalCluster
 
@@ -294,6 +310,7 @@ def test_serial_processes_and_dask_give_identical_trials():
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
 
 
+@pytest.mark.slow
 def test_trial_command_writes_everything_with_power(tmp_path, bondsim):
     design = small(td.load("inagaki2016"), size=60, warmup=5.0)
     path = tmp_path / "mini.toml"
@@ -316,6 +333,7 @@ def test_trial_command_writes_everything_with_power(tmp_path, bondsim):
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
+@pytest.mark.slow
 def test_the_inagaki2016_experiment_is_the_library_design(tmp_path):
     from bondsim.experiments import run_experiment
     from bondsim.trials import run_design
@@ -327,6 +345,8 @@ def test_the_inagaki2016_experiment_is_the_library_design(tmp_path):
         assert exp[m]["hedges_g"] == trial["measures"][m]["hedges_g"]
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_meta_analysis_on_reduced_sizes(tmp_path):
     from bondsim.experiments import run_experiment
 

@@ -7,6 +7,7 @@ so the tables cannot drift from the code:
 - ``{bondsim-drugs}``: the drug profiles of ``bondsim.pharmacology``.
 - ``{bondsim-naltrexone-fit}``: naltrexone's calibration targets against the shipped constants
   (``bondsim.calibration.occupancy.naltrexone_fit_table``), computed afresh at each build.
+- ``{bondsim-naloxone-fit}``: naloxone's, likewise (``naloxone_fit_table``).
 - ``{bondsim-experiments}``: the named experiments of ``bondsim.experiments``.
 - ``{bondsim-mechanisms}``: the model's mechanisms, from ``bondsim.mechanisms`` (on no page until
   the model has that registry; then one line on a page shows it).
@@ -51,11 +52,14 @@ DRUG_COLUMNS = [
     ("cmax_ng_ml", "C<sub>max</sub> (ng/mL)"),
     ("kd_ng_ml", "K<sub>d</sub> (ng/mL)"),
     ("dissociation_half_life_h", "receptor dissociation half-life (h)"),
+    ("tightening_half_life_h", "tightening half-life (h)"),
+    ("loosening_half_life_h", "loosening half-life (h)"),
     ("efficacy", "efficacy"),
 ]
 FIT_COLUMNS = [
     ("target", "target"),
     ("source", "source"),
+    ("basis", "read or derived"),
     ("published", "published"),
     ("range", "range"),
     ("model", "model"),
@@ -73,6 +77,17 @@ MECHANISM_COLUMNS = [
     ("name", "mechanism"),
     ("summary", "what it does"),
     ("parameters", "parameters"),
+]
+
+
+VARIABLE_COLUMNS = [
+    ("name", "variable"),
+    ("per", "per"),
+    ("dtype", "type"),
+    ("unit", "unit"),
+    ("initial", "initial"),
+    ("meaning", "meaning"),
+    ("mechanism", "declared by"),
 ]
 
 
@@ -124,6 +139,36 @@ def param_rows() -> list[dict[str, Any]]:
     return [dict(row) for row in describe()]
 
 
+def variable_rows() -> list[dict[str, Any]]:
+    """One row per state variable of the default model, mechanism by mechanism (their ``VARIABLES``)."""
+    import numpy as np
+
+    from bondsim.mechanism import load_mechanism
+    from bondsim.network import build
+    from bondsim.params import Params
+
+    mechanisms = [load_mechanism(name) for name in find("bondsim.mechanisms", "DEFAULT")]
+    params, rng = Params(drug="placebo"), np.random.default_rng(0)
+    network = build(params.network, 10, 2, rng, params.rewiring)
+    drawn = {k for m in mechanisms for k in m.initialize(params, 10, network, rng)}  # what initialize() draws
+    rows = []
+    for m in mechanisms:
+        name = m.name
+        for v in m.variables:
+            rows.append(
+                {
+                    "name": v.name,
+                    "per": "tie" if v.per == "edge" else "person",
+                    "dtype": v.dtype,
+                    "unit": v.unit,
+                    "initial": "drawn" if v.name in drawn else f"{v.initial:g}",
+                    "meaning": v.doc + (" (reset every step)" if v.scratch else ""),
+                    "mechanism": name.rsplit(".", 1)[-1],
+                }
+            )
+    return rows
+
+
 def drug_rows() -> list[dict[str, Any]]:
     """One row per drug profile."""
     registry = find("bondsim.drugs", "BUILTIN", "PROFILES", "REGISTRY")
@@ -136,17 +181,25 @@ def drug_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def naltrexone_fit_rows() -> list[dict[str, Any]]:
-    """One row per calibration target of naltrexone, numbers to three significant digits."""
-    from bondsim.calibration.occupancy import naltrexone_fit_table
+def fit_rows(table_function: str) -> list[dict[str, Any]]:
+    """One row per calibration target of a drug, numbers to three significant digits.
+
+    ``table_function`` names the table's function in ``bondsim.calibration.occupancy``.
+    """
+    from bondsim.calibration import occupancy
 
     rows = []
-    for row in naltrexone_fit_table().to_dict("records"):
-        for key in ("published", "model", "residual", "weighted"):
+    for row in getattr(occupancy, table_function)().to_dict("records"):
+        for key in ("model", "residual", "weighted"):
             row[key] = float(f"{row[key]:.3g}")
         row["within"] = "yes" if row["within"] else "no"
         rows.append(row)
     return rows
+
+
+def naltrexone_fit_rows() -> list[dict[str, Any]]:
+    """One row per calibration target of naltrexone."""
+    return fit_rows("naltrexone_fit_table")
 
 
 def experiment_rows() -> list[dict[str, Any]]:
@@ -240,10 +293,27 @@ class _MarkdownDirective(SphinxDirective):
 
 
 class ParamsDirective(_MarkdownDirective):
-    """The parameter table."""
+    """The parameter table; an argument (``model``, or a mechanism's short name) keeps one group's parameters."""
+
+    optional_arguments = 1
 
     def markdown(self) -> str:
-        return markdown_table(param_rows(), PARAM_COLUMNS, code=("name",))
+        rows = param_rows()
+        if self.arguments:
+            from bondsim.params import DECLARED_BY
+
+            group = self.arguments[0]
+            rows = [r for r in rows if DECLARED_BY.get(r["name"], "bondsim.mechanisms.model").endswith(f".{group}")]
+            if not rows:
+                raise BuildError(f"no parameters declared by {group!r}")
+        return markdown_table(rows, PARAM_COLUMNS, code=("name",))
+
+
+class VariablesDirective(_MarkdownDirective):
+    """The state variables of the default model."""
+
+    def markdown(self) -> str:
+        return markdown_table(variable_rows(), VARIABLE_COLUMNS, code=("name",))
 
 
 class DrugsDirective(_MarkdownDirective):
@@ -258,6 +328,13 @@ class NaltrexoneFitDirective(_MarkdownDirective):
 
     def markdown(self) -> str:
         return markdown_table(naltrexone_fit_rows(), FIT_COLUMNS)
+
+
+class NaloxoneFitDirective(_MarkdownDirective):
+    """Naloxone's calibration targets: published value, model, residual."""
+
+    def markdown(self) -> str:
+        return markdown_table(fit_rows("naloxone_fit_table"), FIT_COLUMNS)
 
 
 class ExperimentsDirective(_MarkdownDirective):
@@ -321,9 +398,11 @@ DIRECTIVES = {
     "bondsim-params": ParamsDirective,
     "bondsim-drugs": DrugsDirective,
     "bondsim-naltrexone-fit": NaltrexoneFitDirective,
+    "bondsim-naloxone-fit": NaloxoneFitDirective,
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
     "bondsim-contract": ContractDirective,
+    "bondsim-variables": VariablesDirective,
     "bondsim-commands": CommandsDirective,
     "bondsim-api": ApiDirective,
 }

@@ -27,7 +27,14 @@ class DrugError(ParameterError):
 
 @dataclass(frozen=True)
 class DrugProfile:
-    """Pharmacological constants of one drug (times in hours, concentrations in ng/mL)."""
+    """Pharmacological constants of one drug (times in hours, concentrations in ng/mL).
+
+    Binding at the mu receptor (docs/pharmacology.md): the drug at the effect site binds with
+    ``kd_ng_ml`` = koff / kon and ``dissociation_half_life_h`` = ln 2 / koff. A drug may then
+    tighten its hold, RD <-> RD* (two-step or induced-fit binding), with
+    ``tightening_half_life_h`` = ln 2 / k_tight and ``loosening_half_life_h`` = ln 2 / k_loose,
+    both in hours; both 0 (the default) is binding in one step. Occupancy counts both states.
+    """
 
     name: str
     action: str  # "antagonist", "agonist", "partial agonist" or "none"
@@ -41,6 +48,9 @@ class DrugProfile:
     effect_half_life_h: float = 0.1  # plasma -> effect-site equilibration (ln2 / ke0)
     kd_ng_ml: float = 1.0  # effect-site concentration at 50% occupancy at equilibrium
     dissociation_half_life_h: float = 0.1  # ln2 / koff
+    # two-step (induced-fit) binding, RD <-> RD*: ln2 / k_tight and ln2 / k_loose; 0 and 0 = one step
+    tightening_half_life_h: float = 0.0
+    loosening_half_life_h: float = 0.0
     efficacy: float = 0.0  # receptor activation per occupied receptor, relative to the endogenous opioid
     source: str = ""  # where the numbers come from (docs/pharmacology.md has the details)
 
@@ -59,25 +69,31 @@ NALTREXONE = DrugProfile(
     reference_dose_mg=50.0,
     cmax_ng_ml=13.0,
     metabolite_cmax_ng_ml=108.0,
-    effect_half_life_h=0.25,  # lipophilic, enters the brain within minutes (assumption)
-    # fitted to Rabiner 2011, Lee 1988 and the prescribing information's occupancy, with a prior on the
-    # metabolite's potency (Ko et al. 2006): experiments/calibration/fit_naltrexone_pk.py
-    metabolite_potency=0.00232,
-    kd_ng_ml=0.0625,
-    dissociation_half_life_h=73.6,
+    effect_half_life_h=0.1,  # lipophilic, enters the brain within minutes (assumption, as naloxone)
+    dissociation_half_life_h=0.1,  # the fast first binding step (assumption: the data cannot tell it from instant)
+    # two-step binding fitted to Rabiner 2011, Lee 1988 (1-168 h), the prescribing information and a
+    # referee's bands, with a prior on the metabolite's potency (Ko et al. 2006):
+    # experiments/calibration/fit_naltrexone_pk.py
+    metabolite_potency=0.0140,
+    kd_ng_ml=1.55,
+    tightening_half_life_h=5.94,
+    loosening_half_life_h=83.4,
     source="Meyer et al. 1984; Lee et al. 1988; Rabiner et al. 2011; prescribing information",
 )
 NALOXONE = DrugProfile(
     name="naloxone",
     action="antagonist",
-    absorption_half_life_h=0.1,  # injection
+    absorption_half_life_h=0.01,  # an intravenous bolus: near-instant (the occupancy data are after IV doses)
     half_life_h=1.1,
     reference_dose_mg=0.4,
-    cmax_ng_ml=2.0,  # ~200 L volume
-    effect_half_life_h=0.1,
-    kd_ng_ml=1.0,
-    dissociation_half_life_h=0.5,
-    source="short-acting antagonist; constants assumed (docs/pharmacology.md)",
+    cmax_ng_ml=2.0,  # ~200 L (assumed; K_d is fitted relative to this scale)
+    effect_half_life_h=0.1,  # fast entry into the brain (assumption)
+    dissociation_half_life_h=0.1,  # fast, reversible (assumption: the data cannot tell it from instant)
+    # fitted to intravenous PET and dual-detector occupancy 45-65 min after the dose (Mayberg & Frost 1990;
+    # Kim et al. 1997; Villemagne et al. 1994; Trøstheim et al. 2022, Table 1) and Kim et al. 1997's
+    # clearance half-time: experiments/calibration/fit_naloxone_pk.py
+    kd_ng_ml=0.656,
+    source="Mayberg & Frost 1990; Villemagne et al. 1994; Kim et al. 1997 (Trøstheim et al. 2022, Table 1)",
 )
 MORPHINE = DrugProfile(
     name="morphine",
@@ -113,6 +129,8 @@ NONE = DrugProfile(name="none", action="none", source="no drug")
 
 BUILTIN: dict[str, DrugProfile] = {p.name: p for p in (NONE, PLACEBO, NALTREXONE, NALOXONE, MORPHINE, BUPRENORPHINE)}
 FIELDS = {f.name: f for f in dataclasses.fields(DrugProfile)}
+TWO_STEP = ("tightening_half_life_h", "loosening_half_life_h")
+"""The constants of the second binding step; both 0 (the default) for a drug that binds in one step."""
 
 
 def names(custom: Iterable[DrugProfile] = ()) -> tuple[str, ...]:
@@ -158,9 +176,14 @@ def from_table(name: str, table: Mapping[str, Any], where: str = "config") -> Dr
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise DrugError(f"[drugs.{name}] in {where}: {key} = {value!r} must be a number")
-        positive = key.endswith("_h") or key in ("reference_dose_mg", "kd_ng_ml")
+        positive = (key.endswith("_h") and key not in TWO_STEP) or key in ("reference_dose_mg", "kd_ng_ml")
         if value < 0 or (positive and value <= 0):
             raise DrugError(f"[drugs.{name}] in {where}: {key} = {value!r} must be {'> 0' if positive else '>= 0'}")
+    if (start["tightening_half_life_h"] > 0) != (start["loosening_half_life_h"] > 0):
+        raise DrugError(
+            f"[drugs.{name}] in {where}: tightening_half_life_h = {start['tightening_half_life_h']!r} and "
+            f"loosening_half_life_h = {start['loosening_half_life_h']!r}: set both (two-step binding) or neither"
+        )
     if not 0.0 <= start["efficacy"] <= 1.0:
         raise DrugError(f"[drugs.{name}] in {where}: efficacy = {start['efficacy']!r} must be in [0, 1]")
     if start["action"] == "antagonist" and start["efficacy"] != 0:

@@ -23,6 +23,10 @@ from .mechanism import MechanismError, ModelSpec, check_arguments, model_spec, r
 from .network import SocialNetwork, build
 from .params import Params, load
 
+SETTLE_MIN_DAYS = 42.0  # the shortest warm-up: bonds settle within six weeks with the defaults (model.md)
+SETTLE_MAX_DAYS = 365.0  # the longest: a community that has not settled in a year is reported as it is
+SETTLE_TOLERANCE = 0.005  # weekly change of felt connection and mean bond (0-1 scales) counted as settled
+
 
 class ModelError(UserError):
     """A request the model cannot carry out (an event in the past, of an unknown kind): one line."""
@@ -370,6 +374,36 @@ class BondingModel(mesa.Model):
     def open_edges(self) -> np.ndarray:
         """For each directed tie, whether it is open now (not closed by a loss or an isolation)."""
         return self.engine.get("closed") == 0
+
+    def settle(
+        self, min_days: float = SETTLE_MIN_DAYS, max_days: float = SETTLE_MAX_DAYS, tolerance: float = SETTLE_TOLERANCE
+    ) -> float:
+        """Run until the community is stationary; returns the days run (``min_days``, or whole weeks more).
+
+        Bonds form over weeks, and how many depends on the parameters (a small capacity or slow
+        learning takes longer). After ``min_days`` the model runs a week at a time until the weekly
+        means of felt connection and of the mean bond (0-1 scales) both moved by less than
+        ``tolerance`` from the week before, or until ``max_days``. The same seed gives the same
+        length: the check reads the model's own state once a day.
+        """
+        day = max(1, round(24.0 / self.params.step_hours))
+        means: list[tuple[float, float]] = []
+
+        def week() -> tuple[float, float]:
+            rows = []
+            for _ in range(7):
+                self.advance(day)
+                rows.append((self.current["felt_connection"], self.current["mean_bond"]))
+            return tuple(np.mean(rows, axis=0))
+
+        start = self.hours
+        self.advance(max(0, math.ceil(24.0 * (min_days - 14.0) / self.params.step_hours - 1e-9)))
+        means.append(week())  # the two weeks before min_days are compared first
+        while (self.hours - start) / 24.0 < max_days - 1e-9:
+            means.append(week())
+            if max(abs(a - b) for a, b in zip(means[-1], means[-2], strict=True)) < tolerance:
+                break
+        return (self.hours - start) / 24.0
 
     def run(self, steps: int, progress: bool = False, keep: Collection[int] | None = None) -> pd.DataFrame:
         """Run ``steps`` steps and return the whole timeseries (see :meth:`advance` for ``keep``)."""

@@ -1,19 +1,22 @@
 r"""Pharmacokinetics and receptor occupancy of the drugs, in real units.
 
 Each drug follows the same linear chain, solved exactly over a time step with a
-matrix exponential, then a saturable binding step at the mu receptor:
+matrix exponential, then saturable binding at the mu receptor, in one step or two:
 
     depot (mg) --ka--> plasma parent (ng/mL) --ke--> out
               \--ka--> plasma metabolite (ng/mL) --km--> out      (first-pass)
     effect site:  dCe/dt = ke0 * (C_parent + potency * C_metabolite - Ce)
-    receptor:     dO/dt  = kon * Ce * (1 - O) - koff * O
+    receptor:     R + D <--kon*Ce, koff--> RD <--k_tight, k_loose--> RD*
+                  dL/dt = kon * Ce * (1 - L - T) - koff * L - k_tight * L + k_loose * T
+                  dT/dt = k_tight * L - k_loose * T,      O = L + T
 
-``O`` is the fraction of mu receptors the drug occupies, what PET measures. At
-equilibrium ``O = Ce / (Ce + Kd)`` with ``Kd = koff / kon`` (Emax, Hill n = 1);
-slow dissociation makes blockade outlast plasma levels (Lee et al. 1988;
-Rabiner et al. 2011). Doses superpose because the chain is linear in the dose.
-Every constant and its source is listed in docs/pharmacology.md; the drugs themselves are
-data (:mod:`bondsim.drugs`).
+``O`` is the fraction of mu receptors the drug occupies, what PET measures; ``T`` the part held
+in the tight state (0 for a drug that binds in one step, k_tight = 0). At equilibrium
+``O = Ce / (Ce + K_app)`` with ``K_app = Kd / (1 + k_tight / k_loose)`` and ``Kd = koff / kon``
+(Emax, Hill n = 1); fast binding gives the onset, slow loosening makes blockade outlast plasma
+levels (Lee et al. 1988; Rabiner et al. 2011). Doses superpose because the chain is linear in
+the dose. Every constant and its source is listed in docs/pharmacology.md; the drugs themselves
+are data (:mod:`bondsim.drugs`).
 """
 
 from __future__ import annotations
@@ -84,12 +87,19 @@ def kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
     return dict(_kinetic_constants(drug, dt_hours))
 
 
+_RULE_CONSTANTS = (
+    "drug_matrix", "drug_substeps", "drug_substep_hours", "drug_kon", "drug_koff", "drug_k_tight", "drug_k_loose",
+)  # fmt: skip
+"""The constants of :func:`kinetic_constants` that :func:`advance_drug_state` takes, in its order."""
+
+
 @cache
 def _kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
     substeps = max(1, math.ceil(dt_hours / MAX_SUBSTEP_HOURS - 1e-9))
     h = dt_hours / substeps
     matrix = expm(_linear_matrix(drug, *_scales(drug)) * h) if drug.active else np.eye(4)
     koff = _rate(drug.dissociation_half_life_h)
+    two_step = drug.tightening_half_life_h > 0.0
     return {
         "drug_active": drug.active,
         "drug_matrix": tuple(float(v) for v in matrix.ravel()),
@@ -97,28 +107,80 @@ def _kinetic_constants(drug: DrugProfile, dt_hours: float) -> dict[str, object]:
         "drug_substep_hours": h,
         "drug_kon": koff / drug.kd_ng_ml,
         "drug_koff": koff,
+        "drug_k_tight": _rate(drug.tightening_half_life_h) if two_step else 0.0,
+        "drug_k_loose": _rate(drug.loosening_half_life_h) if two_step else 0.0,
         "drug_efficacy": drug.efficacy,
     }
 
 
 @helper
+def bind_two_step(loose, tight, on_rate, koff, k_tight, k_loose, h):
+    """Occupancy (total, tight) after ``h`` hours of two-step binding, solved exactly.
+
+    R + D <-> RD (on_rate = kon Ce per hour, koff) and RD <-> RD* (k_tight, k_loose), with Ce
+    held constant: the loose and tight fractions (a, b) follow d(a, b)/dt = M (a, b) + (kon Ce, 0)
+    with M = [[-(kon Ce + koff + k_tight), k_loose - kon Ce], [k_tight, -k_loose]]. The solution is
+    the equilibrium plus exp(M h) times the distance from it; M's eigenvalues are real, as its
+    discriminant is a sum of squares: (kon Ce + koff - k_tight - k_loose)^2 + 4 koff k_tight.
+    exp(M h) = C I + S (M - m I), m the mean eigenvalue, C and S from the two exponentials (with a
+    series where the eigenvalues nearly coincide). Needs k_loose > 0 and koff > 0.
+    """
+    c = on_rate
+    m11 = -(c + koff + k_tight)
+    m12 = k_loose - c
+    det = (c + koff) * k_loose + c * k_tight  # = m11 * (-k_loose) - m12 * k_tight, > 0
+    loose_eq = c * k_loose / det
+    tight_eq = c * k_tight / det
+    za = loose - loose_eq
+    zb = tight - tight_eq
+    mean = 0.5 * (m11 - k_loose)  # half the trace
+    half_gap = 0.5 * (m11 + k_loose)  # half the difference of the diagonal
+    q = 0.5 * (c + koff - k_tight - k_loose)
+    s = math.sqrt(q * q + koff * k_tight)  # half the distance between the eigenvalues
+    fast = mean - s  # the faster-decaying (more negative) eigenvalue
+    e_fast = math.exp(fast * h)
+    e_slow = math.exp(det / fast * h)  # the other eigenvalue, as det / fast (their product): no cancellation
+    x = 2.0 * s * h
+    cosh_part = 0.5 * (e_slow + e_fast)
+    if x < 1e-3:  # (e_slow - e_fast) / (2 s) = e_fast h (e^x - 1) / x, by its series
+        sinh_part = e_fast * h * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x / 120.0))))
+    else:
+        sinh_part = (e_slow - e_fast) / (2.0 * s)
+    loose = loose_eq + cosh_part * za + sinh_part * (half_gap * za + m12 * zb)
+    tight = tight_eq + cosh_part * zb + sinh_part * (k_tight * za - half_gap * zb)
+    tight = min(max(tight, 0.0), 1.0)
+    return min(max(loose + tight, tight), 1.0), tight
+
+
+@helper
 def advance_drug_state(
-    depot, plasma, metabolite, effect, occupancy, matrix, substeps, h, kon, koff, exposure, binding_rate
-):
+    depot, plasma, metabolite, effect, occupancy, tight, matrix, substeps, h, kon, koff, k_tight, k_loose,
+    exposure, binding_rate,
+):  # fmt: skip
     """One person's drug state after one step: the linear chain, then binding at the receptor.
 
-    depot in mg, plasma parent, metabolite and effect site in ng/mL, occupancy in [0, 1];
-    ``matrix`` is the chain's exact transition over ``h`` hours (16 numbers, row by row).
-    ``exposure`` (dimensionless, 1 = the typical person) scales what of the absorbed dose reaches
-    the person's circulation; ``binding_rate`` (1 = typical) scales the person's rates of binding
-    and dissociation alike (kon, koff per hour), leaving K_d unchanged. Binding:
-    dO/dt = kon Ce (1 - O) - koff O, solved exactly for Ce held at the substep midpoint.
+    depot in mg, plasma parent, metabolite and effect site in ng/mL; ``occupancy`` (in [0, 1]) is
+    every receptor the drug holds, ``tight`` the part of it in the tight state of two-step binding
+    (0 for a drug with one step). ``matrix`` is the chain's exact transition over ``h`` hours (16
+    numbers, row by row). ``exposure`` (dimensionless, 1 = the typical person) scales what of the
+    absorbed dose reaches the person's circulation; ``binding_rate`` (1 = typical) scales every
+    binding rate of the person alike (kon, koff, k_tight, k_loose, per hour), leaving the
+    equilibrium unchanged. Binding, for C_e held at the substep midpoint, solved exactly:
+    one step (k_tight = 0), dO/dt = kon Ce (1 - O) - koff O; two steps, :func:`bind_two_step`.
+    Also returns the mean occupancy over the step (of the substeps' ends): what the step's contacts,
+    which fall anywhere in it, meet at the receptor.
     """
-    if depot == 0.0 and plasma == 0.0 and metabolite == 0.0 and effect == 0.0 and occupancy == 0.0:
-        return depot, plasma, metabolite, effect, occupancy  # no drug in the body yet: nothing to move
+    if (
+        depot == 0.0 and plasma == 0.0 and metabolite == 0.0 and effect == 0.0 and occupancy == 0.0
+        and tight == 0.0
+    ):  # fmt: skip
+        return depot, plasma, metabolite, effect, occupancy, tight, occupancy  # no drug in the body: nothing to move
     m = matrix
     on = binding_rate * kon
     off = binding_rate * koff
+    tighten = binding_rate * k_tight
+    loosen = binding_rate * k_loose
+    total = 0.0
     for _ in range(substeps):
         start_effect = effect
         x0, x1, x2, x3 = depot, plasma, metabolite, effect
@@ -128,10 +190,14 @@ def advance_drug_state(
         metabolite = m[8] * absorbed + m[9] * x1 + m[10] * x2 + m[11] * x3
         effect = m[12] * absorbed + m[13] * x1 + m[14] * x2 + m[15] * x3
         ce = max(0.5 * (start_effect + effect), 0.0)
-        rate = on * ce + off
-        bound = on * ce / rate
-        occupancy = bound + (occupancy - bound) * math.exp(-rate * h)
-    return depot, plasma, metabolite, effect, occupancy
+        if tighten == 0.0:  # one step
+            rate = on * ce + off
+            bound = on * ce / rate
+            occupancy = bound + (occupancy - bound) * math.exp(-rate * h)
+        else:
+            occupancy, tight = bind_two_step(occupancy - tight, tight, on * ce, off, tighten, loosen, h)
+        total += occupancy
+    return depot, plasma, metabolite, effect, occupancy, tight, total / substeps
 
 
 @helper
@@ -205,20 +271,23 @@ def simulate(
 
     ``doses`` are (hour, mg) events; ``exposure`` and ``binding_rate`` are the person's own
     multipliers (1 = the typical person, see :func:`draw_person_kinetics`). Returns columns hours,
-    plasma_ng_ml, metabolite_ng_ml, effect_ng_ml, occupancy. Uses the model's own per-person rule.
+    plasma_ng_ml, metabolite_ng_ml, effect_ng_ml, occupancy (every receptor the drug holds) and
+    tight_occupancy (those in the tight state of two-step binding, 0 for a one-step drug). Uses the
+    model's own per-person rule.
     """
     c = kinetic_constants(profile(drug) if isinstance(drug, str) else drug, dt_hours)
-    args = (c["drug_matrix"], c["drug_substeps"], c["drug_substep_hours"], c["drug_kon"], c["drug_koff"])
-    state = (0.0, 0.0, 0.0, 0.0, 0.0)
+    args = tuple(c[name] for name in _RULE_CONSTANTS)
+    state = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     rows = []
     for kind, value in _timeline(doses, hours, dt_hours):
         if kind == "dose":
             state = (state[0] + value, *state[1:])
         elif kind == "record":
-            rows.append((value, state[1], state[2], state[3], state[4]))
+            rows.append((value, *state[1:]))
         elif c["drug_active"]:
-            state = advance_drug_state(*state, *args, exposure, binding_rate)
-    return pd.DataFrame(rows, columns=["hours", "plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml", "occupancy"])
+            state = advance_drug_state(*state, *args, exposure, binding_rate)[:6]
+    columns = ["hours", "plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml", "occupancy", "tight_occupancy"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ------------------------------------------------------------------- people differ
@@ -228,10 +297,10 @@ def simulate(
 PK_VARIABILITY = 0.36
 """SD of log exposure between people, from 6-beta-naltrexol levels in a 4-fold range across 23
 subjects on one dose (McCaul et al. 2000), ln 4 / expected_range(23) = 0.36."""
-BLOCKADE_VARIABILITY = 0.255
-"""SD of log binding rate between people, set so that the model population's blockade half-times after 50 mg
-naltrexone spread as those of Lee et al. 1988 (72-108 h across 5 volunteers): an SD of log
-half-time of ln(108 / 72) / expected_range(5) = 0.174 (experiments/calibration/fit_naltrexone_pk.py)."""
+BLOCKADE_VARIABILITY = 0.184
+"""SD of log binding rate between people (every rate of binding alike), set so that the model population's
+blockade half-times after 50 mg naltrexone spread as those of Lee et al. 1988 (72-108 h across 5 volunteers):
+an SD of log half-time of ln(108 / 72) / expected_range(5) = 0.174 (experiments/calibration/fit_naltrexone_pk.py)."""
 
 
 def expected_range(n: int) -> float:
@@ -267,14 +336,14 @@ def draw_person_kinetics(
     }
 
 
-def _advance_everyone(state, exposure, binding_rate, matrix, substeps, h, kon, koff):
-    """Every person's drug state (rows of ``state``) after one step, by the model's own per-person rule."""
+def _advance_everyone(state, exposure, binding_rate, matrix, substeps, h, kon, koff, k_tight, k_loose):
+    """Every person's drug state (rows of ``state``, 6 columns) after one step, by the model's own per-person rule."""
     for i in range(state.shape[0]):
-        d, p, m, e, o = advance_drug_state(
-            state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4],
-            matrix, substeps, h, kon, koff, exposure[i], binding_rate[i],
+        d, p, m, e, o, t, _ = advance_drug_state(
+            state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4], state[i, 5],
+            matrix, substeps, h, kon, koff, k_tight, k_loose, exposure[i], binding_rate[i],
         )  # fmt: skip
-        state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4] = d, p, m, e, o
+        state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4], state[i, 5] = d, p, m, e, o, t
 
 
 @cache
@@ -296,7 +365,7 @@ def simulate_people(
     hours: Sequence[float],
     exposure: np.ndarray,
     binding_rate: np.ndarray,
-    dt_hours: float = 0.25,
+    dt_hours: float = 0.05,
 ) -> np.ndarray:
     """Occupancy (fraction) of each person (columns) at each of the sorted distinct ``hours`` (rows).
 
@@ -307,7 +376,8 @@ def simulate_people(
     exposure = np.ascontiguousarray(exposure, dtype=np.float64)
     binding_rate = np.ascontiguousarray(np.broadcast_to(binding_rate, exposure.shape), dtype=np.float64)
     matrix = np.asarray(c["drug_matrix"], dtype=np.float64) if has("array") else c["drug_matrix"]
-    state = np.zeros((exposure.size, 5))
+    constants = tuple(c[name] for name in _RULE_CONSTANTS[1:])
+    state = np.zeros((exposure.size, 6))
     rows = []
     for kind, value in _timeline(doses, hours, dt_hours):
         if kind == "dose":
@@ -315,10 +385,7 @@ def simulate_people(
         elif kind == "record":
             rows.append(state[:, 4].copy())
         elif c["drug_active"]:
-            _advance_function()(
-                state, exposure, binding_rate, matrix, c["drug_substeps"], c["drug_substep_hours"],
-                c["drug_kon"], c["drug_koff"],
-            )  # fmt: skip
+            _advance_function()(state, exposure, binding_rate, matrix, *constants)
     return np.array(rows).reshape(len(rows), exposure.size)
 
 
@@ -335,7 +402,7 @@ def population(
     seed: int = 0,
     pk_variability: float = PK_VARIABILITY,
     blockade_variability: float = BLOCKADE_VARIABILITY,
-    dt_hours: float = 0.25,
+    dt_hours: float = 0.05,
 ) -> pd.DataFrame:
     """Occupancy over a virtual population of ``people`` drawn from ``seed``: one row per hour.
 
@@ -349,6 +416,25 @@ def population(
     return pd.DataFrame(table)
 
 
+LEE_SCAN_HOURS = (48.0, 72.0, 120.0, 168.0)
+"""Lee et al. 1988's PET scans after 50 mg naltrexone over which blockade declined (they scanned at 1 h too,
+at saturation)."""
+
+
+def decline_half_time(hours: Sequence[float], occupancy: np.ndarray) -> np.ndarray | float:
+    """Half-time (h) of the blockade's decline: ln 2 over minus the least-squares slope of ln occupancy on hours.
+
+    ``occupancy`` holds one row per hour (a column per person, or one curve); the exponential
+    fit over scan times such as :data:`LEE_SCAN_HOURS`, as a PET study reports a blockade half-time.
+    """
+    t = np.asarray(hours, dtype=float)
+    y = np.log(np.asarray(occupancy, dtype=float))
+    centred = (t - t.mean()).reshape((-1,) + (1,) * (y.ndim - 1))
+    slope = (centred * (y - y.mean(axis=0))).sum(axis=0) / (centred**2).sum()
+    out = -LN2 / slope
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def population_half_times(
     drug: str | DrugProfile = "naltrexone",
     mg: float = 50.0,
@@ -357,12 +443,12 @@ def population_half_times(
     seed: int = 1,
     pk_variability: float = PK_VARIABILITY,
     blockade_variability: float = BLOCKADE_VARIABILITY,
+    scans: Sequence[float] = LEE_SCAN_HOURS,
 ) -> np.ndarray:
-    """Each person's blockade half-time (h after the dose) after one dose of ``mg``."""
+    """Each person's blockade half-time (h) after one dose of ``mg``: :func:`decline_half_time` over ``scans``."""
     d = draw_person_kinetics(np.random.default_rng(seed), people, pk_variability, blockade_variability)
-    hours = np.arange(0.0, 600.0 + 1e-9, 0.25)
-    occ = simulate_people(drug, [(0.0, mg)], hours, d["drug_exposure"], d["drug_binding_rate"])
-    return np.array([blockade_half_time(hours, occ[:, i]) for i in range(people)])
+    occ = simulate_people(drug, [(0.0, mg)], scans, d["drug_exposure"], d["drug_binding_rate"])
+    return decline_half_time(sorted(scans), occ)
 
 
 def blockade_half_time(hours: np.ndarray, occupancy: np.ndarray) -> float:

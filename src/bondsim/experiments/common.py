@@ -26,7 +26,7 @@ class Experiment:
         params: the model parameters the study changed, on top of the calibrated defaults.
         run: ``run(ctx) -> dict`` writes tables, figures and report into ``ctx.out`` and returns the summary.
         trials_key: the design key that ``--trials`` sets (None: the experiment has no repeated trials).
-        extras: the optional parts of bondsim it needs besides the engine's (:mod:`bondsim.extras`).
+        extras: the optional parts of bondsim it needs besides the engine's (``bondsim.extras``).
     """
 
     name: str

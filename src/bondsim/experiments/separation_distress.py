@@ -107,9 +107,9 @@ def run(ctx: Context) -> dict[str, Any]:
 
     mid = len(d["morphine_mg"]) // 2
 
-    def paired(drug: str, mg: float) -> dict[str, float]:
-        """Calls on the drug minus calls on saline in the same groups: mean and its standard error."""
-        calls = groups.pivot_table(index="group", columns=["drug", "dose_mg"], values="distress_calls_per_hour")
+    def paired(drug: str, mg: float, measure: str = "distress_calls_per_hour") -> dict[str, float]:
+        """The drug minus saline in the same groups (calls, or their expected rate): mean and its standard error."""
+        calls = groups.pivot_table(index="group", columns=["drug", "dose_mg"], values=measure)
         diff = calls[(drug, mg)] - calls[("saline", 0.0)]
         sem = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
         return {"dose_mg": mg, "mean": float(diff.mean()), "sem": sem}
@@ -125,6 +125,11 @@ def run(ctx: Context) -> dict[str, Any]:
         "calls_vs_saline": {
             "morphine": paired("morphine", d["morphine_mg"][mid]),
             "naloxone": paired("naloxone", d["naloxone_mg"][len(d["naloxone_mg"]) // 2]),
+        },
+        # the expected calls (the Poisson rate), free of the counts' sampling noise: the direction to read
+        "call_rate_vs_saline": {
+            "morphine": paired("morphine", d["morphine_mg"][mid], "call_rate"),
+            "naloxone": paired("naloxone", d["naloxone_mg"][len(d["naloxone_mg"]) // 2], "call_rate"),
         },
         "dose_response": table.to_dict(orient="records"),
     }

@@ -93,10 +93,15 @@ def constants(params) -> dict:
 
 @helper
 def feeling(signal, reference, tone, tone_set_point, withdrawal, tone_distress_share):
-    """Distress, 0-1: the hedonic and the tone shortfall, weighted, and withdrawal."""
+    """Distress, 0-1: 1 - exp(-x), x the hedonic and the tone shortfall, weighted, and withdrawal.
+
+    Small shortfalls are felt as they are (1 - exp(-x) is about x); large ones saturate smoothly, so
+    that more of a shortfall is always felt a little more (a drug that deepens an isolated
+    person's shortfall still raises their distress).
+    """
     hedonic = max(reference - signal, 0.0)
     absolute = max(1.0 - tone / tone_set_point, 0.0)
-    return min((1.0 - tone_distress_share) * hedonic + tone_distress_share * absolute + withdrawal, 1.0)
+    return 1.0 - math.exp(-((1.0 - tone_distress_share) * hedonic + tone_distress_share * absolute + withdrawal))
 
 
 @rule("observe", writes=("distress",))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..mechanism import Parameter, Variable, helper, power_of, rule
 from .receptor import contact_value
 
@@ -43,9 +45,20 @@ def constants(params) -> dict:
     return {"bond_keep": math.exp(-math.log(2.0) * params.step_hours / (24.0 * params.bond_half_life_days))}
 
 
+INITIAL_FILL = 0.5  # the most of the capacity a person's initial bonds may take together
+
+
 def initialize(params, n, network, rng) -> dict:
-    """Each directed bond uniform on [0, 2 * initial_bond]."""
-    return {"bond": rng.uniform(0.0, 2.0 * params.initial_bond, network.n_edges)}
+    """Each directed bond uniform on [0, 2 * initial_bond], a person's row scaled down to half the capacity at most.
+
+    Bonds start inside the capacity, so that they can grow into it during the warm-up whatever the
+    capacity and the number of ties (a sum above the capacity would leave no room to grow).
+    """
+    bond = rng.uniform(0.0, 2.0 * params.initial_bond, network.n_edges)
+    total = np.add.reduceat(bond, network.indptr[:-1]) if network.n_edges else np.zeros(n)
+    total[np.diff(network.indptr) == 0] = 0.0  # reduceat gives the next row's first bond for an empty row
+    scale = np.minimum(1.0, INITIAL_FILL * params.bond_capacity / np.maximum(total, 1e-300))
+    return {"bond": bond * np.repeat(scale, np.diff(network.indptr))}
 
 
 @helper

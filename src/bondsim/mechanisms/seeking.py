@@ -20,9 +20,10 @@ from ..mechanism import Parameter, Variable, helper, rule
 LARGE_MEAN = 50.0  # above this mean a count comes from the normal approximation (the Poisson's mean and variance)
 
 PARAMETERS = (
-    Parameter("appetitive_seeking", 0.3, "1/h", "contact attempts per hour per unit of expected reward", 0.0, 10.0,
-              source="a few contacts a day when content"),
-    Parameter("relief_seeking", 0.15, "1/h", "contact attempts per hour per unit of distress", 0.0, 100.0,
+    Parameter("appetitive_seeking", 0.3, "1/h", "contact attempts per hour per unit of expected reward", 0.0, 2.0,
+              source="a few contacts a day when content; at most 2 an hour (48 a day): people make a few dozen "
+                     "bids for contact a day at most (the range, model.md)"),
+    Parameter("relief_seeking", 0.15, "1/h", "contact attempts per hour per unit of distress", 0.0, 2.0,
               source="distress drives contact seeking (Panksepp et al. 1980; Martel et al. 1995); set so that "
                      "naltrexone lowers seeking of the comfortable and raises that of the isolated "
                      "(Løseth, Ellingsen & Leknes 2014; state_dependence experiment)", status="calibrated"),

@@ -26,7 +26,8 @@ PARAMETERS = (
     Parameter("tone_relaxation_hours", 3.0, "h", "time constant of tone's return to its set point", 0.1, 240.0,
               source="opioid release after grooming or contact fades within hours (Keverne et al. 1989)"),
     Parameter("tone_ceiling", 2.86, "x set point", "the most tone contact can raise (release saturates there)",
-              1.1, 10.0, source="CSF beta-endorphin rose at most 186% after grooming (Keverne et al. 1989)",
+              2.0, 10.0, source="CSF beta-endorphin rose at most 186% after grooming (Keverne et al. 1989); a ceiling "
+                                "below 2 could not produce that rise (the range, model.md)",
               status="fixed"),
     Parameter("contact_release", 0.27, "fraction", "share of the gap to the ceiling one contact with a closest "
               "partner closes", 0.01, 1.0,
@@ -36,7 +37,7 @@ PARAMETERS = (
               "partner (bond 1); in between it grows linearly with the bond", 0.0, 1.0,
               source="a fifth, set by hand; the lab task then rates messages from strangers and close others "
                      "1.5 and 4.9 on a 1-7 scale, against 1.97 and 4.67 (Inagaki, Hazlett & Andreescu 2019)"),
-    Parameter("rejection_tone_drop", 0.3, "fraction", "fraction of tone lost on a rejection", 0.0, 1.0,
+    Parameter("rejection_tone_drop", 0.3, "fraction", "fraction of tone lost on a rejection", 0.0, 0.9,
               source="rejection changes mu-opioid activity (Hsu et al. 2013); social pain (Eisenberger et al. 2003)"),
     Parameter("separation_grief", 0.5, "1/h", "tone loss rate per unit of grief (bond to absent partners)", 0.0,
               10.0, source="separation lowers opioid activity and raises distress (Panksepp et al. 1980)"),

@@ -1,7 +1,8 @@
 """One virtual trial of a design: a community settles, participants are drawn and dosed, measures are taken.
 
-The community's friends and family are agents too. After the warm-up, the participants are
-drawn and split into the layout's sequences; each takes its arm of every period (the arm's
+The community's friends and family are agents too. After the warm-up (at least the design's
+``warmup_days``, longer until the community has settled: :meth:`bondsim.model.BondingModel.settle`),
+the participants are drawn and split into the layout's sequences; each takes its arm of every period (the arm's
 daily doses at the dose hour; placebo: nothing), with washouts between periods in which a
 drug keeps its hold on the receptors. At every measurement the model's value behind the
 rating (in [0, 1]) or the count is read for each participant; :mod:`bondsim.trials.analysis`
@@ -107,10 +108,9 @@ def simulate(design: TrialDesign, params: Params, seed: int) -> TrialRecord:
     """Run one virtual trial of ``design`` with model ``params`` and ``seed``."""
     layout = design.layout
     model = BondingModel(model_params(design, params), seed=seed, create_agents=params.engine == "agents")
-    start = 24.0 * (design.community.warmup_days + layout.baseline_days)
+    warmup_days = model.settle(min_days=design.community.warmup_days)  # longer where bonds form slowly
+    start = 24.0 * (warmup_days + layout.baseline_days)
     end = start + 24.0 * (layout.span_days + layout.followup_days)
-    while model.hours < 24.0 * design.community.warmup_days - 1e-9:
-        model.step()
 
     rng = noise_rng(seed, 0)
     person = draw_participants(model, design, rng)
