@@ -36,7 +36,7 @@ def test_one_version_in_package_citation_and_changelog():
     )
 
 
-HEAVY = ("numba", "llvmlite", "dask", "distributed", "pyarrow", "statsmodels", "SALib", "solara", "ipyvuetify")
+HEAVY = ("numba", "llvmlite", "dask", "distributed", "pyarrow", "statsmodels", "SALib", "solara", "ipyvuetify", "pyabc")
 
 
 @pytest.mark.packaging
@@ -60,6 +60,8 @@ def test_the_core_installs_alone_runs_the_model_and_names_the_extras(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "bondsim/py.typed" in names and "bondsim/cli.py" in names
     assert "bondsim/trials/library/inagaki2016.toml" in names  # the trial library travels with the package
+    assert "bondsim/calibration/posteriors/default.csv" in names  # and the calibration's posterior, with its summary
+    assert "bondsim/calibration/posteriors/default.json" in names
     assert "bondsim/app/static/app.css" in names  # and the classroom app's style sheets and Info page
     assert "bondsim/app/static/projector.css" in names and "bondsim/app/static/info.html" in names
     assert not [n for n in names if n.startswith(("tests/", "docs/"))]
@@ -116,7 +118,12 @@ def test_the_core_installs_alone_runs_the_model_and_names_the_extras(tmp_path):
     )
     installed = Path(where.stdout.strip())
     assert installed.is_relative_to(venv) and (installed / "py.typed").is_file()
-    for args, extra in ((["sweep", "spec.toml"], "sweep"), (["trial", "inagaki2019"], "trials"), (["app"], "app")):
+    for args, extra in (
+        (["sweep", "spec.toml"], "sweep"),
+        (["trial", "inagaki2019"], "trials"),
+        (["app"], "app"),
+        (["calibrate", "spec.toml", "--out", "o"], "calibrate"),
+    ):
         done = run(*args)
         assert done.returncode == 2 and done.stderr.strip().endswith(f'pip install "bondsim[{extra}]"'), done.stderr
     done = run(*one_day, "--engine", "array", "--out", "Y")

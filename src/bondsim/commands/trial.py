@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_overwrite_argument(parser)
     parser.add_argument("--power", type=positive_int, nargs="+", metavar="N", help="power at these sample sizes")
     parser.add_argument("--engine", choices=("agents", "array"), default="array", help="simulation engine")
+    parser.add_argument(
+        "--posterior",
+        metavar="NAME|FILE",
+        help="draw each virtual trial's parameters from a calibration's posterior: 'default' (shipped) or a "
+        "posterior.csv; the report adds the prediction intervals with parameter uncertainty",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, help="worker processes (default: cores; 1 runs in this process)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask scheduler")
@@ -37,6 +43,11 @@ def command(args: argparse.Namespace) -> int:
     if not args.design:
         raise UserError("name a design file or a library design (bondsim trial --list shows the library)")
     design = load(args.design)  # a bad design is refused before anything runs
+    posterior = None
+    if args.posterior:
+        from ..calibration.posterior import load as load_posterior
+
+        posterior = load_posterior(args.posterior)  # a missing or malformed posterior too
     out = Path(args.out or f"results/trials/{design.name}")
     summary = run_design(  # checks that it can run, the sizes and the output before running
         design,
@@ -49,10 +60,13 @@ def command(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=not args.quiet,
         overwrite=args.overwrite,
+        posterior=posterior,
     )
     if not args.quiet:
         print(
-            f"bondsim trial {design.name}: {summary['replications']} virtual trials, seed {summary['seed']}, "
+            f"bondsim trial {design.name}: {summary['replications']} virtual trials, seed {summary['seed']}"
+            + (f", parameters from the posterior {posterior.name}" if posterior is not None else "")
+            + ", "
             f"{summary['elapsed_seconds']:.0f} s; wrote {out}/report.md, summary.json, trials.parquet and figures"
         )
     return 0
