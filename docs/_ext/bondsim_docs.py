@@ -80,6 +80,17 @@ MECHANISM_COLUMNS = [
 ]
 
 
+VARIABLE_COLUMNS = [
+    ("name", "variable"),
+    ("per", "per"),
+    ("dtype", "type"),
+    ("unit", "unit"),
+    ("initial", "initial"),
+    ("meaning", "meaning"),
+    ("mechanism", "declared by"),
+]
+
+
 class BuildError(Exception):
     """A registry could not be read: the build stops with this message."""
 
@@ -126,6 +137,36 @@ def param_rows() -> list[dict[str, Any]]:
     from bondsim.params import describe
 
     return [dict(row) for row in describe()]
+
+
+def variable_rows() -> list[dict[str, Any]]:
+    """One row per state variable of the default model, mechanism by mechanism (their ``VARIABLES``)."""
+    import numpy as np
+
+    from bondsim.mechanism import load_mechanism
+    from bondsim.network import build
+    from bondsim.params import Params
+
+    mechanisms = [load_mechanism(name) for name in find("bondsim.mechanisms", "DEFAULT")]
+    params, rng = Params(drug="placebo"), np.random.default_rng(0)
+    network = build(params.network, 10, 2, rng, params.rewiring)
+    drawn = {k for m in mechanisms for k in m.initialize(params, 10, network, rng)}  # what initialize() draws
+    rows = []
+    for m in mechanisms:
+        name = m.name
+        for v in m.variables:
+            rows.append(
+                {
+                    "name": v.name,
+                    "per": "tie" if v.per == "edge" else "person",
+                    "dtype": v.dtype,
+                    "unit": v.unit,
+                    "initial": "drawn" if v.name in drawn else f"{v.initial:g}",
+                    "meaning": v.doc + (" (reset every step)" if v.scratch else ""),
+                    "mechanism": name.rsplit(".", 1)[-1],
+                }
+            )
+    return rows
 
 
 def drug_rows() -> list[dict[str, Any]]:
@@ -252,10 +293,27 @@ class _MarkdownDirective(SphinxDirective):
 
 
 class ParamsDirective(_MarkdownDirective):
-    """The parameter table."""
+    """The parameter table; an argument (``model``, or a mechanism's short name) keeps one group's parameters."""
+
+    optional_arguments = 1
 
     def markdown(self) -> str:
-        return markdown_table(param_rows(), PARAM_COLUMNS, code=("name",))
+        rows = param_rows()
+        if self.arguments:
+            from bondsim.params import DECLARED_BY
+
+            group = self.arguments[0]
+            rows = [r for r in rows if DECLARED_BY.get(r["name"], "bondsim.mechanisms.model").endswith(f".{group}")]
+            if not rows:
+                raise BuildError(f"no parameters declared by {group!r}")
+        return markdown_table(rows, PARAM_COLUMNS, code=("name",))
+
+
+class VariablesDirective(_MarkdownDirective):
+    """The state variables of the default model."""
+
+    def markdown(self) -> str:
+        return markdown_table(variable_rows(), VARIABLE_COLUMNS, code=("name",))
 
 
 class DrugsDirective(_MarkdownDirective):
@@ -344,6 +402,7 @@ DIRECTIVES = {
     "bondsim-experiments": ExperimentsDirective,
     "bondsim-mechanisms": MechanismsDirective,
     "bondsim-contract": ContractDirective,
+    "bondsim-variables": VariablesDirective,
     "bondsim-commands": CommandsDirective,
     "bondsim-api": ApiDirective,
 }

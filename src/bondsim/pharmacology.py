@@ -167,17 +167,20 @@ def advance_drug_state(
     binding rate of the person alike (kon, koff, k_tight, k_loose, per hour), leaving the
     equilibrium unchanged. Binding, for C_e held at the substep midpoint, solved exactly:
     one step (k_tight = 0), dO/dt = kon Ce (1 - O) - koff O; two steps, :func:`bind_two_step`.
+    Also returns the mean occupancy over the step (of the substeps' ends): what the step's contacts,
+    which fall anywhere in it, meet at the receptor.
     """
     if (
         depot == 0.0 and plasma == 0.0 and metabolite == 0.0 and effect == 0.0 and occupancy == 0.0
         and tight == 0.0
     ):  # fmt: skip
-        return depot, plasma, metabolite, effect, occupancy, tight  # no drug in the body yet: nothing to move
+        return depot, plasma, metabolite, effect, occupancy, tight, occupancy  # no drug in the body: nothing to move
     m = matrix
     on = binding_rate * kon
     off = binding_rate * koff
     tighten = binding_rate * k_tight
     loosen = binding_rate * k_loose
+    total = 0.0
     for _ in range(substeps):
         start_effect = effect
         x0, x1, x2, x3 = depot, plasma, metabolite, effect
@@ -193,7 +196,8 @@ def advance_drug_state(
             occupancy = bound + (occupancy - bound) * math.exp(-rate * h)
         else:
             occupancy, tight = bind_two_step(occupancy - tight, tight, on * ce, off, tighten, loosen, h)
-    return depot, plasma, metabolite, effect, occupancy, tight
+        total += occupancy
+    return depot, plasma, metabolite, effect, occupancy, tight, total / substeps
 
 
 @helper
@@ -281,7 +285,7 @@ def simulate(
         elif kind == "record":
             rows.append((value, *state[1:]))
         elif c["drug_active"]:
-            state = advance_drug_state(*state, *args, exposure, binding_rate)
+            state = advance_drug_state(*state, *args, exposure, binding_rate)[:6]
     columns = ["hours", "plasma_ng_ml", "metabolite_ng_ml", "effect_ng_ml", "occupancy", "tight_occupancy"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -335,7 +339,7 @@ def draw_person_kinetics(
 def _advance_everyone(state, exposure, binding_rate, matrix, substeps, h, kon, koff, k_tight, k_loose):
     """Every person's drug state (rows of ``state``, 6 columns) after one step, by the model's own per-person rule."""
     for i in range(state.shape[0]):
-        d, p, m, e, o, t = advance_drug_state(
+        d, p, m, e, o, t, _ = advance_drug_state(
             state[i, 0], state[i, 1], state[i, 2], state[i, 3], state[i, 4], state[i, 5],
             matrix, substeps, h, kon, koff, k_tight, k_loose, exposure[i], binding_rate[i],
         )  # fmt: skip

@@ -80,6 +80,7 @@ VARIABLES = (
     Variable("drug_effect", "effect-site (brain) concentration", "ng/mL"),
     Variable("occupancy", "fraction of mu receptors held by the drug (both states of two-step binding)"),
     Variable("tight_occupancy", "fraction of mu receptors the drug holds in its tight state (two-step binding)"),
+    Variable("step_occupancy", "mean occupancy over the last step: what its contacts met at the receptor"),
     Variable("drug_exposure", "the person's exposure to a dose, relative to the typical person", initial=1.0),
     Variable("drug_binding_rate", "the person's drug binding rates (all alike), relative to typical", initial=1.0),
     Variable("baseline_activation", "receptor activation at the person's set point without drug"),
@@ -155,17 +156,46 @@ def contact_reward(
     return receptors * (1.0 - occupancy) * gained / baseline_reward
 
 
+@rule(
+    "update",
+    writes=(
+        "drug_depot",
+        "drug_plasma",
+        "drug_metabolite",
+        "drug_effect",
+        "occupancy",
+        "tight_occupancy",
+        "step_occupancy",
+    ),
+    when=("treated", "drug_active"),
+)
+def advance_drug(
+    drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
+    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
+    drug_exposure, drug_binding_rate,
+):  # fmt: skip
+    """The drug moves on by one step in treated people, with their own kinetics (pharmacology.md).
+
+    It runs first in the update phase: the step's contacts meet the step's mean occupancy.
+    """
+    return advance_drug_state(
+        drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
+        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
+        drug_exposure, drug_binding_rate,
+    )  # fmt: skip
+
+
 @rule("update", writes=("reward",), when="contacts")
 def step_reward(
-    tone, tone_set_point, edge_bond, edge_met, contacts, occupancy, receptors, baseline_reward,
+    tone, tone_set_point, edge_bond, edge_met, contacts, step_occupancy, receptors, baseline_reward,
     contact_release, tone_ceiling, stranger_weight, endogenous_per_tone,
 ):  # fmt: skip
-    """Mean reward of the step's accepted contacts, each felt by the bond to that partner."""
+    """Mean reward of the step's accepted contacts, each felt by the bond to that partner, at the step's occupancy."""
     total = 0.0
     for k in range(len(edge_met)):
         if edge_met[k]:
             total += edge_met[k] * contact_reward(
-                tone, tone_set_point, edge_bond[k], occupancy, receptors, baseline_reward,
+                tone, tone_set_point, edge_bond[k], step_occupancy, receptors, baseline_reward,
                 contact_release, tone_ceiling, stranger_weight, endogenous_per_tone,
             )  # fmt: skip
     return total / contacts
@@ -175,24 +205,6 @@ def step_reward(
 def contact_value(reward, opioid_share):
     """What a contact is worth to the person: (1 - s) for the contact itself, s for its opioid reward."""
     return 1.0 - opioid_share + opioid_share * reward
-
-
-@rule(
-    "update",
-    writes=("drug_depot", "drug_plasma", "drug_metabolite", "drug_effect", "occupancy", "tight_occupancy"),
-    when=("treated", "drug_active"),
-)
-def advance_drug(
-    drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
-    drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
-    drug_exposure, drug_binding_rate,
-):  # fmt: skip
-    """The drug moves on by one step in treated people, with their own kinetics (pharmacology.md)."""
-    return advance_drug_state(
-        drug_depot, drug_plasma, drug_metabolite, drug_effect, occupancy, tight_occupancy,
-        drug_matrix, drug_substeps, drug_substep_hours, drug_kon, drug_koff, drug_k_tight, drug_k_loose,
-        drug_exposure, drug_binding_rate,
-    )  # fmt: skip
 
 
 @rule("observe", writes=("signal",))
