@@ -7,6 +7,8 @@ by running each preset headless and asserting the direction it states.
 from __future__ import annotations
 
 import functools
+import io
+import itertools
 import socket
 import subprocess
 import sys
@@ -19,11 +21,12 @@ import pytest
 
 from bondsim import app
 from bondsim.app import CONTROLS, PRESETS, Run, Session, preset_kwargs, preset_run
-from bondsim.app.downloads import csv_text, report_png
-from bondsim.app.views import monitors_html, plots_svg
+from bondsim.app.downloads import run_title
+from bondsim.app.views import MARK_COLOURS, ROLE_COLOURS, group_colour, monitors_html, palette, plots_svg
 from bondsim.params import FIELDS
 
 ENGINES = ["array", "agents"]
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _means(run: Run, key: str) -> dict[str, np.ndarray]:
@@ -451,9 +454,8 @@ def _svg(text: str) -> ET.Element:
     return ET.fromstring(text)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_network_view_draws_every_person_and_every_open_tie(engine):
-    run = preset_run("separation", engine=engine)
+def test_network_view_draws_every_person_and_every_open_tie():
+    run = preset_run("separation")
     run.step(49)
     frame = run.frame()
     open_ties = int(run.model.open_edges()[run.forward].sum())
@@ -461,45 +463,121 @@ def test_network_view_draws_every_person_and_every_open_tie(engine):
     svg = run.painter.svg(frame)
     root = _svg(svg)
     assert root.get("data-steps") == "49"
-    dots = "".join(p.get("d") for p in root.iter("{http://www.w3.org/2000/svg}path") if p.get("stroke-linecap"))
-    assert dots.count("h0") == frame.n
+    dots = [p for p in root.iter("{http://www.w3.org/2000/svg}path") if p.get("stroke-linecap")]
+    assert dots[0].get("d").count("h0") == frame.n  # the outline under every dot
+    assert "".join(p.get("d") for p in dots[1:]).count("h0") == frame.n
     links = "".join(
         p.get("d")
         for p in root.iter("{http://www.w3.org/2000/svg}path")
         if p.get("stroke") == "#000" and "L" in p.get("d")
     )
     assert links.count("L") == open_ties
-    assert "lost a partner" in svg and "#8e44ad" in svg  # the bereaved are marked
+    assert "lost a partner" in svg and ROLE_COLOURS["lost"] in svg  # the bereaved are marked, in their line's colour
+    assert root.find("{http://www.w3.org/2000/svg}desc").text.startswith("The network of 200 people at day 2, hour 1")
     assert run.painter.svg(frame, "distress") != svg
     with pytest.raises(ValueError, match="colour mode"):
         run.painter.svg(frame, "bonds")
 
 
-def test_plots_have_fixed_axes_one_line_per_group_and_the_comparison_dashed():
+def test_plots_keep_the_lesson_span_one_line_per_group_the_comparison_dashed_and_the_events_marked():
     run = preset_run("rejection")
-    run.step(10)
-    root = _svg(plots_svg(run.frame()))
-    lines = list(root.iter("{http://www.w3.org/2000/svg}polyline"))
+    run.step(30)
+    frame = run.frame()
+    root = _svg(plots_svg(frame))
+    lines = [line for line in root.iter(f"{SVG}polyline") if line.get("stroke") != "white"]  # not the halos
     assert len(lines) == 6 * 2  # six panels: everyone and the usual-rejection run
-    assert sum(1 for line in lines if line.get("stroke-dasharray")) == 6
-    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert "usual rejection (20%)" in texts and "opioid tone" in texts and "time axis: days" in texts
-    assert plots_svg(run.frame()) == plots_svg(run.frame())
+    dashed = [line for line in lines if line.get("stroke-dasharray")]
+    assert len(dashed) == 6 and {line.get("stroke") for line in lines} == {ROLE_COLOURS["everyone"]}
+    texts = "".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "usual rejection (20%)" in texts and "opioid tone" in texts and "days since day 0" in texts
+    assert "day 1: 70% turned down" in texts
+    assert len([e for e in root.iter(f"{SVG}line") if e.get("class") == "bondsim-event"]) == 6
+    assert frame.x_max == 6.0  # the lesson's span from the start: no rescaling as it plays
+    assert root.find(f"{SVG}desc").text.startswith("Plots over days 0 to 6 of the lesson rejection, now day 1, hour 6")
+    assert "opioid tone (1 = own set point): everyone 1.0" in root.find(f"{SVG}desc").text
+    assert plots_svg(frame) == plots_svg(run.frame())
     run.step(1)
-    assert _svg(plots_svg(run.frame())).get("data-steps") == "11"
+    assert _svg(plots_svg(run.frame())).get("data-steps") == "31"
+    doses = _svg(plots_svg(preset_run("placebo vs naltrexone").frame()))
+    triangles = [p for p in doses.iter(f"{SVG}path") if p.get("class") == "bondsim-dose"]
+    assert len(triangles) == 6 and triangles[0].get("d").count("z") == 4  # doses on days 1-4, in each panel
 
 
-def test_monitors_csv_and_report_figure():
+def test_monitors_say_what_the_plots_say_in_the_same_units():
     run = preset_run("placebo vs naltrexone")
-    run.step(12)
+    run.step(27)
     frame = run.frame()
     html = monitors_html(frame)
-    assert "day 0, hour 12" in html and "naltrexone arm" in html and "placebo arm" in html
-    rows = csv_text(frame).strip().splitlines()
-    assert rows[0].startswith("day,hour,group,people,felt_connection")
-    assert len(rows) == 1 + 13 * 2
-    png = report_png(frame, "distress", title="test")
+    assert "day 1, hour 3" in html and "naltrexone arm" in html and "placebo arm" in html
+    occupancy = frame.series["occupancy"]["naltrexone arm"][-1]
+    assert f">{occupancy:.0%}<" in html and "receptors held by the drug (%)" in html
+    assert "close bond: a bond of at least 0.5" in html and "close bonds (per person)" in html
+    plots = plots_svg(frame)
+    assert ">100%</text>" in plots and ">50%</text>" in plots  # the occupancy axis is in % too
+
+
+def test_colours_have_one_meaning_each_and_stay_apart_in_colour_blind_vision():
+    """Every pair of meaningful colours keeps a distance under simulated deuteranopia and protanopia.
+
+    Machado, Oliveira and Fernandes (2009) matrices at full severity, applied in linear RGB; the
+    distance is CIE76 in CIELAB.
+    """
+    deutan = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]])
+    protan = np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    )
+
+    def lab(colour: str, matrix) -> np.ndarray:
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        if matrix is not None:
+            linear = np.clip(matrix @ linear, 0, 1)
+        xyz = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.072175],
+                        [0.0193339, 0.119192, 0.9503041]]) @ linear / np.array([0.95047, 1.0, 1.08883])  # fmt: skip
+        f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    colours = dict(ROLE_COLOURS)
+    assert len(set(colours.values())) == len(colours)  # one colour per meaning
+    for name, matrix in (("normal", None), ("deuteranopia", deutan), ("protanopia", protan)):
+        for (a, ca), (b, cb) in itertools.combinations(colours.items(), 2):
+            distance = np.linalg.norm(lab(ca, matrix) - lab(cb, matrix))
+            assert distance >= 15, (name, a, b, round(distance, 1))
+    # the people's colours run one way in lightness, so that any colour vision reads their order
+    for mode in ("tone", "distress"):
+        lightness = [lab(c, None)[0] for c in palette(mode)]
+        steps = np.diff(lightness)
+        assert (steps > 0).all() or (steps < 0).all(), mode
+    # rings have their line's colour
+    assert (
+        group_colour("naltrexone arm") == MARK_COLOURS["treated"]
+        and group_colour("lost a partner") == (MARK_COLOURS["bereaved"])
+    )
+    assert group_colour("placebo pill") == ROLE_COLOURS["pill"] != group_colour("no pill")
+
+
+def test_exports_name_the_lesson_its_changed_settings_the_engine_and_the_seed():
+    session = Session()
+    session.load("placebo vs naltrexone", {**PRESETS["placebo vs naltrexone"].settings, "treated_fraction": 1.0})
+    session.step(12)
+    text = session.csv()
+    head = [line for line in text.splitlines() if line.startswith("#")]
+    assert "# lesson: placebo vs naltrexone" in head
+    assert "# changed from the lesson: People taking the pill: 100%" in head
+    assert "# engine: array" in head and "# seed (community number): 1" in head
+    assert any(line.startswith("# day 0 is the end of a warm-up of 42 days") for line in head)
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(text), comment="#")
+    assert list(table["group"].unique()) == ["everyone"] and len(table) == 13
+    frame = session.frame
+    title = run_title("placebo vs naltrexone", session.run.settings, "array", frame)
+    assert "changed: People taking the pill: 100%" in title and "naltrexone 50 mg a day, everyone" in title
+    assert "placebo vs naltrexone (" in title and "community 1, array engine" in title
+    png = session.png("distress")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    free = run_title("free play", PRESETS["free play"].settings, "array", preset_run("free play").frame())
+    assert "a placebo pill, 50% of 200 people" in free and "changed" not in free
 
 
 def test_layout_is_cached_per_community_and_inside_the_unit_square():
@@ -548,7 +626,7 @@ def test_play_loop_advances_and_stops_when_the_page_goes():
 
 def test_pause_then_play_at_once_always_leaves_a_loop_running():
     session = Session()
-    session.set_speed(100)
+    session.set_speed(20)  # well short of free play's checkpoint (day 1) in the time watched
     for _ in range(50):
         session.play()
         session.pause()

@@ -564,3 +564,85 @@ def monitors_html(frame: Frame, big: bool = False) -> str:
         f"<table style='border-collapse:collapse'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
         f"<div style='font-size:{size - 2}px;color:#444'>{html.escape(CLOSE_BOND)}.</div></div>"
     )
+
+
+# ------------------------------------------------------------------ the class's results (SVG)
+
+
+def class_plot_svg(summary, measure, big: bool = False) -> str:
+    """The class's results of a lesson: each student's prediction and result as dots, the mean and its 95% interval.
+
+    Two rows on one axis (the measure's prediction range, widened to fit every value): the
+    predictions above, the results below, each dot a student (hollow: a run with changed
+    settings, not in the mean); the mean of the results as a bar, its interval as a line.
+    """
+    width, font = 1000, 30 if big else 26
+    values = [v for _, v, p, _ in summary.rows for v in (v, p) if v is not None]
+    lo, hi = min([measure.low, *values]), max([measure.high, *values])
+    x0, x1 = 220.0, width - 30.0
+    sx = lambda v: x0 + (x1 - x0) * (v - lo) / (hi - lo)  # noqa: E731
+    rows_y = {"predictions": 90.0, "results": 200.0}
+    height = 300
+    n_results = sum(1 for _, v, _, _ in summary.rows if v is not None)
+    n_predictions = sum(1 for _, _, p, _ in summary.rows if p is not None)
+    desc = f"{measure.what}: {n_results} results, {n_predictions} predictions."
+    if summary.mean is not None:
+        desc += f" Mean result {summary.mean:+.3f}"
+        if summary.low is not None:
+            desc += f", 95% interval {summary.low:+.3f} to {summary.high:+.3f}"
+        desc += "."
+    if summary.predicted_mean is not None:
+        desc += f" Mean prediction {summary.predicted_mean:+.3f}."
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="bondsim-class-plot" '
+        f'role="img" aria-label="{html.escape(desc)}" data-results="{n_results}" '
+        f'data-predictions="{n_predictions}" style="width:100%;height:auto;font-family:sans-serif">',
+        f"<title>{html.escape(measure.what)}</title><desc>{html.escape(desc)}</desc>",
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+    ]
+    if lo < 0 < hi:
+        parts.append(f'<line x1="{sx(0):.1f}" x2="{sx(0):.1f}" y1="40" y2="250" stroke="#999" stroke-dasharray="4 4"/>')
+    for d in _ticks(lo, hi, 4):
+        parts.append(
+            f'<text x="{sx(d):.1f}" y="{height - 14}" font-size="{font * 0.85:.0f}" text-anchor="middle">'
+            f"{d:+.2g}</text>"
+        )
+    parts.append(f'<line x1="{x0}" x2="{x1}" y1="250" y2="250" stroke="#666"/>')
+    colours = {"predictions": ROLE_COLOURS["pill"], "results": ROLE_COLOURS["other"]}
+    for name, y in rows_y.items():
+        parts.append(f'<text x="10" y="{y + font / 3:.0f}" font-size="{font}" font-weight="bold">{name}</text>')
+        column = 1 if name == "results" else 2
+        points = [(row[0], row[column], row[3]) for row in summary.rows if row[column] is not None]
+        seen: dict[int, int] = {}
+        for student, value, changed in sorted(points, key=lambda p: p[1]):
+            bucket = round(sx(value) / 14)
+            k = seen.get(bucket, 0)
+            seen[bucket] = k + 1
+            yy = y + (k % 5 - 2) * 11
+            hollow = changed and name == "results"
+            fill = "white" if hollow else colours[name]
+            parts.append(
+                f'<circle cx="{sx(value):.1f}" cy="{yy:.1f}" r="9" fill="{fill}" stroke="{colours[name]}" '
+                f'stroke-width="3" fill-opacity="0.85"><title>{html.escape(student)}: {value:+.3f}</title></circle>'
+            )
+    if summary.predicted_mean is not None:
+        x = sx(summary.predicted_mean)
+        y = rows_y["predictions"]
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 34}" y2="{y + 34}" stroke="#000" stroke-width="4"/>')
+    if summary.mean is not None:
+        y = rows_y["results"]
+        if summary.low is not None:
+            parts.append(
+                f'<line x1="{sx(summary.low):.1f}" x2="{sx(summary.high):.1f}" y1="{y + 36}" y2="{y + 36}" '
+                f'stroke="#000" stroke-width="4"/>'
+            )
+        x = sx(summary.mean)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 34}" y2="{y + 44}" stroke="#000" stroke-width="4"/>')
+        label = f"mean {summary.mean:+.3f}"
+        if summary.low is not None:
+            label += f" (95%: {summary.low:+.3f} to {summary.high:+.3f})"
+        parts.append(f'<text x="{x0}" y="{y - 44}" font-size="{font * 0.85:.0f}">{html.escape(label)}</text>')
+    parts.append(
+        f'<text x="{x0}" y="30" font-size="{font * 0.85:.0f}" fill="#333">{html.escape(measure.what)}</text></svg>'
+    )
+    return "".join(parts)
