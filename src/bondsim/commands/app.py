@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..app.classroom import ADDRESS_ENV, CODE_ENV, KEY_ENV, new_code, new_key
-from ..app.config import CONFIG_ENV, ENGINE_ENV
+from ..app.config import CONFIG_ENV, ENGINE_ENV, default_engine
 from ..errors import UserError
 from ..extras import require
 from ..params import load
@@ -38,7 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve the class's network (0.0.0.0): prints the address students type, its QR code and the class code",
     )
     parser.add_argument(
-        "--engine", choices=("array", "agents"), default="array", help="the model's engine (default array)"
+        "--engine",
+        choices=("array", "agents"),
+        default=None,
+        help="the model's engine (default array if bondsim[array] is installed, else agents)",
     )
     parser.add_argument(
         "--config", metavar="FILE", help="TOML file whose mechanisms, drugs and parameters every lesson starts from"
@@ -71,6 +74,9 @@ def command(args: argparse.Namespace) -> int:
         check_model(load(config))  # a bad config is one line here, not an error page in class
         config = os.path.abspath(config)
     require("app", "bondsim app")
+    engine = getattr(args, "engine", None) or default_engine()
+    if engine == "array":
+        require("array", "bondsim app --engine array")
     shown = f"[{args.host}]" if ":" in args.host else args.host
     code, key = os.environ.get(CODE_ENV) or new_code(), os.environ.get(KEY_ENV) or new_key()
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else shown
@@ -96,7 +102,7 @@ def command(args: argparse.Namespace) -> int:
         "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
         # the page's scripts, style sheets and fonts, bundled with bondsim (tools/bundle_app_assets.py)
         "SOLARA_ASSETS_PROXY_CACHE_DIR": os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", str(ASSETS)),
-        ENGINE_ENV: getattr(args, "engine", "array"),
+        ENGINE_ENV: engine,
         CODE_ENV: code,
         KEY_ENV: key,
         ADDRESS_ENV: address,
