@@ -738,10 +738,13 @@ def test_the_lessons_table_of_the_docs_names_every_lesson_and_a_test_that_exists
     from pathlib import Path
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "classroom.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| ([^|]+?) \|.*\| `(test_\w+)` \|$", docs, flags=re.MULTILINE)
+    rows = re.findall(r"^\| ([^|]+?) \|.*\| ((?:`test_\w+`(?:, )?)+) \|$", docs, flags=re.MULTILINE)
     assert [lesson for lesson, _ in rows] == list(PRESETS)
-    for _, test in rows:
-        assert callable(globals().get(test)), test
+    for lesson, tests in rows:
+        named = re.findall(r"`(test_\w+)`", tests)
+        assert named == [f"test_{lesson}_{key}".replace(" ", "_") for key, _ in PRESETS[lesson].looks], lesson
+        for test in named:
+            assert callable(globals().get(test)), test
 
 
 def test_importing_the_app_does_not_start_solara():
