@@ -58,13 +58,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(bondsim_argv, engine: str = "array"):
+def _serve(bondsim_argv, engine: str = "array", extra: tuple[str, ...] = (), env: dict[str, str] | None = None):
     port = _free_port()
     proc = subprocess.Popen(
-        [*bondsim_argv, "app", "--port", str(port), "--engine", engine],
+        [*bondsim_argv, "app", "--port", str(port), "--engine", engine, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     first_line = proc.stdout.readline().strip()
@@ -212,7 +213,7 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
     try:
         assert "runs on Solara" not in s.text()
         s.page.get_by_role("button", name="placebo vs naltrexone").click()
-        s.page.get_by_text("Within hours naltrexone holds").wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Within two hours naltrexone holds").wait_for(timeout=UI_TIMEOUT_MS)
         s.page.get_by_text("naltrexone arm").first.wait_for(timeout=UI_TIMEOUT_MS)
         assert s.steps() == 0
         for k in range(1, 3):
@@ -300,7 +301,10 @@ def test_downloads_give_csv_and_png(server, browser):
         with s.page.expect_download() as info:
             s.page.get_by_role("button", name="Data (CSV)").click()
         text = open(info.value.path()).read()
-        assert text.startswith("day,hour,group,people,") and len(text.splitlines()) == 1 + 2 * 2
+        head = [line for line in text.splitlines() if line.startswith("#")]
+        assert text.startswith("# lesson: free play\n") and "# seed (community number): 1" in head
+        rows = text.splitlines()[len(head) :]
+        assert rows[0].startswith("day,hour,group,people,") and len(rows) == 1 + 2 * 2
         with s.page.expect_download() as info:
             s.page.get_by_role("button", name="Figures (PNG)").click()
         assert open(info.value.path(), "rb").read()[:4] == b"\x89PNG"
@@ -491,5 +495,98 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
             s.close()
         shared.close()
         print(f"closed in {time.monotonic() - t_close:.1f} s")
+        output = _stop(proc)
+        assert "Traceback" not in output, output[-4000:]
+
+
+def _play_to_the_end(s: Session) -> str:
+    """Play through a lesson's checkpoints (Play again at each) to its end; the end notice's text."""
+    notice = "() => { const n = document.querySelector('.bondsim-checkpoint'); return n ? n.innerText : ''; }"
+    for _ in range(10):
+        before = s.page.evaluate(notice)
+        s.page.get_by_role("button", name="▶ Play").click(timeout=UI_TIMEOUT_MS)
+        s.page.wait_for_function(  # the next checkpoint's question, or the end
+            f"t => ({notice})() !== t && ({notice})() !== ''", arg=before, timeout=UI_TIMEOUT_MS
+        )
+        text = s.page.evaluate(notice)
+        if "Your result" in text:
+            return text
+    raise AssertionError("the lesson did not end")
+
+
+def test_two_students_and_the_teacher_page_in_one_browser(bondsim_argv, browser):
+    """The class view (HubNet-like): two students join and predict, run a lesson to its end; their
+    results reach the teacher's page as a dot plot beside their predictions; a reload keeps a
+    student's run; the teacher reveals the results on the students' Class results tab."""
+    code, key, lesson = "KLMN", "teacher-key-1", "placebo vs naltrexone"
+    proc, url, first_line = _serve(
+        bondsim_argv,
+        extra=("--class", "--host", "127.0.0.1"),
+        env={"BONDSIM_APP_CLASS_CODE": code, "BONDSIM_APP_TEACHER_KEY": key},
+    )
+    pages: list[Session] = []
+    try:
+        assert first_line.endswith("(Ctrl+C to stop)")
+        teacher = Session(browser, url + f"/teacher?key={key}", wait=False)
+        pages.append(teacher)
+        teacher.page.get_by_text("Students join at").wait_for(timeout=UI_TIMEOUT_MS)
+        assert f"{url}/?class={code}" in teacher.text() and code in teacher.text()
+        assert teacher.page.locator(".bondsim-qr svg").count() == 1  # the QR code, drawn by the server
+        students = {}
+        for name, steps_left in (("Ann", 0), ("Ben", 3)):
+            s = Session(browser, url + f"/?class={code}")  # a browser context each: two students' computers
+            pages.append(s)
+            s.page.get_by_label("Your name").fill(name)
+            assert s.page.get_by_label("Class code (on the projector)").input_value() == code  # from the address
+            s.button("Join").click()
+            s.page.get_by_text("your community is number").wait_for(timeout=UI_TIMEOUT_MS)
+            s.page.get_by_role("button", name=lesson, exact=True).click()
+            s.page.get_by_text("Predict the naltrexone arm's felt connection").wait_for(timeout=UI_TIMEOUT_MS)
+            slider = s.page.get_by_role("slider").first
+            slider.focus()
+            for _ in range(steps_left):
+                s.page.keyboard.press("ArrowLeft")  # Ben predicts a little less connection
+            s.button("Record my prediction").click()
+            s.page.get_by_text("Your prediction:").wait_for(timeout=UI_TIMEOUT_MS)
+            s.button("100").click()
+            students[name] = s
+        texts = {name: _play_to_the_end(s) for name, s in students.items()}
+        for text in texts.values():
+            assert "End of the lesson (5 days)" in text and "Sent to your class" in text, text
+        assert "you predicted +0.000" in texts["Ann"] and "you predicted -0.030" in texts["Ben"]
+        assert students["Ann"].page.get_by_text("your community is number 1").count() == 1
+        assert students["Ben"].page.get_by_text("your community is number 2").count() == 1
+        # the teacher's page, updated without a reload: two results, two predictions, the mean and interval
+        teacher.page.wait_for_function(
+            "() => { const s = document.querySelector('svg.bondsim-class-plot');"
+            " return s && s.getAttribute('data-results') === '2' && s.getAttribute('data-predictions') === '2'; }",
+            timeout=UI_TIMEOUT_MS,
+        )
+        plot = teacher.page.locator("svg.bondsim-class-plot")
+        assert "95% interval" in plot.get_attribute("aria-label")
+        table = teacher.page.locator(".bondsim-class-table").inner_text()
+        assert "Ann" in table and "Ben" in table and "-0.030" in table
+        # a reload keeps the student's run, at its end
+        ann = students["Ann"]
+        ann.page.reload()
+        ann.page.locator(".bondsim-checkpoint", has_text="Your result").wait_for(timeout=UI_TIMEOUT_MS)
+        assert "day 5, hour 0" in ann.text() and "You are Ann" in ann.text()
+        # not shown to the class until the teacher says so
+        ben = students["Ben"]
+        ben.page.get_by_role("tab", name="Class results").click()
+        ben.page.get_by_text("has not shown the class's results").wait_for(timeout=UI_TIMEOUT_MS)
+        teacher.page.get_by_text("Show the results to the class").click()
+        ben.page.locator("svg.bondsim-class-plot[data-results='2']").wait_for(timeout=UI_TIMEOUT_MS)
+        # a wrong key shows no results
+        intruder = Session(browser, url + "/teacher?key=wrong", wait=False)
+        pages.append(intruder)
+        intruder.page.get_by_text("This is the teacher's page").wait_for(timeout=UI_TIMEOUT_MS)
+        assert intruder.page.locator("svg.bondsim-class-plot").count() == 0
+        for s in pages:
+            assert s.errors == [] and s.missing == [], (s.errors, s.missing)
+            assert s.hosts <= {"127.0.0.1"}, sorted(s.hosts)
+    finally:
+        for s in pages:
+            s.close()
         output = _stop(proc)
         assert "Traceback" not in output, output[-4000:]

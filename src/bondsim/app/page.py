@@ -206,7 +206,7 @@ def ClassResults(session: Session):
         solara.Text("Your teacher has not shown the class's results of this lesson yet.")
         return
     solara.HTML(tag="div", unsafe_innerHTML=class_plot_svg(summary, preset.measure))
-    solara.Markdown(
+    solara.Text(  # not Markdown: Solara's Markdown loads a script (mermaid) that bondsim does not bundle
         "Each dot is one student's community. The black bar is the mean of the results, the line under it its "
         "95% interval. Why do communities differ? Which predictions were close?"
     )
@@ -447,7 +447,8 @@ def Teacher():
                 mime_type="text/html",
             )
     with solara.Column():
-        solara.Markdown(f"### {lesson.value}: the class's predictions and results\n\n{preset.measure.question}")
+        solara.HTML(tag="h3", unsafe_innerHTML=f"{html.escape(lesson.value)}: the class's predictions and results")
+        solara.Text(preset.measure.question)
         solara.HTML(tag="div", unsafe_innerHTML=class_plot_svg(summary, preset.measure, big=True))
         counted = summary.values
         if summary.mean is not None:
