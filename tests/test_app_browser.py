@@ -219,7 +219,7 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
         for k in range(1, 3):
             s.button("Step").click()
             s.wait_steps(k)
-        s.page.get_by_text("day 0, hour 2").wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.locator(".bondsim-day", has_text="day 0, hour 2").wait_for(timeout=UI_TIMEOUT_MS)
         network = s.page.locator("svg.bondsim-network").inner_html()
         s.button("distress").click()
         s.page.wait_for_function(
@@ -445,7 +445,9 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
 
     The 30 pages run in one headless Chromium on the same machine as the server, where in class each
     student's browser runs on their own computer. So that the test measures the server, the pages
-    receive and apply every update but do not lay out or paint the pictures (they are hidden).
+    receive and apply every update but do not lay out or paint the pictures (they are hidden). Each
+    page plays the weeks-long lesson at 5 hours a second and presses Play again at its checkpoints.
+    ``benchmarks/class_sessions.py`` measures the same load without browsers.
     """
     import psutil
 
@@ -458,8 +460,15 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
         " s.textContent = '.bondsim-views, .bondsim-monitors-box { display: none !important; }';"
         " document.head.appendChild(s); });"
     )
+    # each student presses Play again at the lesson's checkpoints (a lesson that plays on for weeks)
+    press_play_at_checkpoints = (
+        "setInterval(() => { if (!window.bondsimPlaying) { return; }"
+        " const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+        " if (b && !b.disabled) { b.click(); } }, 300);"
+    )
     shared = browser.new_context(viewport={"width": 800, "height": 600})  # pages share the browser's cache
     shared.add_init_script(hide)
+    shared.add_init_script(press_play_at_checkpoints)
     try:
         rss_idle = server.memory_info().rss
         for _ in range(sessions_wanted):
@@ -470,10 +479,22 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
         print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
         rss_all = server.memory_info().rss
         t_click = time.monotonic()
-        click_play = (
-            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+        click = (
+            "name => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === name);"
             " if (b) { b.click(); } return Boolean(b); }"
         )
+        click_play = (
+            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+            " if (b) { b.click(); window.bondsimPlaying = true; } return Boolean(b); }"
+        )
+        for s in sessions:  # 35 days at the usual speed, 5 hours a second
+            s.page.wait_for_function(click, arg="weeks of naltrexone", timeout=UI_TIMEOUT_MS)
+            s.page.wait_for_function(
+                "() => document.querySelector('svg.bondsim-plots') &&"
+                " document.body.innerText.includes('weeks of naltrexone (35 days)')",
+                timeout=UI_TIMEOUT_MS,
+            )
+            s.page.wait_for_function(click, arg="5", timeout=UI_TIMEOUT_MS)
         for s in sessions:  # a plain click, without Playwright's waits for a steady page
             s.page.wait_for_function(click_play, timeout=UI_TIMEOUT_MS)
         print(f"clicked in {time.monotonic() - t_click:.1f} s")
@@ -544,8 +565,9 @@ def test_two_students_and_the_teacher_page_in_one_browser(bondsim_argv, browser)
             s.page.get_by_text("Predict the naltrexone arm's felt connection").wait_for(timeout=UI_TIMEOUT_MS)
             slider = s.page.get_by_role("slider").first
             slider.focus()
-            for _ in range(steps_left):
-                s.page.keyboard.press("ArrowLeft")  # Ben predicts a little less connection
+            for k in range(1, steps_left + 1):  # Ben predicts a little less connection
+                s.page.keyboard.press("ArrowLeft")
+                s.page.get_by_text(f"My prediction: -0.0{k}").wait_for(timeout=UI_TIMEOUT_MS)
             s.button("Record my prediction").click()
             s.page.get_by_text("Your prediction:").wait_for(timeout=UI_TIMEOUT_MS)
             s.button("100").click()

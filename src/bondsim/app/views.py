@@ -393,7 +393,7 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
     Projector mode lays them out three by two, larger text on a wider picture, to fit a 1280x720 screen.
     """
     cols, rows = (3, 2) if big else (2, 3)
-    width, height = (1500, 760) if big else (1000, 940)
+    width, height = (1150, 680) if big else (1000, 940)
     font = 34
     small = round(font * 0.8)
     labels = frame.labels
@@ -436,7 +436,8 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
                 f'class="bondsim-legend">{html.escape(text)}</text>'
             )
     cell_w = width / cols
-    cell_h = (height - top) / rows
+    footer = small + 10  # the time axis' note and the events, under the panels
+    cell_h = (height - top - footer) / rows
     left_pad, right_pad = 0.62 * small * 4 + 12, 20
     title_h, bottom_pad = font + 14, small + 16
     for i, key in enumerate(frame.panels):
@@ -454,6 +455,8 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
         unit_text = f'<tspan font-weight="normal" fill="#444"> ({html.escape(short)})</tspan>'
         if text_width(title + f" ({short})", title_font) > cell_w - 16:
             unit_text = ""
+            fitted = (cell_w - 16) / (0.52 * len(title))  # a sans-serif letter is under 0.52 em: no collision
+            title_font = min(title_font, fitted)
         parts.append(
             f'<text x="{col * cell_w + 8:.0f}" y="{top + row * cell_h + font:.0f}" font-size="{title_font:.0f}" '
             f'font-weight="bold" class="bondsim-title">{html.escape(title)}{unit_text}</text>'
