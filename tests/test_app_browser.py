@@ -324,7 +324,7 @@ _ADVANCED_OR_PAUSED = (
 
 @pytest.mark.slow
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
-    """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order.
+    """Presets, sliders, reset, restart, play, pause, predictions, colours, projector and tabs in random order.
 
     For ``BONDSIM_RANDOM_SECONDS`` (default 75) seconds per engine. After every action: no traceback,
     no page error, and while the page says it is playing, the clock advances (within 15 s, at least
@@ -336,6 +336,7 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
     s = Session(browser, url)
     presets = list(PRESETS)
     actions = ["preset", "slider", "reset", "restart", "play", "step", "colour", "projector", "tab", "speed", "select"]
+    actions += ["predict"]
     log: list[str] = []
     checked_playing = 0
     try:
@@ -368,19 +369,27 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
             elif action == "play":
                 toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
                 label = toggle.inner_text(timeout=10_000)
-                toggle.click(timeout=10_000)
-                if "play" in label.lower():  # the label is shown in capitals
+                if not toggle.is_enabled():  # the lesson has ended: start it again
+                    s.button("Restart this lesson").click()
+                else:
                     start = s.steps()
-                    s.wait_steps(start + 2, timeout_ms=30_000)  # the clock advances while playing
+                    toggle.click(timeout=10_000)
+                    if "play" in label.lower():  # the label is shown in capitals
+                        # the clock advances while playing (a checkpoint may pause it one step on)
+                        s.wait_steps(start + 1, timeout_ms=30_000)
+            elif action == "predict":
+                record = s.button("Record my prediction")
+                if record.count() and record.is_enabled():
+                    record.click()
             elif action == "colour":
                 s.button(rng.choice(["tone", "distress"])).click()
             elif action == "projector":
                 page.get_by_text("Projector (large text)").click()
             elif action == "tab":
-                page.get_by_role("tab", name=rng.choice(["Info", "Simulation"])).click()
+                page.get_by_role("tab", name=rng.choice(["Info", "Class results", "Simulation"])).click()
                 page.get_by_role("tab", name="Simulation").click()
             elif action == "speed":
-                s.button(rng.choice(["1", "2", "5", "10", "20"])).click()
+                s.button(rng.choice(["1", "2", "5", "10", "20", "100"])).click()
             elif action == "select":
                 page.locator(".v-select", has_text="Who knows whom").click()
                 page.get_by_role("option", name=rng.choice(["small world", "random", "a few hubs"])).click()
@@ -394,9 +403,14 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 checked_playing += 1
         assert "Something went wrong" not in s.text(), log[-10:]
         print(f"\n{len(log)} random actions in {seconds:g} s; the clock was seen advancing {checked_playing} times")
-        # still alive: it plays
-        if "play" in s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text().lower():
-            s.page.get_by_role("button", name="▶ Play").click()
+        # still alive: it plays (from the lesson's start, so that no checkpoint comes within three steps)
+        toggle = s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
+        if "pause" in toggle.inner_text().lower():
+            toggle.click()
+        run = s.run_id()
+        s.button("Restart this lesson").click()
+        s.wait_new_run(run)
+        s.page.get_by_role("button", name="▶ Play").click()
         start = s.steps()
         s.wait_steps(start + 3, timeout_ms=15_000)
     finally:
