@@ -312,6 +312,11 @@ def test_downloads_give_csv_and_png(server, browser):
         s.close()
 
 
+# True once the page's run has gone beyond step k, or another run is shown
+_ADVANCED = (
+    "([r, k]) => { const s = document.querySelector('svg.bondsim-plots');"
+    " return Boolean(s) && (s.getAttribute('data-run') !== r || Number(s.getAttribute('data-steps')) > k); }"
+)
 # True once the page shows it is not playing (the toggle says Play), or its run has gone beyond step k
 _ADVANCED_OR_PAUSED = (
     "([r, k]) => { const b = [...document.querySelectorAll('button')]"
@@ -372,11 +377,12 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 if not toggle.is_enabled():  # the lesson has ended: start it again
                     s.button("Restart this lesson").click()
                 else:
-                    start = s.steps()
+                    run, start = s.run_id(), s.steps()
                     toggle.click(timeout=10_000)
                     if "play" in label.lower():  # the label is shown in capitals
-                        # the clock advances while playing (a checkpoint may pause it one step on)
-                        s.wait_steps(start + 1, timeout_ms=30_000)
+                        # the clock advances while playing (a checkpoint may pause it one step on), unless
+                        # the run shown was about to be replaced by a lesson clicked just before
+                        page.wait_for_function(_ADVANCED, arg=[run, start], timeout=30_000)
             elif action == "predict":
                 record = s.button("Record my prediction")
                 if record.count() and record.is_enabled():

@@ -158,8 +158,7 @@ def _free_port() -> int:
 @pytest.mark.timeout(1200)
 def test_the_app_extra_installs_from_the_wheel_and_serves_the_class_offline(tmp_path):
     """As docs/classroom.md tells a teacher: ``pip install "bondsim[app]"`` in a fresh venv (what pipx does),
-    then ``bondsim app`` (this computer only) and ``bondsim app --class`` (address, QR code, class code),
-    on the agents engine since the array engine's numba is not in the app extra;
+    then ``bondsim app`` (this computer only) and ``bondsim app --class`` (address, QR code, class code);
     the page and its bundled scripts come from the installed wheel, so no CDN is needed."""
     import time
     import urllib.request
@@ -182,14 +181,15 @@ def test_the_app_extra_installs_from_the_wheel_and_serves_the_class_offline(tmp_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     listed = subprocess.run([str(python), "-m", "pip", "list"], env=env, capture_output=True, text=True).stdout.lower()
-    assert "\nsegno " in listed and "\nsolara " in listed and "\nnumba " not in listed  # the light core and the app
+    assert "\nsegno " in listed and "\nsolara " in listed and "\nnumba " in listed  # the app, with the array engine
+    assert "\ndask " not in listed and "\nstatsmodels " not in listed  # and nothing else heavy
 
     work = tmp_path / "work"
     work.mkdir()
     for extra_args, host in (([], "127.0.0.1"), (["--class"], "0.0.0.0")):
         port = _free_port()
         proc = subprocess.Popen(
-            [str(bondsim_cmd), "app", "--port", str(port), *extra_args],  # no numba here: the agents engine
+            [str(bondsim_cmd), "app", "--port", str(port), *extra_args],  # the array engine, from the app extra
             cwd=work,
             env={**env, "BONDSIM_APP_CLASS_CODE": "WXYZ"},
             stdout=subprocess.PIPE,
@@ -208,9 +208,6 @@ def test_the_app_extra_installs_from_the_wheel_and_serves_the_class_offline(tmp_
                 assert f":{port}/?class=WXYZ (class code WXYZ)" in text and "█" in text  # the QR code
             else:
                 assert "students open" not in text
-                asked = [str(bondsim_cmd), "app", "--engine", "array", "--port", str(_free_port())]
-                done = subprocess.run(asked, cwd=work, env=env, capture_output=True, text=True, timeout=120)
-                assert done.returncode == 2 and 'pip install "bondsim[array]"' in done.stderr, done.stderr
             deadline = time.monotonic() + 90
             while True:
                 try:
