@@ -19,9 +19,16 @@ def base_params() -> Params | None:
     return load(path) if path else None
 
 
+def default_engine() -> str:
+    """The array engine if its extra (numba) is installed, else the agents engine (the same model, slower)."""
+    from ..extras import missing
+
+    return "agents" if missing("array") else "array"
+
+
 def app_engine() -> str:
-    """The engine the app runs (``BONDSIM_APP_ENGINE``, default array)."""
-    engine = os.environ.get(ENGINE_ENV, "array") or "array"
+    """The engine the app runs (``BONDSIM_APP_ENGINE``, default :func:`default_engine`)."""
+    engine = os.environ.get(ENGINE_ENV) or default_engine()
     if engine not in ("array", "agents"):
         raise UserError(f"{ENGINE_ENV} = {engine!r}: use array or agents")
     return engine
