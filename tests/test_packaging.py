@@ -61,8 +61,6 @@ def build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:
     return wheel
 
 
-
-
 @pytest.mark.packaging
 @pytest.mark.timeout(1200)
 def test_the_core_installs_alone_runs_the_model_and_names_the_extras(tmp_path):
