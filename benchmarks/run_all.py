@@ -4,6 +4,7 @@ Usage: ``python benchmarks/run_all.py`` (or ``make bench``). Exits non-zero if a
 
 The scripts: ``engines.py`` (speed and memory of the two engines), ``sweeps.py`` (sweeps on Dask),
 ``trials.py`` (the virtual meta-analysis and a power curve against their time targets),
+``calibration.py`` (the shipped calibration's wall time and its scaling from 1 to 2 Dask workers),
 ``install_size.py`` (the size of a fresh install: the core, the core with the app, everything) and
 ``app_live.py`` (the classroom app in a real browser: page load, Step to plots, play rate at 200 and
 1,000 people; it says it skipped if Debian's chromium is missing).

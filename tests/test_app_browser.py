@@ -58,13 +58,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(bondsim_argv, engine: str = "array"):
+def _serve(bondsim_argv, engine: str = "array", extra: tuple[str, ...] = (), env: dict[str, str] | None = None):
     port = _free_port()
     proc = subprocess.Popen(
-        [*bondsim_argv, "app", "--port", str(port), "--engine", engine],
+        [*bondsim_argv, "app", "--port", str(port), "--engine", engine, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     first_line = proc.stdout.readline().strip()
@@ -212,13 +213,13 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
     try:
         assert "runs on Solara" not in s.text()
         s.page.get_by_role("button", name="placebo vs naltrexone").click()
-        s.page.get_by_text("Within hours naltrexone holds").wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.get_by_text("Within two hours naltrexone holds").wait_for(timeout=UI_TIMEOUT_MS)
         s.page.get_by_text("naltrexone arm").first.wait_for(timeout=UI_TIMEOUT_MS)
         assert s.steps() == 0
         for k in range(1, 3):
             s.button("Step").click()
             s.wait_steps(k)
-        s.page.get_by_text("day 0, hour 2").wait_for(timeout=UI_TIMEOUT_MS)
+        s.page.locator(".bondsim-day", has_text="day 0, hour 2").wait_for(timeout=UI_TIMEOUT_MS)
         network = s.page.locator("svg.bondsim-network").inner_html()
         s.button("distress").click()
         s.page.wait_for_function(
@@ -300,7 +301,10 @@ def test_downloads_give_csv_and_png(server, browser):
         with s.page.expect_download() as info:
             s.page.get_by_role("button", name="Data (CSV)").click()
         text = open(info.value.path()).read()
-        assert text.startswith("day,hour,group,people,") and len(text.splitlines()) == 1 + 2 * 2
+        head = [line for line in text.splitlines() if line.startswith("#")]
+        assert text.startswith("# lesson: free play\n") and "# seed (community number): 1" in head
+        rows = text.splitlines()[len(head) :]
+        assert rows[0].startswith("day,hour,group,people,") and len(rows) == 1 + 2 * 2
         with s.page.expect_download() as info:
             s.page.get_by_role("button", name="Figures (PNG)").click()
         assert open(info.value.path(), "rb").read()[:4] == b"\x89PNG"
@@ -308,6 +312,11 @@ def test_downloads_give_csv_and_png(server, browser):
         s.close()
 
 
+# True once the page's run has gone beyond step k, or another run is shown
+_ADVANCED = (
+    "([r, k]) => { const s = document.querySelector('svg.bondsim-plots');"
+    " return Boolean(s) && (s.getAttribute('data-run') !== r || Number(s.getAttribute('data-steps')) > k); }"
+)
 # True once the page shows it is not playing (the toggle says Play), or its run has gone beyond step k
 _ADVANCED_OR_PAUSED = (
     "([r, k]) => { const b = [...document.querySelectorAll('button')]"
@@ -320,7 +329,7 @@ _ADVANCED_OR_PAUSED = (
 
 @pytest.mark.slow
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
-    """Presets, sliders, reset, restart, play, pause, colours, projector and tabs in random order.
+    """Presets, sliders, reset, restart, play, pause, predictions, colours, projector and tabs in random order.
 
     For ``BONDSIM_RANDOM_SECONDS`` (default 75) seconds per engine. After every action: no traceback,
     no page error, and while the page says it is playing, the clock advances (within 15 s, at least
@@ -332,6 +341,7 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
     s = Session(browser, url)
     presets = list(PRESETS)
     actions = ["preset", "slider", "reset", "restart", "play", "step", "colour", "projector", "tab", "speed", "select"]
+    actions += ["predict"]
     log: list[str] = []
     checked_playing = 0
     try:
@@ -364,19 +374,28 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
             elif action == "play":
                 toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
                 label = toggle.inner_text(timeout=10_000)
-                toggle.click(timeout=10_000)
-                if "play" in label.lower():  # the label is shown in capitals
-                    start = s.steps()
-                    s.wait_steps(start + 2, timeout_ms=30_000)  # the clock advances while playing
+                if not toggle.is_enabled():  # the lesson has ended: start it again
+                    s.button("Restart this lesson").click()
+                else:
+                    run, start = s.run_id(), s.steps()
+                    toggle.click(timeout=10_000)
+                    if "play" in label.lower():  # the label is shown in capitals
+                        # the clock advances while playing (a checkpoint may pause it one step on), unless
+                        # the run shown was about to be replaced by a lesson clicked just before
+                        page.wait_for_function(_ADVANCED, arg=[run, start], timeout=30_000)
+            elif action == "predict":
+                record = s.button("Record my prediction")
+                if record.count() and record.is_enabled():
+                    record.click()
             elif action == "colour":
                 s.button(rng.choice(["tone", "distress"])).click()
             elif action == "projector":
                 page.get_by_text("Projector (large text)").click()
             elif action == "tab":
-                page.get_by_role("tab", name=rng.choice(["Info", "Simulation"])).click()
+                page.get_by_role("tab", name=rng.choice(["Info", "Class results", "Simulation"])).click()
                 page.get_by_role("tab", name="Simulation").click()
             elif action == "speed":
-                s.button(rng.choice(["1", "2", "5", "10", "20"])).click()
+                s.button(rng.choice(["1", "2", "5", "10", "20", "100"])).click()
             elif action == "select":
                 page.locator(".v-select", has_text="Who knows whom").click()
                 page.get_by_role("option", name=rng.choice(["small world", "random", "a few hubs"])).click()
@@ -390,9 +409,14 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                 checked_playing += 1
         assert "Something went wrong" not in s.text(), log[-10:]
         print(f"\n{len(log)} random actions in {seconds:g} s; the clock was seen advancing {checked_playing} times")
-        # still alive: it plays
-        if "play" in s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text().lower():
-            s.page.get_by_role("button", name="▶ Play").click()
+        # still alive: it plays (from the lesson's start, so that no checkpoint comes within three steps)
+        toggle = s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
+        if "pause" in toggle.inner_text().lower():
+            toggle.click()
+        run = s.run_id()
+        s.button("Restart this lesson").click()
+        s.wait_new_run(run)
+        s.page.get_by_role("button", name="▶ Play").click()
         start = s.steps()
         s.wait_steps(start + 3, timeout_ms=15_000)
     finally:
@@ -441,7 +465,9 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
 
     The 30 pages run in one headless Chromium on the same machine as the server, where in class each
     student's browser runs on their own computer. So that the test measures the server, the pages
-    receive and apply every update but do not lay out or paint the pictures (they are hidden).
+    receive and apply every update but do not lay out or paint the pictures (they are hidden). Each
+    page plays the weeks-long lesson at 5 hours a second and presses Play again at its checkpoints.
+    ``benchmarks/class_sessions.py`` measures the same load without browsers.
     """
     import psutil
 
@@ -454,8 +480,15 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
         " s.textContent = '.bondsim-views, .bondsim-monitors-box { display: none !important; }';"
         " document.head.appendChild(s); });"
     )
+    # each student presses Play again at the lesson's checkpoints (a lesson that plays on for weeks)
+    press_play_at_checkpoints = (
+        "setInterval(() => { if (!window.bondsimPlaying) { return; }"
+        " const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+        " if (b && !b.disabled) { b.click(); } }, 300);"
+    )
     shared = browser.new_context(viewport={"width": 800, "height": 600})  # pages share the browser's cache
     shared.add_init_script(hide)
+    shared.add_init_script(press_play_at_checkpoints)
     try:
         rss_idle = server.memory_info().rss
         for _ in range(sessions_wanted):
@@ -466,10 +499,22 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
         print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
         rss_all = server.memory_info().rss
         t_click = time.monotonic()
-        click_play = (
-            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+        click = (
+            "name => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === name);"
             " if (b) { b.click(); } return Boolean(b); }"
         )
+        click_play = (
+            "() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Play'));"
+            " if (b) { b.click(); window.bondsimPlaying = true; } return Boolean(b); }"
+        )
+        for s in sessions:  # 35 days at the usual speed, 5 hours a second
+            s.page.wait_for_function(click, arg="weeks of naltrexone", timeout=UI_TIMEOUT_MS)
+            s.page.wait_for_function(
+                "() => document.querySelector('svg.bondsim-plots') &&"
+                " document.body.innerText.includes('weeks of naltrexone (35 days)')",
+                timeout=UI_TIMEOUT_MS,
+            )
+            s.page.wait_for_function(click, arg="5", timeout=UI_TIMEOUT_MS)
         for s in sessions:  # a plain click, without Playwright's waits for a steady page
             s.page.wait_for_function(click_play, timeout=UI_TIMEOUT_MS)
         print(f"clicked in {time.monotonic() - t_click:.1f} s")
@@ -491,5 +536,99 @@ def test_thirty_sessions_each_play_at_least_one_step_per_second(bondsim_argv, br
             s.close()
         shared.close()
         print(f"closed in {time.monotonic() - t_close:.1f} s")
+        output = _stop(proc)
+        assert "Traceback" not in output, output[-4000:]
+
+
+def _play_to_the_end(s: Session) -> str:
+    """Play through a lesson's checkpoints (Play again at each) to its end; the end notice's text."""
+    notice = "() => { const n = document.querySelector('.bondsim-checkpoint'); return n ? n.innerText : ''; }"
+    for _ in range(10):
+        before = s.page.evaluate(notice)
+        s.page.get_by_role("button", name="▶ Play").click(timeout=UI_TIMEOUT_MS)
+        s.page.wait_for_function(  # the next checkpoint's question, or the end
+            f"t => ({notice})() !== t && ({notice})() !== ''", arg=before, timeout=UI_TIMEOUT_MS
+        )
+        text = s.page.evaluate(notice)
+        if "Your result" in text:
+            return text
+    raise AssertionError("the lesson did not end")
+
+
+def test_two_students_and_the_teacher_page_in_one_browser(bondsim_argv, browser):
+    """The class view (HubNet-like): two students join and predict, run a lesson to its end; their
+    results reach the teacher's page as a dot plot beside their predictions; a reload keeps a
+    student's run; the teacher reveals the results on the students' Class results tab."""
+    code, key, lesson = "KLMN", "teacher-key-1", "placebo vs naltrexone"
+    proc, url, first_line = _serve(
+        bondsim_argv,
+        extra=("--class", "--host", "127.0.0.1"),
+        env={"BONDSIM_APP_CLASS_CODE": code, "BONDSIM_APP_TEACHER_KEY": key},
+    )
+    pages: list[Session] = []
+    try:
+        assert first_line.endswith("(Ctrl+C to stop)")
+        teacher = Session(browser, url + f"/teacher?key={key}", wait=False)
+        pages.append(teacher)
+        teacher.page.get_by_text("Students join at").wait_for(timeout=UI_TIMEOUT_MS)
+        assert f"{url}/?class={code}" in teacher.text() and code in teacher.text()
+        assert teacher.page.locator(".bondsim-qr svg").count() == 1  # the QR code, drawn by the server
+        students = {}
+        for name, steps_left in (("Ann", 0), ("Ben", 3)):
+            s = Session(browser, url + f"/?class={code}")  # a browser context each: two students' computers
+            pages.append(s)
+            s.page.get_by_label("Your name").fill(name)
+            assert s.page.get_by_label("Class code (on the projector)").input_value() == code  # from the address
+            s.button("Join").click()
+            s.page.get_by_text("your community is number").wait_for(timeout=UI_TIMEOUT_MS)
+            s.page.get_by_role("button", name=lesson, exact=True).click()
+            s.page.get_by_text("Predict the naltrexone arm's felt connection").wait_for(timeout=UI_TIMEOUT_MS)
+            slider = s.page.get_by_role("slider").first
+            slider.focus()
+            for k in range(1, steps_left + 1):  # Ben predicts a little less connection
+                s.page.keyboard.press("ArrowLeft")
+                s.page.get_by_text(f"My prediction: -0.0{k}").wait_for(timeout=UI_TIMEOUT_MS)
+            s.button("Record my prediction").click()
+            s.page.get_by_text("Your prediction:").wait_for(timeout=UI_TIMEOUT_MS)
+            s.button("100").click()
+            students[name] = s
+        texts = {name: _play_to_the_end(s) for name, s in students.items()}
+        for text in texts.values():
+            assert "End of the lesson (5 days)" in text and "Sent to your class" in text, text
+        assert "you predicted +0.000" in texts["Ann"] and "you predicted -0.030" in texts["Ben"]
+        assert students["Ann"].page.get_by_text("your community is number 1").count() == 1
+        assert students["Ben"].page.get_by_text("your community is number 2").count() == 1
+        # the teacher's page, updated without a reload: two results, two predictions, the mean and interval
+        teacher.page.wait_for_function(
+            "() => { const s = document.querySelector('svg.bondsim-class-plot');"
+            " return s && s.getAttribute('data-results') === '2' && s.getAttribute('data-predictions') === '2'; }",
+            timeout=UI_TIMEOUT_MS,
+        )
+        plot = teacher.page.locator("svg.bondsim-class-plot")
+        assert "95% interval" in plot.get_attribute("aria-label")
+        table = teacher.page.locator(".bondsim-class-table").inner_text()
+        assert "Ann" in table and "Ben" in table and "-0.030" in table
+        # a reload keeps the student's run, at its end
+        ann = students["Ann"]
+        ann.page.reload()
+        ann.page.locator(".bondsim-checkpoint", has_text="Your result").wait_for(timeout=UI_TIMEOUT_MS)
+        assert "day 5, hour 0" in ann.text() and "You are Ann" in ann.text()
+        # not shown to the class until the teacher says so
+        ben = students["Ben"]
+        ben.page.get_by_role("tab", name="Class results").click()
+        ben.page.get_by_text("has not shown the class's results").wait_for(timeout=UI_TIMEOUT_MS)
+        teacher.page.get_by_text("Show the results to the class").click()
+        ben.page.locator("svg.bondsim-class-plot[data-results='2']").wait_for(timeout=UI_TIMEOUT_MS)
+        # a wrong key shows no results
+        intruder = Session(browser, url + "/teacher?key=wrong", wait=False)
+        pages.append(intruder)
+        intruder.page.get_by_text("This is the teacher's page").wait_for(timeout=UI_TIMEOUT_MS)
+        assert intruder.page.locator("svg.bondsim-class-plot").count() == 0
+        for s in pages:
+            assert s.errors == [] and s.missing == [], (s.errors, s.missing)
+            assert s.hosts <= {"127.0.0.1"}, sorted(s.hosts)
+    finally:
+        for s in pages:
+            s.close()
         output = _stop(proc)
         assert "Traceback" not in output, output[-4000:]

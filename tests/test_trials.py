@@ -2,7 +2,6 @@
 
 import json
 import math
-import runpy
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -68,10 +67,14 @@ def test_every_library_study_carries_its_source_and_results():
 
 
 def test_library_roles_are_the_calibration_split():
-    script = runpy.run_path(str(ROOT / "experiments" / "calibration" / "fit_rating_model.py"), run_name="not_main")
-    targets = {(study, m) for study, measures in script["TRAINING_TARGETS"].items() for m in measures}
+    from bondsim.calibration.spec import load as load_spec
+
+    spec = load_spec(ROOT / "experiments" / "calibration" / "default.toml")
+    targets = {(spec.designs[t.design].name, t.measure) for t in spec.targets if t.statistic == "hedges_g"}
+    levels = {(spec.designs[t.design].name, t.measure) for t in spec.targets if t.statistic != "hedges_g"}
     designs = {name: td.load(path) for name, path in LIBRARY.items()}
     assert {(n, o.measure) for n, d in designs.items() for o in d.outcomes if o.training} == targets
+    assert {(n, o.measure) for n, d in designs.items() for o in d.outcomes if o.training_control} == levels
     assert {n for n, d in designs.items() if d.study.role == "training"} == {study for study, _ in targets}
     assert (ROOT / "experiments" / "trials" / "inagaki2016.toml").read_text() == LIBRARY["inagaki2016"].read_text()
 

@@ -96,7 +96,7 @@ def main() -> None:
                         timeout=UI_TIMEOUT_MS,
                     )
                 clock = f"day {hours // 24}, hour {hours % 24}"
-                page.get_by_text(clock, exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+                page.locator(".bondsim-day", has_text=clock).wait_for(timeout=UI_TIMEOUT_MS)
                 if button:
                     network = page.locator("svg.bondsim-network").inner_html()
                     page.get_by_role("button", name=button, exact=True).click()

@@ -30,11 +30,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("bondsim.commands.app", "serve the classroom app in the browser (localhost)"),
     "sweep": ("bondsim.commands.sweep", "run a parameter sweep on Dask and write a Parquet dataset"),
     "analyze": ("bondsim.commands.analyze", "summarize a sweep: tables, response curves, heatmaps, Sobol indices"),
+    "calibrate": ("bondsim.commands.calibrate", "fit parameters to published targets (ABC-SMC); write a posterior"),
 }
 
 
 # commands whose outputs appear all at once or not at all, so an interrupt leaves nothing behind
-STAGED = ("run", "pk", "experiment", "trial", "analyze")
+STAGED = ("run", "pk", "experiment", "trial", "analyze", "calibrate")
 
 
 class _Parser(argparse.ArgumentParser):

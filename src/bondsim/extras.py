@@ -26,7 +26,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {  # extra -> the modules it brings (import
     "array": ("numba",),
     "sweep": ("distributed", "dask", "pyarrow", "SALib", "threadpoolctl"),
     "trials": ("statsmodels", "tomli_w"),
-    "app": ("solara", "ipyvuetify", "ipyvue"),
+    "app": ("solara", "ipyvuetify", "ipyvue", "segno"),
     "calibrate": ("pyabc",),
 }
 

@@ -10,7 +10,8 @@ from ..params import Params, load
 
 CONFIG_ENV = "BONDSIM_APP_CONFIG"  # a config file whose mechanisms, drugs and parameters every lesson starts from
 ENGINE_ENV = "BONDSIM_APP_ENGINE"
-LESSON_START = Params(warmup_days=0.0)  # the lessons watch bonds form from day 0 (a config may set warmup_days)
+# a lesson settles its community itself (run.settled_model), so the model's own warm-up is off
+LESSON_START = Params(warmup_days=0.0)
 
 
 @functools.cache
@@ -20,9 +21,16 @@ def base_params() -> Params | None:
     return load(path, base=LESSON_START) if path else None
 
 
+def default_engine() -> str:
+    """The array engine if its extra (numba) is installed, else the agents engine (the same model, slower)."""
+    from ..extras import missing
+
+    return "agents" if missing("array") else "array"
+
+
 def app_engine() -> str:
-    """The engine the app runs (``BONDSIM_APP_ENGINE``, default array)."""
-    engine = os.environ.get(ENGINE_ENV, "array") or "array"
+    """The engine the app runs (``BONDSIM_APP_ENGINE``, default :func:`default_engine`)."""
+    engine = os.environ.get(ENGINE_ENV) or default_engine()
     if engine not in ("array", "agents"):
         raise UserError(f"{ENGINE_ENV} = {engine!r}: use array or agents")
     return engine

@@ -8,7 +8,8 @@ import socket
 import sys
 from pathlib import Path
 
-from ..app.config import CONFIG_ENV, ENGINE_ENV
+from ..app.classroom import ADDRESS_ENV, CODE_ENV, KEY_ENV, new_code, new_key
+from ..app.config import CONFIG_ENV, ENGINE_ENV, default_engine
 from ..errors import UserError
 from ..extras import require
 from ..params import load
@@ -29,9 +30,18 @@ def _port(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bondsim app``."""
     parser.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1; with --class 0.0.0.0)")
     parser.add_argument(
-        "--engine", choices=("array", "agents"), default="array", help="the model's engine (default array)"
+        "--class",
+        dest="classroom",
+        action="store_true",
+        help="serve the class's network (0.0.0.0): prints the address students type, its QR code and the class code",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("array", "agents"),
+        default=None,
+        help="the model's engine (default array if bondsim[array] is installed, else agents)",
     )
     parser.add_argument(
         "--config", metavar="FILE", help="TOML file whose mechanisms, drugs and parameters every lesson starts from"
@@ -54,6 +64,8 @@ def _check_free(host: str, port: int) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Serve the app with Solara in production mode until interrupted (replaces this process)."""
+    classroom = bool(getattr(args, "classroom", False))
+    args.host = args.host or ("0.0.0.0" if classroom else "127.0.0.1")
     _check_free(args.host, args.port)
     config = getattr(args, "config", None)
     if config:
@@ -62,8 +74,22 @@ def command(args: argparse.Namespace) -> int:
         check_model(load(config))  # a bad config is one line here, not an error page in class
         config = os.path.abspath(config)
     require("app", "bondsim app")
+    engine = getattr(args, "engine", None) or default_engine()
+    if engine == "array":
+        require("array", "bondsim app --engine array")
     shown = f"[{args.host}]" if ":" in args.host else args.host
+    code, key = os.environ.get(CODE_ENV) or new_code(), os.environ.get(KEY_ENV) or new_key()
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else shown
+    address = ""
+    if classroom or args.host in ("0.0.0.0", "::"):
+        from ..app.qr import qr_terminal, student_url
+
+        address = student_url(args.host, args.port, code)
     print(f"bondsim app: serving the classroom app at http://{shown}:{args.port} (Ctrl+C to stop)", flush=True)
+    if address:
+        print(f"bondsim app: students open {address} (class code {code})", flush=True)
+        print(qr_terminal(address), end="", flush=True)
+    print(f"bondsim app: the teacher's page is http://{local}:{args.port}/teacher?key={key}", flush=True)
     # no telemetry and no version check: the app must not call out (classrooms are often offline);
     # Solara warns about cookies on every page load over plain http, which is what localhost uses
     warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:Cookies with samesite"]))
@@ -76,7 +102,10 @@ def command(args: argparse.Namespace) -> int:
         "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "3m"),
         # the page's scripts, style sheets and fonts, bundled with bondsim (tools/bundle_app_assets.py)
         "SOLARA_ASSETS_PROXY_CACHE_DIR": os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", str(ASSETS)),
-        ENGINE_ENV: getattr(args, "engine", "array"),
+        ENGINE_ENV: engine,
+        CODE_ENV: code,
+        KEY_ENV: key,
+        ADDRESS_ENV: address,
         **({CONFIG_ENV: config} if config else {}),
     }
     cmd = [

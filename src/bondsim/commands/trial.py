@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_overwrite_argument(parser)
     parser.add_argument("--power", type=positive_int, nargs="+", metavar="N", help="power at these sample sizes")
     parser.add_argument("--engine", choices=("agents", "array"), default="array", help="simulation engine")
+    parser.add_argument(
+        "--posterior",
+        metavar="NAME|FILE",
+        help="draw each virtual trial's parameters from a calibration's posterior: 'default' (shipped) or a "
+        "posterior.csv; the report adds the prediction intervals with parameter uncertainty",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, help="worker processes (default: cores; 1 runs in this process)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask scheduler")
@@ -55,6 +61,11 @@ def command(args: argparse.Namespace) -> int:
     if len(args.design) == 2 or args.compare:
         return _compare(args)
     design = load(args.design[0])  # a bad design is refused before anything runs
+    posterior = None
+    if args.posterior:
+        from ..calibration.posterior import load as load_posterior
+
+        posterior = load_posterior(args.posterior)  # a missing or malformed posterior too
     out = Path(args.out or f"results/trials/{design.name}")
     summary = run_design(  # checks that it can run, the sizes and the output before running
         design,
@@ -67,10 +78,13 @@ def command(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=not args.quiet,
         overwrite=args.overwrite,
+        posterior=posterior,
     )
     if not args.quiet:
         print(
-            f"bondsim trial {design.name}: {summary['replications']} virtual trials, seed {summary['seed']}, "
+            f"bondsim trial {design.name}: {summary['replications']} virtual trials, seed {summary['seed']}"
+            + (f", parameters from the posterior {posterior.name}" if posterior is not None else "")
+            + ", "
             f"{summary['elapsed_seconds']:.0f} s; wrote {out}/report.md, summary.json, trials.parquet and figures"
         )
     return 0
@@ -83,6 +97,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.power:
         raise UserError("--power is for one design: drop it when comparing")
+    if getattr(args, "posterior", None):
+        raise UserError("--posterior is for one design: drop it when comparing")
     designs = [load(d) for d in args.design]  # bad designs and configs are refused before anything runs
     pair = sides(designs, args.compare, engine=args.engine)
     for side in pair:

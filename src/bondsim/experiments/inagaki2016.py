@@ -175,8 +175,8 @@ def _report(s: dict[str, Any], design: trial_design.TrialDesign, elapsed: float)
         "The Monte Carlo error (1.96 sd(g) / sqrt(trials)) says how precisely these virtual trials pin down the "
         "model's average effect; it shrinks with more trials and says nothing about real studies. What one "
         "real trial of this size could show is the prediction interval. The daily-connection effect is the "
-        "calibration's training target (experiments/calibration/fit_rating_model.py fits opioid_rating_weight "
-        "to it), so its closeness to "
+        "calibration's training target (experiments/calibration/default.toml fits the parameters jointly "
+        "to it and other targets), so its closeness to "
         "the meta-analysis is by construction; the lab and affect effects were not used in any fit.",
         "",
         f"Meta-analysis (Løseth, Trøstheim & Leknes 2024), an estimate over 17 real outcomes: g = {META_G} "

@@ -222,7 +222,7 @@ def _report(s: dict[str, Any], table: pd.DataFrame, skipped: list[dict], elapsed
         "",
         f"Every study of experiments/trials/ with a meta-analysis outcome, {s['replications']} virtual trials each; "
         f"run time {elapsed:.0f} s. Training outcomes were fitted by the calibration "
-        "(experiments/calibration/fit_rating_model.py); every other outcome is validation: no model parameter "
+        "(experiments/calibration/default.toml); every other outcome is validation: no model parameter "
         "was set by it, and none was changed after seeing these results.",
         "",
         "| study | measure | N | role | predicted g (median) | 95% prediction interval | power | published g | "

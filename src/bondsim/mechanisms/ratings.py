@@ -19,8 +19,9 @@ from .receptor import contact_value
 PARAMETERS = (
     Parameter("opioid_rating_weight", 0.095, "fraction", "weight of the opioid reward and signal in what people "
               "rate: felt connection and positive affect", 0.0, 1.0, status="calibrated",
-              source="fitted to the pooled effect of naltrexone on felt connection, g = -0.20 "
-                     "(Løseth, Trøstheim & Leknes 2024; calibration.md)"),
+              source="model 2's fit to the pooled effect of naltrexone on felt connection, g = -0.20 "
+                     "(Løseth, Trøstheim & Leknes 2024); model 3's joint posterior: 0.17 [0.13, 0.26] "
+                     "(calibration.md)"),
     Parameter("reward_learning_rate", 0.2, "per contact", "share of the way to a contact's reward the memory moves",
               0.01, 1.0, source="the reward expected of contact follows the last few contacts"),
     Parameter("diary_window_hours", 24.0, "h", "time constant of the positive-affect average", 1.0,

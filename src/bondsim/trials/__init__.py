@@ -5,6 +5,9 @@ measures, rating model and the paper's analysis; ``experiments/trials/`` is the 
 published human studies. Each run writes ``trials.parquet`` (one row per virtual trial and
 measure), ``summary.json``, ``report.md`` and figures into ``--out``, all at once or not at all;
 ``--power N ...`` adds the power of the design at each sample size (``power.csv``, ``power.png``).
+``--posterior default`` (or a ``posterior.csv``) draws one parameter set per virtual trial from a
+calibration's posterior, and the report shows each measure's prediction interval with parameter
+uncertainty beside the sampling-only one (the same trials at the default parameters).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ..errors import UserError
 from ..extras import require
@@ -22,6 +27,8 @@ from .design import TrialDesign, dump, library, load
 from .run import TrialRun, power_curve, run_trials, summarize
 
 DEFAULT_SEED = 2016
+# what a run with a posterior keeps of the same trials at the default parameters (sampling error only)
+SAMPLING_ONLY = ("hedges_g", "monte_carlo_error", "median_g", "prediction_low", "prediction_high", "power")
 
 
 def check_runnable(design: TrialDesign) -> None:
@@ -53,6 +60,7 @@ def run_design(
     scheduler: str | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    posterior: Any = None,
 ) -> dict[str, Any]:
     """Run a design's virtual trials (and optionally its power curve); write the outputs; return the summary.
 
@@ -67,6 +75,10 @@ def run_design(
         scheduler: a Dask scheduler's address (``tcp://host:port``) instead of ``workers``.
         progress: show progress bars.
         overwrite: replace the files of a non-empty ``out``.
+        posterior: a calibration's posterior (a :class:`~bondsim.calibration.posterior.Posterior`, the
+            name of a shipped one such as ``"default"``, or a ``posterior.csv``): each virtual trial
+            draws its parameters from it, and the same trials also run at the default parameters
+            (sampling error only); the summary and report give both prediction intervals.
     """
     from ..batch import default_workers
     from .report import power_figure, report, write_figures
@@ -81,26 +93,49 @@ def run_design(
         check_sizes(design, power)
     params = load_params(overrides={"engine": engine})
     seed = make_seed(seed)
+    if posterior is not None:
+        from ..calibration.posterior import Posterior
+        from ..calibration.posterior import load as load_posterior
+
+        posterior = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
     if workers is None and scheduler is None:
         workers = default_workers()
     started, t0 = now(), time.perf_counter()
     with output_directory(out, overwrite=overwrite) as tmp:
         run: TrialRun = run_trials(
-            design, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress
-        )
+            design, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress,
+            posterior=posterior,
+        )  # fmt: skip
         summary = summarize(run)
+        trials = run.trials
+        if posterior is not None:  # the same trials at the default parameters: sampling error only
+            fixed = run_trials(
+                design, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress,
+                desc=f"{design.name} (default parameters)",
+            )  # fmt: skip
+            fixed_summary = summarize(fixed)
+            for m in design.measures:
+                summary[m.name]["sampling_only"] = {k: fixed_summary[m.name][k] for k in SAMPLING_ONLY}
+            trials = pd.concat(
+                [run.trials.assign(parameters="posterior"), fixed.trials.assign(parameters="default")],
+                ignore_index=True,
+            )
         curve = None
         if power:
             curve = power_curve(
-                design, power, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress
-            )
+                design, power, replications, seed, params, workers=workers, scheduler=scheduler, progress=progress,
+                posterior=posterior,
+            )  # fmt: skip
             curve.to_csv(tmp / "power.csv", index=False, float_format="%.6g")
             power_figure(tmp, curve, design)
             summary["power"] = curve.to_dict(orient="records")
-        run.trials.to_parquet(tmp / "trials.parquet", index=False)
+        trials.to_parquet(tmp / "trials.parquet", index=False)
         figures = write_figures(tmp, run)
         elapsed = time.perf_counter() - t0
-        (tmp / "report.md").write_text(report(run, summary, curve, figures, elapsed), encoding="utf-8")
+        (tmp / "report.md").write_text(
+            report(run, summary, curve, figures, elapsed, posterior.info() if posterior is not None else None),
+            encoding="utf-8",
+        )
         (tmp / "design.toml").write_text(dump(design), encoding="utf-8")
         result = {
             "study": design.name,
@@ -114,6 +149,8 @@ def run_design(
             "elapsed_seconds": round(elapsed, 2),
             "versions": versions(("statsmodels",)),
         }
+        if posterior is not None:
+            result["posterior"] = posterior.info()
         write_json(tmp / "summary.json", result)
     return result
 

@@ -39,12 +39,14 @@ MEASURE_KINDS: dict[str, tuple[str, str]] = {
     "lab_connection": ("lab", "connection felt in a lab task, rated"),
     "wanting": ("lab", "the reward a person expects of contact, damped by despair, rated"),
 }
-# the rating noise fitted by experiments/calibration/fit_rating_model.py (docs/calibration.md), scale points
+# the rating noise (scale points) of the one-parameter fit of model 2 (docs/calibration.md); a posterior of
+# `bondsim calibrate` replaces it per virtual trial (bondsim trial --posterior)
 PERSON_SD = 0.58  # a person's response bias
 OCCASION_SD = 0.38  # noise of one rating occasion
 MAX_COMMUNITY = 100_000  # people in a trial's community
 MAX_DAYS = 3650.0  # any span of a design
 MAX_DOSE_MG = 5000.0  # one daily dose
+CONTROL_LEVELS = ("mean", "sd")  # what [[outcomes]] training_control may name
 RATED = ("diary_connection", "diary_affect", "lab_connection", "wanting")
 TABLES = ("study", "community", "participants", "arms", "layout", "measures", "ratings", "analysis", "outcomes",
           "run", "params", "drugs", "mechanisms", "events")  # fmt: skip
@@ -190,7 +192,12 @@ class Outcome:
     source: str = ""  # where the number was read
     reported: str = ""  # "significant" or "not significant" in the predicted direction, as the paper said
     meta_analysis: bool = False  # part of bondsim's virtual meta-analysis (experiments/trials/README.md)
-    training: bool = False  # a target of the calibration (experiments/calibration/fit_rating_model.py)
+    training: bool = False  # the effect (hedges_g) is a training target of the calibration (docs/calibration.md)
+    control_mean: float | None = None  # the control arm's published mean rating (scale points)
+    control_sd: float | None = None  # and its between-person SD
+    # levels of the control arm that are training targets ("mean", "sd"): a validation study can lend its
+    # placebo group's levels to the calibration while its drug effect stays validation
+    training_control: tuple[str, ...] = ()
     note: str = ""
 
 
@@ -266,7 +273,7 @@ class TrialDesign:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The design as TOML tables (what :func:`dump` writes and :func:`from_dict` reads)."""
+        """The design as TOML tables (what :func:`dump` writes and :func:`~bondsim.trials.design.from_dict` reads)."""
         out: dict[str, Any] = {
             "study": _plain(asdict(self.study)),
             "community": asdict(self.community),
@@ -276,7 +283,9 @@ class TrialDesign:
             "measures": [m.to_table() for m in self.measures],
             "ratings": _plain(asdict(self.ratings)),
             "analysis": asdict(self.analysis),
-            "outcomes": [_plain(asdict(o)) for o in self.outcomes],
+            "outcomes": [
+                {k: v for k, v in _plain(asdict(o)).items() if k != "training_control" or v} for o in self.outcomes
+            ],
             "run": {"replications": self.replications},
         }
         if self.events:
@@ -610,9 +619,15 @@ def from_dict(data: dict[str, Any], where: str = "design") -> TrialDesign:
             reported=t.choice("reported", ("", "significant", "not significant"), ""),
             meta_analysis=t.get("meta_analysis", bool, False),
             training=t.get("training", bool, False),
+            control_mean=t.get("control_mean", float, None),
+            control_sd=t.get("control_sd", float, None, low=0),
+            training_control=tuple(t.get("training_control", list, [])),
             note=t.get("note", str, ""),
         )
         t.done()
+        for level in o.training_control:
+            if level not in CONTROL_LEVELS:
+                raise t.fail("training_control", f"= {list(o.training_control)!r}: use {' and '.join(CONTROL_LEVELS)}")
         if ci is not None and (len(ci) != 2 or not ci[0] <= ci[1]):
             raise ParameterError(f"{where}: outcomes[{i}].ci must be [low, high]")
         if any(prior.measure == o.measure for prior in outcomes):

@@ -168,9 +168,18 @@ def _g(x: float | None) -> str:
 
 
 def report(
-    run: TrialRun, summary: dict[str, Any], power: pd.DataFrame | None, figures: list[str], elapsed: float
+    run: TrialRun,
+    summary: dict[str, Any],
+    power: pd.DataFrame | None,
+    figures: list[str],
+    elapsed: float,
+    posterior: dict[str, Any] | None = None,
 ) -> str:
-    """report.md: the design, the predicted effects beside the published ones, power, and what the model lacks."""
+    """report.md: the design, the predicted effects beside the published ones, power, and what the model lacks.
+
+    With ``posterior`` (its :meth:`~bondsim.calibration.posterior.Posterior.info`) the table gives
+    each measure's prediction interval with parameter uncertainty beside the sampling-only one.
+    """
     design = run.design
     reps = summary[design.measures[0].name]["replications"]
     lines = [
@@ -178,12 +187,18 @@ def report(
         "",
         design.study.citation + (f" doi:{design.study.doi}" if design.study.doi else ""),
         "",
-        f"Role in the calibration (experiments/calibration/fit_rating_model.py): **{design.study.role}**"
+        f"Role in the calibration (docs/calibration.md): **{design.study.role}**"
         + (
-            "".join(
-                f"; {o.measure} is a training target, every other outcome validation"
+            "".join(f"; {o.measure}'s effect is a training target" for o in design.outcomes if o.training)
+            + "".join(
+                f"; the control arm's {' and '.join(o.training_control)} of {o.measure} are training targets"
                 for o in design.outcomes
-                if o.training
+                if o.training_control
+            )
+            + (
+                "; every other outcome is validation"
+                if any(o.training or o.training_control for o in design.outcomes)
+                else ""
             )
             or ": no outcome of this study was used by any fit"
         )
@@ -193,10 +208,25 @@ def report(
         "",
         f"{reps} virtual trials, master seed {run.seed}, run time {elapsed:.0f} s.",
         "",
-        "| measure | mean g ± Monte Carlo error (95%) | one trial of this size: 95% prediction interval | median g "
-        "| power (p < .05 in the predicted direction) | published |",
-        "|---|---|---|---|---|---|",
     ]
+    if posterior is not None:
+        lines += [
+            f"Parameters drawn from the posterior **{posterior['name']}** ({posterior['particles']} particles of "
+            f"{', '.join(posterior['parameters'])}; sha256 {posterior['sha256'][:12]}): each virtual trial draws one "
+            "particle by its weight. The same trials (same seeds) also ran at the default parameters: their "
+            "prediction interval is sampling error only.",
+            "",
+            "| measure | mean g ± Monte Carlo error (95%) | one trial: 95% prediction interval, with parameter "
+            "uncertainty | one trial: 95% prediction interval, sampling only (default parameters) | median g "
+            "| power (p < .05 in the predicted direction) | published |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    else:
+        lines += [
+            "| measure | mean g ± Monte Carlo error (95%) | one trial of this size: 95% prediction interval | median g "
+            "| power (p < .05 in the predicted direction) | published |",
+            "|---|---|---|---|---|---|",
+        ]
     for m in design.measures:
         s = summary[m.name]
         published = next((o for o in design.outcomes if o.measure == m.name), None)
@@ -205,9 +235,11 @@ def report(
             shown = f"g = {published.hedges_g:.2f}" if published.hedges_g is not None else published.statistic
             if "observed_inside_prediction" in s:
                 shown += " (inside)" if s["observed_inside_prediction"] else " (outside)"
+        fixed = s.get("sampling_only")
+        beside = f"[{fixed['prediction_low']:.2f}, {fixed['prediction_high']:.2f}] | " if fixed else ""
         lines.append(
             f"| {m.name} | {s['hedges_g']:.3f} ± {s['monte_carlo_error']:.3f} | "
-            f"[{s['prediction_low']:.2f}, {s['prediction_high']:.2f}] | {s['median_g']:.3f} | "
+            f"[{s['prediction_low']:.2f}, {s['prediction_high']:.2f}] | {beside}{s['median_g']:.3f} | "
             f"{100 * s['power']:.0f}% [{100 * s['power_low']:.0f}, {100 * s['power_high']:.0f}] | {shown} |"
         )
     lines += [

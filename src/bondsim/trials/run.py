@@ -3,13 +3,15 @@
 Replication ``r`` of a design run with master seed ``S`` has seed ``seed_for(S, r, bits=32)``
 (:mod:`bondsim.batch`), whatever the number of workers or the scheduler; a power analysis
 reuses the same seeds at every sample size (common random numbers), so that the curve is
-smooth in N.
+smooth in N. With a posterior (:mod:`bondsim.calibration.posterior`) replication ``r`` first
+draws one particle, weighted, from a stream of its seed of its own, and runs with its parameters
+(and its rating noise): the spread of its effects is then sampling error and parameter uncertainty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,9 @@ from ..stats import Z95
 from .analysis import analyse
 from .design import TrialDesign
 from .simulate import simulate
+
+if TYPE_CHECKING:
+    from ..calibration.posterior import Posterior
 
 
 @dataclass
@@ -68,17 +73,24 @@ def run_trials(
     scheduler: str | None = None,
     progress: bool = False,
     desc: str | None = None,
+    posterior: Posterior | None = None,
 ) -> TrialRun:
     """Run ``replications`` virtual trials of ``design`` (see the module docstring for the seeds).
 
     ``params`` are the model's parameters before the design's changes (default: the calibrated
-    defaults on the array engine, as ``bondsim trial`` uses them).
+    defaults on the array engine, as ``bondsim trial`` uses them). With ``posterior`` each virtual
+    trial draws its own parameter set from it; ``trials`` then has a ``particle`` column.
     """
     params = params or Params().replace(engine="array")
     seeds = [seed_for(seed, r, bits=32) for r in range(replications)]
+    particles = [posterior.draw(s) for s in seeds] if posterior is not None else [None] * len(seeds)
+    tasks = [
+        (design, params, s) if k is None else (*posterior.apply(k, design, params), s)
+        for s, k in zip(seeds, particles, strict=True)
+    ]
     results = run_many(
         replicate,
-        [(design, params, s) for s in seeds],
+        tasks,
         workers=None if scheduler else workers,
         scheduler=scheduler,
         progress=progress,
@@ -87,7 +99,8 @@ def run_trials(
     )
     rows = [
         {"replication": r, "seed": s, "participants": design.participants.n, **row}
-        for r, (s, res) in enumerate(zip(seeds, results, strict=True))
+        | ({} if k is None else {"particle": k})
+        for r, (s, k, res) in enumerate(zip(seeds, particles, results, strict=True))
         for row in res["rows"]
     ]
     return TrialRun(
@@ -163,6 +176,7 @@ def power_curve(
     workers: int | None = 1,
     scheduler: str | None = None,
     progress: bool = False,
+    posterior: Posterior | None = None,
 ) -> pd.DataFrame:
     """For each sample size, per measure: the share of virtual trials with p < .05 in the predicted direction.
 
@@ -180,6 +194,7 @@ def power_curve(
             scheduler=scheduler,
             progress=progress,
             desc=f"{design.name} N={n}",
+            posterior=posterior,
         )
         for m in design.measures:
             s = summarize_measure(run.trials[run.trials["measure"] == m.name])
