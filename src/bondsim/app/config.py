@@ -10,8 +10,8 @@ from ..params import Params, load
 
 CONFIG_ENV = "BONDSIM_APP_CONFIG"  # a config file whose mechanisms, drugs and parameters every lesson starts from
 ENGINE_ENV = "BONDSIM_APP_ENGINE"
-# a lesson settles its community itself (run.settled_model), so the model's own warm-up is off
-LESSON_START = Params(warmup_days=0.0)
+# a lesson starts from the model's own settled start (run.settled_model); a config may set warmup_days = 0
+LESSON_START = Params()
 
 
 @functools.cache

@@ -21,17 +21,17 @@ _run_ids = itertools.count(1)
 
 
 def settled_model(params: Params, seed: int, create_agents: bool) -> tuple[BondingModel, float]:
-    """A model of ``params`` whose community has settled, and the hour of its day 0 (the end of the warm-up).
+    """A model of ``params`` whose community has settled, and the hour of its day 0 (its time zero).
 
-    The one place the app settles a community: :meth:`BondingModel.settle` runs until felt
-    connection and bonds are stationary (the same seed, the same length). Nothing is scheduled
-    before day 0 (the lesson's events are scheduled after this returns). The warm-up's rows of the
-    model's own timeseries are dropped: the app keeps its own history from day 0.
+    The one place the app settles a community: the model's own warm-up before time zero
+    (``warmup_days``: at least 42 days, then until felt connection and bonds are stationary) on the
+    array engine's loops where numba is installed, whatever the lesson's engine, and kept in
+    bondsim's cache of settled states (:mod:`bondsim.states`): a community is settled once, and a
+    lesson's second arm, a reload or the next student with the same community start at once with
+    the very same bits. Nothing is scheduled before day 0 (the lesson's events are scheduled after
+    this returns). A config with ``warmup_days = 0`` starts from the initial bonds.
     """
-    model = BondingModel(params, seed=seed, create_agents=create_agents)
-    model.settle()
-    for column in model.datacollector.model_vars.values():
-        column.clear()
+    model = BondingModel(params, seed=seed, create_agents=create_agents, cache=True)
     return model, model.hours
 
 
@@ -128,7 +128,7 @@ class Run:
         self.ranges = dict(ranges or {})
         params = self._params()
         self.model, self.start_hours = settled_model(params, int(self.settings["seed"]), engine == "agents")
-        self.settled_days = self.start_hours / 24.0
+        self.settled_days = self.model.warmed_up_days
         self.steps0 = self.model.steps_done
         self._schedule(self.model, self.events)
         self.baseline_label = baseline_label
