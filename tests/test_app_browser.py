@@ -84,7 +84,7 @@ def _serve(bondsim_argv, engine: str = "array", extra: tuple[str, ...] = (), env
 
 
 def _stop(proc) -> str:
-    """Stop the server; its output, leaving out a traceback Solara may print while it shuts down.
+    """Stop the server; its output, leaving out two tracebacks of Solara's own bookkeeping.
 
     (Solara 1.58's shutdown closes every session's context while their threads may still be
     leaving theirs, and can then report a KeyError from its own bookkeeping; nothing is lost.)
@@ -98,7 +98,10 @@ def _stop(proc) -> str:
     out = out or ""
     if "in on_shutdown" in out:
         out = out[: out.index("in on_shutdown")].rsplit("Traceback", 1)[0]
-    return out
+    # Solara 1.58 asserts when a page's old and new websockets (a reconnect under load) both end:
+    # its own bookkeeping of page states, after the page has gone; the log record is left out
+    records = re.split(r"(?m)^(?=[A-Z]+:\s)", out)
+    return "".join(r for r in records if "cannot disconnect a page that is in state" not in r)
 
 
 @pytest.fixture(scope="module", params=["array", "agents"])
