@@ -230,8 +230,6 @@ def sobol_indices(
         One row per metric and parameter: S1, S1_conf, ST, ST_conf (half-widths), S1_wide, ST_wide;
         with ``second_order``, also a table of metric, parameter_a, parameter_b, S2, S2_conf, S2_wide.
     """
-    from SALib.analyze import sobol
-
     data = _data(source)
     metrics = _check_metrics(metrics, data)
     manifest = data.manifest
@@ -241,10 +239,41 @@ def sobol_indices(
     if second_order and not sampled_second:
         raise UserError("second-order Sobol indices need a sobol design with second_order = true")
     names = data.varied
-    problem = {"num_vars": len(names), "names": names, "bounds": [manifest["bounds"][n] for n in names]}
     means = _point_means(data, metrics, window, "Sobol indices")
+    return sobol_table(
+        names,
+        {n: tuple(manifest["bounds"][n]) for n in names},
+        means,
+        conf=conf,
+        resamples=resamples,
+        seed=int(manifest["seeds"]["master"]),
+        sampled_second=sampled_second,
+        second_order=second_order,
+    )
+
+
+def sobol_table(
+    names: list[str],
+    bounds: dict[str, tuple[float, float]],
+    means: pd.DataFrame,
+    *,
+    conf: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+    sampled_second: bool = False,
+    second_order: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Sobol indices of the outputs of a Saltelli design, one column of ``means`` per output.
+
+    ``means`` has one row per design point, in the order of the design's sample matrix
+    (:func:`bondsim.sweep.designs.sobol_matrix`); an output that is NaN somewhere, or constant, is
+    left out. ``seed`` seeds the bootstrap. Returns what :func:`sobol_indices` returns.
+    """
+    from SALib.analyze import sobol
+
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
     rows, pairs = [], []
-    for metric in metrics:
+    for metric in means.columns:
         y = means[metric].to_numpy(dtype=float)
         if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
             continue
@@ -254,7 +283,7 @@ def sobol_indices(
             calc_second_order=sampled_second,
             conf_level=conf,
             num_resamples=resamples,
-            seed=int(manifest["seeds"]["master"]),
+            seed=seed,
         )
         for i, name in enumerate(names):
             rows.append(
@@ -610,6 +639,7 @@ __all__ = [
     "plot_sobol",
     "plot_time_course",
     "sobol_indices",
+    "sobol_table",
     "summarize",
     "time_course",
     "window_means",
