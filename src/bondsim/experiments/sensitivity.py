@@ -80,7 +80,7 @@ def outputs_of(names: list[str]) -> list[tuple[str, trial_design.TrialDesign, st
     return result
 
 
-def ranges_of(ranges: dict[str, Any], params: Params) -> dict[str, tuple[float, float]]:
+def ranges_of(ranges: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """The varied parameters' ranges, checked against their declared ranges; UserError if bad."""
     if len(ranges) < 2:
         raise UserError("sensitivity needs at least two parameters in 'ranges'")
@@ -141,7 +141,7 @@ def run(ctx: Context) -> dict[str, Any]:
     if trials < 1:
         raise UserError(f"trials = {trials} must be at least 1")
     outputs = outputs_of(list(ctx.design["outputs"]))
-    bounds = ranges_of(dict(ctx.design["ranges"]), ctx.params)
+    bounds = ranges_of(dict(ctx.design["ranges"]))
     names = list(bounds)
     points = to_points(names, bounds, sobol_matrix(names, bounds, samples, False, ctx.seed))
     try:
@@ -156,7 +156,8 @@ def run(ctx: Context) -> dict[str, Any]:
     labels = [label for label, _, _ in outputs]
     means = pd.DataFrame(g.mean(axis=2), columns=labels)
     indices = sobol_table(names, bounds, means, resamples=int(ctx.design["resamples"]), seed=ctx.seed)
-    assert isinstance(indices, pd.DataFrame)
+    if not isinstance(indices, pd.DataFrame):  # first order only: one table
+        raise TypeError("sobol_table returned second-order indices")
     summary_outputs = {}
     for j, (label, design, measure) in enumerate(outputs):
         part = indices[indices["metric"] == label]
