@@ -164,7 +164,7 @@ def sensitivity_block(s: dict[str, Any]) -> str:
     lines.append(
         f"Seed {s['seed']}, N = {s['samples']}: {s['points']} parameter sets, {s['trials_per_point']} virtual trials "
         f"of each design per set (the same seeds at every set), {s['virtual_trials']} virtual trials, "
-        f"{s['elapsed_seconds'] / 60:.0f} min on two cores shared with other work. Bold: a total index above 0.05 "
+        f"{s['elapsed_seconds'] / 60:.0f} min of run time. Bold: a total index above 0.05 "
         "with 95% confidence; ± the half-width of the bootstrap 95% CI."
     )
     for o in outputs:

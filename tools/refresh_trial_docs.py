@@ -42,8 +42,9 @@ def meta_blocks(s: dict, out: Path) -> dict[str, str]:
         else "at the default parameters"
     )
     text = (
-        f"Seed 2016, {s['replications']} virtual trials per study, {where}, {s['elapsed_seconds'] / 60:.0f} min on "
-        f"two cores. Published effects inside their predicted 95% interval: {inside['inside']} of {inside['of']} "
+        f"Seed 2016, {s['replications']} virtual trials per study, {where}, run time "
+        f"{s['elapsed_seconds'] / 60:.0f} min. Published effects inside their predicted 95% interval: "
+        f"{inside['inside']} of {inside['of']} "
         "(the one published g we could find or derive, Inagaki, Hazlett & Andreescu 2019). One virtual replication "
         f"of this literature, pooled: g = {lit['hedges_g_median']:.2f} (median; 95% of virtual literatures between "
         f"{lit['hedges_g_2_5']:.2f} and {lit['hedges_g_97_5']:.2f}), a typical 95% CI of "
