@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bondsim.experiments import DEFAULT_SEED, REGISTRY, run_experiment
+from bondsim.experiments.sensitivity import WIDE_ST, carriers
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {  # experiment: the figures docs/experiments.md shows, copied to docs/img/exp_NAME_FIGURE
@@ -149,30 +150,33 @@ def sensitivity_block(s: dict[str, Any]) -> str:
         f" {o['design']} {o['measure'].replace('_', ' ')}: S1 | ST |" for o in outputs
     )
     lines = [head, "|---" * (3 + 2 * len(outputs)) + "|"]
+    carried = [carriers(o["indices"], o["noise_share"]) for o in outputs]
     for n in names:
         p = s["parameters"][n]
         cells = [f"`{n}`", p["status"], f"[{p['low']:g}, {p['high']:g}]"]
-        for o in outputs:
+        for o, bold in zip(outputs, carried, strict=True):
             v = o["indices"].get(n)
-            cells += ["-", "-"] if v is None else [
-                f"{v['S1']:.2f} ± {v['S1_conf']:.2f}", f"**{v['ST']:.2f}** ± {v['ST_conf']:.2f}"
-                if v["ST"] - v["ST_conf"] > 0.05 else f"{v['ST']:.2f} ± {v['ST_conf']:.2f}"
-            ]  # fmt: skip
+            if v is None:
+                cells += ["-", "-"]
+                continue
+            st = f"{v['ST']:.2f} ± {v['ST_conf']:.2f}"
+            cells += [f"{v['S1']:.2f} ± {v['S1_conf']:.2f}", f"**{st}**" if n in bold else st]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("| sum | | |" + "".join(f" {o['S1_sum']:.2f} | {o['ST_sum']:.2f} |" for o in outputs))
     lines.append("")
     lines.append(
         f"Seed {s['seed']}, N = {s['samples']}: {s['points']} parameter sets, {s['trials_per_point']} virtual trials "
         f"of each design per set (the same seeds at every set), {s['virtual_trials']} virtual trials, "
-        f"{s['elapsed_seconds'] / 60:.0f} min of run time. Bold: a total index above 0.05 "
-        "with 95% confidence; ± the half-width of the bootstrap 95% CI."
+        f"{s['elapsed_seconds'] / 60:.0f} min of run time. ± the half-width of the bootstrap 95% CI. Bold: a "
+        f"total index above {WIDE_ST} plus the output's noise share with 95% confidence (trial noise inflates every "
+        "total index by about its share; the first-order indices are unbiased by it)."
     )
     for o in outputs:
         pm = o["point_means"]
         noise = f"{100 * o['noise_share']:.0f}%" if o["noise_share"] is not None else "not estimated (one trial)"
         if o["noise_share_without_common_seeds"] is not None:
             noise += f" ({100 * o['noise_share_without_common_seeds']:.0f}% with independent seeds)"
-        carried = ", ".join(f"`{n}`" for n in o["carried_by"]) or "no parameter"
+        carried = ", ".join(f"`{n}`" for n in carriers(o["indices"], o["noise_share"])) or "no parameter"
         lines.append("")
         lines.append(
             f"- **{o['design']} {o['measure'].replace('_', ' ')}** ({o['role']}): g {o['hedges_g_at_defaults']:+.2f} "
