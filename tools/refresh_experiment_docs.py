@@ -7,9 +7,9 @@ Each experiment runs with ``bondsim experiment NAME`` defaults (seed 2016, the p
 ``DIR/NAME`` (default: a temporary directory); ``--reuse`` takes the runs already there instead.
 ``--figures`` copies the figures the page shows into docs/img/ and rewrites the page's generated
 blocks (between ``<!-- experiments:NAME -->`` and ``<!-- /experiments:NAME -->``). The other
-numbers are printed per experiment, in the page's order; paste them into the page. Without
-sensitivity and meta_analysis they take about a minute on two cores; meta_analysis (over the
-posterior) about four more, sensitivity about seven more on two free cores.
+numbers are printed per experiment, in the page's order; paste them into the page. sensitivity
+takes 9 minutes on two cores; meta_analysis runs every trial twice (over the posterior and at the
+defaults).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Runs ``bondsim experiment meta_analysis`` (over the shipped posterior, its defau
 ``bondsim trial inagaki2016 --power 20 40 80 160`` with their defaults (seed 2016) into ``DIR``
 (default: a temporary directory), copies the forest plot and the power curve into docs/img/, and
 replaces each block of docs/trials.md between ``<!-- trials:NAME -->`` and ``<!-- /trials:NAME -->``
-with what the runs gave; ``--only`` refreshes one of the two. About eight minutes on two cores.
+with what the runs gave; ``--only`` refreshes one of the two.
 """
 
 from __future__ import annotations
