@@ -351,9 +351,10 @@ def test_meta_analysis_on_reduced_sizes(tmp_path):
     from bondsim.experiments import run_experiment
 
     s = run_experiment(
-        "meta_analysis", tmp_path / "meta", seed=3, trials=3, workers=2,
+        "meta_analysis", tmp_path / "meta", seed=3, trials=3, workers=2, posterior="none",
         studies=["charles2020_yoga", "charles2020_ritual", "inagaki2019", "tarr2017"],
     )  # fmt: skip
+    assert s["posterior"] is None and s["parameters"] == "default"
     studies = {o["study"] for o in s["outcomes"]}
     assert studies == {"charles2020_yoga", "charles2020_ritual", "inagaki2019"}
     assert [r["study"] for r in s["not_run"]] == ["tarr2017"]
@@ -365,6 +366,53 @@ def test_meta_analysis_on_reduced_sizes(tmp_path):
         assert (tmp_path / "meta" / f).stat().st_size > 0, f
     literature = pd.read_csv(tmp_path / "meta" / "literature.csv")
     assert len(literature) == 3
+
+
+@pytest.mark.slow
+def test_meta_analysis_over_the_posterior_keeps_the_sampling_only_run_beside_it(tmp_path):
+    """Each virtual literature draws one particle for all its studies; the default-parameter run is unchanged."""
+    from bondsim.calibration.posterior import load
+    from bondsim.experiments import run_experiment
+
+    studies = ["charles2020_yoga", "inagaki2019"]
+    s = run_experiment("meta_analysis", tmp_path / "post", seed=3, trials=3, workers=1, studies=studies)
+    assert s["design"]["posterior"] == "default"  # the default: the shipped posterior
+    assert s["posterior"]["name"] == "default" and s["posterior"]["particles"] == load("default").size
+    plain = run_experiment(
+        "meta_analysis", tmp_path / "plain", seed=3, trials=3, workers=1, studies=studies, posterior="none"
+    )
+    for with_post, fixed in zip(s["outcomes"], plain["outcomes"], strict=True):
+        # the same replications at the default parameters: sampling only is the plain run
+        assert with_post["sampling_only_low"] == fixed["prediction_low"]
+        assert with_post["sampling_only_median_g"] == fixed["predicted_median_g"]
+    assert s["sampling_only"]["virtual_literature"] == plain["virtual_literature"]
+    trials = pd.read_parquet(tmp_path / "post" / "trials.parquet")
+    drawn = trials[trials["parameters"] == "posterior"]
+    assert set(trials["parameters"]) == {"posterior", "default"} and len(drawn) == len(trials) / 2
+    # one particle per virtual literature, shared by its studies
+    assert (drawn.groupby("replication")["particle"].nunique() == 1).all()
+    assert not drawn.equals(trials[trials["parameters"] == "default"])
+    # the published g of inagaki2019 is checked against the interval with parameter uncertainty
+    row = next(o for o in s["outcomes"] if o["study"] == "inagaki2019")
+    check = next(c for c in s["checks"] if c["check"].startswith("inagaki2019 close_connection"))
+    inside = row["prediction_low"] <= -0.32 <= row["prediction_high"]
+    assert check["holds"] == row["observed_inside_prediction"] == inside
+    assert any(c["check"].startswith("published pooled g") for c in s["checks"])
+    report = (tmp_path / "post" / "report.md").read_text()
+    assert "where it still fails" in report and "sampling only" in report
+    literature = pd.read_csv(tmp_path / "post" / "literature.csv")
+    assert sorted(literature["parameters"].unique()) == ["default", "posterior"] and len(literature) == 6
+
+
+def test_meta_analysis_refuses_a_missing_posterior_in_one_line(tmp_path, capsys):
+    from bondsim.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text('[design]\nposterior = "no/such/posterior.csv"\nreplications = 2\n')
+    status = main(["experiment", "meta_analysis", "--config", str(config), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "posterior not found" in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_pooling_identical_studies_gives_their_effect_and_no_heterogeneity():

@@ -26,6 +26,7 @@ from .inagaki2016 import EXPERIMENT as INAGAKI2016
 from .maintenance import EXPERIMENT as MAINTENANCE
 from .meta_analysis import EXPERIMENT as META_ANALYSIS
 from .morphine_withdrawal import EXPERIMENT as MORPHINE_WITHDRAWAL
+from .sensitivity import EXPERIMENT as SENSITIVITY
 from .separation_distress import EXPERIMENT as SEPARATION_DISTRESS
 from .state_dependence import EXPERIMENT as STATE_DEPENDENCE
 
@@ -41,6 +42,7 @@ REGISTRY: dict[str, Experiment] = {
         STATE_DEPENDENCE,
         BEREAVEMENT,
         META_ANALYSIS,
+        SENSITIVITY,
     )
 }
 DEFAULT_SEED = 2016

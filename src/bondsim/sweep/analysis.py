@@ -770,6 +770,72 @@ def _morris_data(source, metrics) -> tuple[SweepData, tuple[str, ...]]:
     return data, metrics
 
 
+def sobol_table(
+    names: list[str],
+    bounds: dict[str, tuple[float, float]],
+    means: pd.DataFrame,
+    *,
+    conf: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+    sampled_second: bool = False,
+    second_order: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Sobol indices of the outputs of a Saltelli design, one column of ``means`` per output.
+
+    ``means`` has one row per design point, in the order of the design's sample matrix
+    (:func:`bondsim.sweep.designs.sobol_matrix`); an output that is NaN somewhere, or constant, is
+    left out. ``seed`` seeds the bootstrap. Returns what :func:`sobol_indices` returns.
+    """
+    from SALib.analyze import sobol
+
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
+    rows, pairs = [], []
+    for metric in means.columns:
+        y = means[metric].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+            continue
+        s = sobol.analyze(
+            problem,
+            y,
+            calc_second_order=sampled_second,
+            conf_level=conf,
+            num_resamples=resamples,
+            seed=seed,
+        )
+        for i, name in enumerate(names):
+            rows.append(
+                {
+                    "metric": metric,
+                    "parameter": name,
+                    "S1": s["S1"][i],
+                    "S1_conf": s["S1_conf"][i],
+                    "ST": s["ST"][i],
+                    "ST_conf": s["ST_conf"][i],
+                    "S1_wide": bool(2 * s["S1_conf"][i] > abs(s["S1"][i])),
+                    "ST_wide": bool(2 * s["ST_conf"][i] > abs(s["ST"][i])),
+                }
+            )
+        if sampled_second:
+            for i, j in itertools.combinations(range(len(names)), 2):
+                s2, c2 = s["S2"][i, j], s["S2_conf"][i, j]
+                pairs.append(
+                    {
+                        "metric": metric,
+                        "parameter_a": names[i],
+                        "parameter_b": names[j],
+                        "S2": s2,
+                        "S2_conf": c2,
+                        "S2_wide": bool(2 * c2 > abs(s2)),
+                    }
+                )
+    first = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "S1_wide", "ST_wide"])
+    if not second_order:
+        return first
+    columns = ["metric", "parameter_a", "parameter_b", "S2", "S2_conf", "S2_wide"]
+    return first, pd.DataFrame(pairs, columns=columns)
+
+
 def morris_indices(
     source: SweepData | str | Path,
     metrics: list[str] | None = None,

@@ -74,16 +74,24 @@ def run_trials(
     progress: bool = False,
     desc: str | None = None,
     posterior: Posterior | None = None,
+    particles: list[int] | None = None,
 ) -> TrialRun:
     """Run ``replications`` virtual trials of ``design`` (see the module docstring for the seeds).
 
     ``params`` are the model's parameters before the design's changes (default: the calibrated
     defaults on the array engine, as ``bondsim trial`` uses them). With ``posterior`` each virtual
     trial draws its own parameter set from it; ``trials`` then has a ``particle`` column.
+    ``particles`` gives replication r the posterior's particle ``particles[r]`` instead of a draw
+    from its seed (several designs that share one parameter set per replication).
     """
     params = params or Params().replace(engine="array")
     seeds = [seed_for(seed, r, bits=32) for r in range(replications)]
-    particles = [posterior.draw(s) for s in seeds] if posterior is not None else [None] * len(seeds)
+    if posterior is None:
+        particles = [None] * len(seeds)
+    elif particles is None:
+        particles = [posterior.draw(s) for s in seeds]
+    elif len(particles) != replications:
+        raise ValueError(f"{len(particles)} particles for {replications} replications")
     tasks = [
         (design, params, s) if k is None else (*posterior.apply(k, design, params), s)
         for s, k in zip(seeds, particles, strict=True)
