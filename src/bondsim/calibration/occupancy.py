@@ -116,10 +116,10 @@ METABOLITE_POTENCY_FACTOR = 3.0
 """Spread of that prior as a factor, one SD in log units (an assumption); 2 SD span 0.0011-0.09,
 from below the monkey values to the 1/10-1/25 that mice give per plasma level (Yancey-Wrona et al. 2009)."""
 BAND_SD = 0.002
-"""How steeply the fit penalises an occupancy outside a band (fraction): one sigma per percentage
-point, which makes a band nearly a constraint (an assumption of the fit, not a published spread)."""
+"""How steeply the fit penalises an occupancy outside a band, as a fraction of receptors. One sigma per
+percentage point, which makes a band nearly a constraint (an assumption of the fit, not a published spread)."""
 FIT_MARGIN = 0.001
-"""How far inside a band's edges the fit keeps (fraction): the fit ends on an edge where other data
+"""How far inside a band's edges the fit keeps, as a fraction of receptors. The fit ends on an edge where other data
 pull against the band, and the shipped constants are the fitted ones rounded to three digits,
 which moves occupancy by up to about 0.0005."""
 POPULATION = {"people": 1000, "seed": 0}
@@ -254,7 +254,7 @@ def naltrexone_fit_table(drug: DrugProfile | None = None) -> pd.DataFrame:
 
 
 WEERTS_2008 = (0.949, 0.049)
-"""Mean and SD of mu blockade on 50 mg/day naltrexone (Weerts et al. 2008): a check, not a target."""
+"""Mean and SD of mu blockade on 50 mg/day naltrexone, from Weerts et al. 2008. A check, not a target."""
 
 
 def naltrexone_validation(drug: DrugProfile | None = None, blockade_variability: float = BLOCKADE_VARIABILITY) -> dict:
@@ -319,8 +319,8 @@ def _between_study_sd() -> float:
 
 
 NALOXONE_SD = round(_between_study_sd(), 3)
-"""Spread of one study's occupancy at a dose: 0.001 mg/kg gave 19% and 40%, 0.01 mg/kg 65% and 100%
-in two studies, a pooled SD of 0.20."""
+"""Spread of one study's occupancy at a dose. At 0.001 mg/kg two studies gave 19% and 40%, at 0.01 mg/kg 65% and 100%;
+the pooled SD is 0.20."""
 NALOXONE_TARGETS: tuple[Target, ...] = (
     *(
         Target(
