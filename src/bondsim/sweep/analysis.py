@@ -468,26 +468,55 @@ def _sobol_rows(
     samples: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """First/total-order rows, second-order rows and one row of sums per metric, from the point means."""
+    manifest = data.manifest
+    n = int(manifest.get("samples") or 0) if samples is None else samples
+    names = data.varied
+    return saltelli_rows(
+        names,
+        {name: tuple(manifest["bounds"][name]) for name in names},
+        means[list(metrics)].iloc[: n * _points_per_sample(data)],
+        conf=conf,
+        resamples=resamples,
+        seed=int(manifest["seeds"]["master"]),
+        sampled_second=bool(manifest.get("second_order")),
+        samples=n,
+    )
+
+
+def saltelli_rows(
+    names: list[str],
+    bounds: dict[str, tuple[float, float]],
+    means: pd.DataFrame,
+    *,
+    conf: float,
+    resamples: int,
+    seed: int,
+    sampled_second: bool,
+    samples: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sobol indices of each column of ``means`` (one row per point of a Saltelli design, in its order).
+
+    Returns first/total-order rows (with the S1_wide, ST_wide and S1_above_ST flags), second-order
+    rows (if the design sampled them) and one row of sums per output; an output that is NaN
+    somewhere, or constant, is left out. ``seed`` seeds the bootstrap.
+    """
     from SALib.analyze import sobol
     from scipy.stats import norm
 
-    manifest = data.manifest
-    names = data.varied
-    sampled_second = bool(manifest.get("second_order"))
-    n = int(manifest.get("samples") or 0) if samples is None else samples
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
     rows, pairs, sums = [], [], []
     z = norm.ppf(0.5 + conf / 2)
-    for metric in metrics:
-        y = means[metric].to_numpy(dtype=float)[: n * _points_per_sample(data)]
+    for metric in means.columns:
+        y = means[metric].to_numpy(dtype=float)
         if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
             continue
         s = sobol.analyze(
-            _sobol_problem(data),
+            problem,
             y,
             calc_second_order=sampled_second,
             conf_level=conf,
             num_resamples=resamples,
-            seed=int(manifest["seeds"]["master"]),
+            seed=seed,
             keep_resamples=True,
         )
         for i, name in enumerate(names):
@@ -509,7 +538,7 @@ def _sobol_rows(
         sums.append(
             {
                 "metric": metric,
-                "N": n,
+                "N": samples,
                 "sum_S1": float(np.sum(s["S1"])),
                 "sum_S1_conf": float(z * resampled.std(ddof=1)),
                 "sum_ST": float(np.sum(s["ST"])),
@@ -784,56 +813,15 @@ def sobol_table(
     """Sobol indices of the outputs of a Saltelli design, one column of ``means`` per output.
 
     ``means`` has one row per design point, in the order of the design's sample matrix
-    (:func:`bondsim.sweep.designs.sobol_matrix`); an output that is NaN somewhere, or constant, is
-    left out. ``seed`` seeds the bootstrap. Returns what :func:`sobol_indices` returns.
+    (:func:`bondsim.sweep.designs.sobol_matrix`). Returns what :func:`sobol_indices` returns.
     """
-    from SALib.analyze import sobol
-
-    problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
-    rows, pairs = [], []
-    for metric in means.columns:
-        y = means[metric].to_numpy(dtype=float)
-        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
-            continue
-        s = sobol.analyze(
-            problem,
-            y,
-            calc_second_order=sampled_second,
-            conf_level=conf,
-            num_resamples=resamples,
-            seed=seed,
-        )
-        for i, name in enumerate(names):
-            rows.append(
-                {
-                    "metric": metric,
-                    "parameter": name,
-                    "S1": s["S1"][i],
-                    "S1_conf": s["S1_conf"][i],
-                    "ST": s["ST"][i],
-                    "ST_conf": s["ST_conf"][i],
-                    "S1_wide": bool(2 * s["S1_conf"][i] > abs(s["S1"][i])),
-                    "ST_wide": bool(2 * s["ST_conf"][i] > abs(s["ST"][i])),
-                }
-            )
-        if sampled_second:
-            for i, j in itertools.combinations(range(len(names)), 2):
-                s2, c2 = s["S2"][i, j], s["S2_conf"][i, j]
-                pairs.append(
-                    {
-                        "metric": metric,
-                        "parameter_a": names[i],
-                        "parameter_b": names[j],
-                        "S2": s2,
-                        "S2_conf": c2,
-                        "S2_wide": bool(2 * c2 > abs(s2)),
-                    }
-                )
-    first = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "S1_wide", "ST_wide"])
-    if not second_order:
-        return first
-    columns = ["metric", "parameter_a", "parameter_b", "S2", "S2_conf", "S2_wide"]
-    return first, pd.DataFrame(pairs, columns=columns)
+    d = len(names)
+    samples = len(means) // (2 * d + 2 if sampled_second else d + 2)
+    rows, pairs, _ = saltelli_rows(
+        names, bounds, means, conf=conf, resamples=resamples, seed=seed, sampled_second=sampled_second, samples=samples
+    )
+    first = pd.DataFrame(rows, columns=SOBOL_COLUMNS)
+    return (first, pd.DataFrame(pairs, columns=SECOND_COLUMNS)) if second_order else first
 
 
 def morris_indices(
