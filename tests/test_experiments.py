@@ -337,3 +337,22 @@ def test_cli_runs_experiment_from_config(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["conditions"]) == {"saline", "morphine", "naloxone"}
     assert summary["seed"] == 3 and summary["design"]["groups"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "design", "needed"),
+    [
+        ("morphine_withdrawal", "followup_days = 8", "followup_days >= 21"),
+        ("chronic_naltrexone", "dosing_days = 14", "dosing_days >= 28"),
+    ],
+)
+def test_a_design_shorter_than_its_summary_windows_is_refused_before_any_run(name, design, needed, tmp_path, capsys):
+    """A window the run does not cover would be summarised as NaN: refused with one line, exit 2, nothing written."""
+    from bondsim.cli import main
+
+    config = tmp_path / "short.toml"
+    config.write_text(f"[design]\n{design}\n")
+    status = main(["experiment", name, "--config", str(config), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and needed in err, err
+    assert not (tmp_path / "out").exists()

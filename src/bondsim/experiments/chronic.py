@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..contrast import normal_ci
 from ..contrast import paired_differences as contrast
+from ..errors import UserError
 from ..mechanisms.receptor import contact_reward
 from ..params import Params
 from ..plots import save_figure, subplots
@@ -83,6 +84,15 @@ def paired_differences(frame: pd.DataFrame, drug: str) -> pd.DataFrame:
 
 
 mean_ci = normal_ci  # mean of replicate values with a normal 95% CI (1.96 SEM): bondsim.contrast.normal_ci
+
+
+def require_days(design: dict[str, Any], name: str, dosing_days: int, followup_days: int) -> None:
+    """Refuse, before any run, a design too short for the windows its summary reads (they would be empty)."""
+    if design["dosing_days"] < dosing_days or design["followup_days"] < followup_days:
+        raise UserError(
+            f"{name} needs dosing_days >= {dosing_days} and followup_days >= {followup_days}: its summary "
+            f"reads windows that long (got {design['dosing_days']} and {design['followup_days']})"
+        )
 
 
 def window(diffs: pd.DataFrame, measure: str, first: int, last: int) -> dict[str, float]:

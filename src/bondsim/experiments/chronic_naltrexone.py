@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from .chronic import against_placebo, window
+from .chronic import against_placebo, require_days, window
 from .common import Context, Experiment
 
 DESIGN: dict[str, Any] = {
@@ -77,6 +77,7 @@ def summarize(diff: pd.DataFrame, d: dict[str, Any]) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     """The same communities on naltrexone and on placebo; daily differences, figure and summary."""
     d = ctx.design
+    require_days(d, "chronic_naltrexone", dosing_days=28, followup_days=14)  # the last four weeks of dosing
     title = f"Chronic naltrexone: {d['dose_mg']:g} mg daily for {d['dosing_days']} days, then stop"
     return against_placebo(ctx, DRUG, "chronic_naltrexone", summarize, title)
 

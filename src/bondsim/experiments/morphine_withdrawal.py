@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .chronic import against_placebo, window
+from .chronic import against_placebo, require_days, window
 from .common import Context, Experiment
 
 DESIGN: dict[str, Any] = {
@@ -72,6 +72,7 @@ def summarize(diff: pd.DataFrame, d: dict[str, Any]) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     """The same communities on morphine and on placebo; daily differences, figure and summary."""
     d = ctx.design
+    require_days(d, "morphine_withdrawal", dosing_days=7, followup_days=21)  # the third week after stopping
     title = f"Morphine {d['dose_mg']:g} mg every {d['dose_interval_hours']:g} h for {d['dosing_days']} days, then stop"
     return against_placebo(ctx, DRUG, "morphine_withdrawal", summarize, title)
 
