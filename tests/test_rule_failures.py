@@ -63,7 +63,9 @@ RAISES = textwrap.dedent(
 def mechanism_params(tmp_path: Path, monkeypatch, name: str, source: str, **overrides):
     (tmp_path / f"{name}.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
-    return load(overrides={"mechanisms": [*DEFAULT, name], "n_agents": 40, "mean_degree": 4, **overrides})
+    # from the initial bonds (no warm-up before time zero), so that the rules go wrong at the step they name
+    settings = {"mechanisms": [*DEFAULT, name], "n_agents": 40, "mean_degree": 4, "warmup_days": 0.0}
+    return load(overrides={**settings, **overrides})
 
 
 def bondsim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

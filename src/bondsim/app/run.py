@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,11 @@ TRACKED = tuple(QUANTITIES)
 _run_ids = itertools.count(1)
 
 
+# One warm-up at a time in the server: pages that open the same community together (a class
+# arriving) wait for the first one's warm-up and start from the cache, instead of each warming it up
+_SETTLING = threading.Lock()
+
+
 def settled_model(params: Params, seed: int, create_agents: bool) -> tuple[BondingModel, float]:
     """A model of ``params`` whose community has settled, and the hour of its day 0 (its time zero).
 
@@ -31,7 +37,8 @@ def settled_model(params: Params, seed: int, create_agents: bool) -> tuple[Bondi
     the very same bits. Nothing is scheduled before day 0 (the lesson's events are scheduled after
     this returns). A config with ``warmup_days = 0`` starts from the initial bonds.
     """
-    model = BondingModel(params, seed=seed, create_agents=create_agents, cache=True)
+    with _SETTLING:
+        model = BondingModel(params, seed=seed, create_agents=create_agents, cache=True)
     return model, model.hours
 
 
