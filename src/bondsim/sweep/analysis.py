@@ -1054,8 +1054,16 @@ def plot_time_course(course: pd.DataFrame, varied: list[str], path: Path, title:
     save_figure(fig, path)
 
 
-def _over_time(table: pd.DataFrame, path: Path, value: str, band: str | None, ylabel: str, title: str) -> None:
-    """One panel per observable: ``value`` of each parameter against the day (with its band)."""
+def _over_time(
+    table: pd.DataFrame,
+    path: Path,
+    value: str,
+    band: str | None,
+    ylabel: str,
+    title: str,
+    dashed: str | None = None,
+) -> None:
+    """One panel per observable: ``value`` of each parameter against the day (with its band; ``dashed`` beside it)."""
     metrics = _shown(list(dict.fromkeys(table["metric"])))
     fig, axes = _figure(1, len(metrics), (3.4 * len(metrics), 3.3))
     parameters = list(dict.fromkeys(table["parameter"]))
@@ -1063,10 +1071,13 @@ def _over_time(table: pd.DataFrame, path: Path, value: str, band: str | None, yl
         part = table[table["metric"] == metric]
         for i, name in enumerate(parameters):
             line = part[part["parameter"] == name].sort_values("day")
-            ax.plot(line["day"], line[value], color=f"C{i % 10}", lw=1.4, label=_label(name))
+            color = f"C{i % 10}"
+            ax.plot(line["day"], line[value], color=color, lw=1.4, label=_label(name))
             if band is not None:
                 low, high = line[value] - line[band], line[value] + line[band]
-                ax.fill_between(line["day"], low, high, color=f"C{i % 10}", alpha=0.15, lw=0)
+                ax.fill_between(line["day"], low, high, color=color, alpha=0.15, lw=0)
+            if dashed is not None:
+                ax.plot(line["day"], line[dashed], color=color, lw=1.0, ls="--")
         ax.set_xlabel("day")
         ax.set_title(_label(metric), fontsize=9)
         ax.axhline(0, color="grey", lw=0.6)
@@ -1078,26 +1089,7 @@ def _over_time(table: pd.DataFrame, path: Path, value: str, band: str | None, yl
 
 def plot_sobol_time(table: pd.DataFrame, path: Path, title: str = "Sobol indices over time") -> None:
     """Total-order indices (lines, with their intervals) and first-order ones (dashed) against the day."""
-    metrics = _shown(list(dict.fromkeys(table["metric"])))
-    fig, axes = _figure(1, len(metrics), (3.4 * len(metrics), 3.3))
-    parameters = list(dict.fromkeys(table["parameter"]))
-    for ax, metric in zip(axes, metrics, strict=True):
-        part = table[table["metric"] == metric]
-        for i, name in enumerate(parameters):
-            line = part[part["parameter"] == name].sort_values("day")
-            color = f"C{i % 10}"
-            ax.plot(line["day"], line["ST"], color=color, lw=1.5, label=_label(name))
-            ax.fill_between(
-                line["day"], line["ST"] - line["ST_conf"], line["ST"] + line["ST_conf"], color=color, alpha=0.15, lw=0
-            )
-            ax.plot(line["day"], line["S1"], color=color, lw=1.0, ls="--")
-        ax.set_xlabel("day")
-        ax.set_title(_label(metric), fontsize=9)
-        ax.axhline(0, color="grey", lw=0.6)
-    axes[0].set_ylabel("ST (solid, with CI), S1 (dashed)")
-    axes[-1].legend(frameon=False, fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=10)
-    save_figure(fig, path)
+    _over_time(table, path, "ST", "ST_conf", "ST (solid, with CI), S1 (dashed)", title, dashed="S1")
 
 
 def plot_sobol_convergence(table: pd.DataFrame, path: Path, title: str = "Sobol indices against N") -> None:
