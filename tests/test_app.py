@@ -484,8 +484,9 @@ def test_plots_keep_the_lesson_span_one_line_per_group_the_comparison_dashed_and
     run.step(30)
     frame = run.frame()
     root = _svg(plots_svg(frame))
-    lines = [line for line in root.iter(f"{SVG}polyline") if line.get("stroke") != "white"]  # not the halos
-    assert len(lines) == 6 * 2  # six panels: everyone and the usual-rejection run
+    drawn = [*root.iter(f"{SVG}polyline"), *root.iter(f"{SVG}use")]  # a line in <defs> is drawn by its <use>
+    lines = [line for line in drawn if line.get("stroke") not in (None, "white")]
+    assert len(lines) == 6 * 2  # six panels: everyone and the usual-rejection run (not the halos)
     dashed = [line for line in lines if line.get("stroke-dasharray")]
     assert len(dashed) == 6 and {line.get("stroke") for line in lines} == {ROLE_COLOURS["everyone"]}
     texts = "".join(t.text or "" for t in root.iter(f"{SVG}text"))
@@ -501,6 +502,30 @@ def test_plots_keep_the_lesson_span_one_line_per_group_the_comparison_dashed_and
     doses = _svg(plots_svg(preset_run("placebo vs naltrexone").frame()))
     triangles = [p for p in doses.iter(f"{SVG}path") if p.get("class") == "bondsim-dose"]
     assert len(triangles) == 6 and triangles[0].get("d").count("z") == 4  # doses on days 1-4, in each panel
+
+
+def test_the_plots_drawn_step_by_step_from_a_runs_line_cache_equal_the_plots_drawn_afresh():
+    """A page draws each step with its run's formatted lines; the picture is the one drawn from nothing.
+
+    The weeks-long lesson thins its lines (a stride of several steps); a lesson whose groups appear
+    mid-run (separation: who lost a partner) redraws its lines.
+    """
+    plays = {
+        "weeks of naltrexone": (1, 1, 5, 3, 60, 1, 2),
+        "separation": (1, 30, 40, 1, 20),
+        "morphine withdrawal": (100, 1),
+    }
+    for lesson, steps in plays.items():
+        run = preset_run(lesson)
+        for big in (False, True):
+            assert plots_svg(run.frame(), big, run.line_text) == plots_svg(run.frame(), big)
+        for k in steps:
+            run.step(k)
+            frame = run.frame()
+            for big in (False, True):
+                assert plots_svg(frame, big, run.line_text) == plots_svg(frame, big), (lesson, run.steps, big)
+    points = [line.get("points") for line in _svg(plots_svg(frame)).iter(f"{SVG}polyline")]
+    assert max(p.count(" ") + 1 for p in points) <= 400
 
 
 def test_monitors_say_what_the_plots_say_in_the_same_units():
@@ -701,9 +726,11 @@ def test_page_steps_plays_switches_presets_and_resets(page):
     page.find(v.Slider, label="Dose: 50 mg a day").assert_single()
     click("▶ Play")
     time.sleep(1.0)
+    assert page.find(v.Btn, children=["▶ Play"]).widget.disabled  # playing: Play again does nothing
     click("❚❚ Pause")
     time.sleep(0.3)
-    page.find(v.Btn, children=["▶ Play"]).assert_single()
+    assert not page.find(v.Btn, children=["▶ Play"]).widget.disabled
+    assert page.find(v.Btn, children=["❚❚ Pause"]).widget.disabled
     assert "day 0, hour 0" not in _text(page)
     for jargon in ("small_world", "Time:", "Render Interval", "Use Threads"):
         assert jargon not in _text(page)

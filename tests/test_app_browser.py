@@ -189,6 +189,20 @@ class Session:
             timeout=UI_TIMEOUT_MS,
         )
 
+    def playing(self) -> bool:
+        """Whether the page shows its run playing (Pause is on)."""
+        return self.page.get_by_role("button", name="❚❚ Pause").is_enabled(timeout=10_000)
+
+    def wait_paused(self) -> None:
+        """Until the page shows its run paused, with Play on to start again."""
+        self.page.wait_for_function(
+            "() => { const b = [...document.querySelectorAll('button')];"
+            " const play = b.find(b => b.textContent.includes('Play'));"
+            " const pause = b.find(b => b.textContent.includes('Pause'));"
+            " return Boolean(play && pause) && !play.disabled && pause.disabled; }",
+            timeout=UI_TIMEOUT_MS,
+        )
+
     def text(self) -> str:
         return self.page.locator("body").inner_text()
 
@@ -238,7 +252,7 @@ def test_a_lesson_steps_resets_offline_and_sessions_are_separate(server, browser
         s.page.get_by_role("button", name="▶ Play").click()
         s.wait_steps(2)
         s.page.get_by_role("button", name="separation", exact=True).click()
-        s.page.get_by_role("button", name="▶ Play").wait_for(timeout=UI_TIMEOUT_MS)
+        s.wait_paused()
         # two lessons clicked 0.4 s apart: the page ends on the second, its controls showing its settings
         s.page.get_by_role("button", name="rejection", exact=True).click()
         s.page.wait_for_timeout(400)
@@ -320,11 +334,10 @@ _ADVANCED = (
     "([r, k]) => { const s = document.querySelector('svg.bondsim-plots');"
     " return Boolean(s) && (s.getAttribute('data-run') !== r || Number(s.getAttribute('data-steps')) > k); }"
 )
-# True once the page shows it is not playing (the toggle says Play), or its run has gone beyond step k
+# True once the page shows it is not playing (Pause is off), or its run has gone beyond step k
 _ADVANCED_OR_PAUSED = (
-    "([r, k]) => { const b = [...document.querySelectorAll('button')]"
-    ".find(b => b.textContent.includes('Play') || b.textContent.includes('Pause'));"
-    " if (b && b.textContent.includes('Play')) { return true; }"
+    "([r, k]) => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes('Pause'));"
+    " if (b && b.disabled) { return true; }"
     " const s = document.querySelector('svg.bondsim-plots');"
     " return Boolean(s) && (s.getAttribute('data-run') !== r || Number(s.getAttribute('data-steps')) > k); }"
 )
@@ -375,17 +388,17 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
                     # Step is disabled while playing: a Play clicked just before may disable it meanwhile
                     s.button("Step").click(timeout=5_000, trial=False, force=True)
             elif action == "play":
-                toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
-                label = toggle.inner_text(timeout=10_000)
-                if not toggle.is_enabled():  # the lesson has ended: start it again
-                    s.button("Restart this lesson").click()
-                else:
+                play, pause = page.get_by_role("button", name="▶ Play"), page.get_by_role("button", name="❚❚ Pause")
+                if play.is_enabled():
                     run, start = s.run_id(), s.steps()
-                    toggle.click(timeout=10_000)
-                    if "play" in label.lower():  # the label is shown in capitals
-                        # the clock advances while playing (a checkpoint may pause it one step on), unless
-                        # the run shown was about to be replaced by a lesson clicked just before
-                        page.wait_for_function(_ADVANCED, arg=[run, start], timeout=30_000)
+                    play.click(timeout=10_000)
+                    # the clock advances while playing (a checkpoint may pause it one step on), unless
+                    # the run shown was about to be replaced by a lesson clicked just before
+                    page.wait_for_function(_ADVANCED, arg=[run, start], timeout=30_000)
+                elif pause.is_enabled():
+                    pause.click(timeout=10_000)
+                else:  # the lesson has ended: start it again
+                    s.button("Restart this lesson").click()
             elif action == "predict":
                 record = s.button("Record my prediction")
                 if record.count() and record.is_enabled():
@@ -406,16 +419,14 @@ def test_random_clicks_and_drags_never_break_the_page(server, browser):
             page.wait_for_timeout(rng.choice([0, 50, 200, 400]))
             assert "Traceback" not in s.text(), log[-10:]
             assert s.errors == [] and s.missing == [], (s.errors, s.missing, log[-10:])
-            toggle = page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause")).inner_text(timeout=10_000)
-            if "pause" in toggle.lower():  # playing: the clock must advance (unless a new run or a pause came)
+            if s.playing():  # the clock must advance (unless a new run or a pause came)
                 page.wait_for_function(_ADVANCED_OR_PAUSED, arg=[s.run_id(), s.steps()], timeout=15_000)
                 checked_playing += 1
         assert "Something went wrong" not in s.text(), log[-10:]
         print(f"\n{len(log)} random actions in {seconds:g} s; the clock was seen advancing {checked_playing} times")
         # still alive: it plays (from the lesson's start, so that no checkpoint comes within three steps)
-        toggle = s.page.get_by_role("button", name=re.compile("▶ Play|❚❚ Pause"))
-        if "pause" in toggle.inner_text().lower():
-            toggle.click()
+        if s.playing():
+            s.page.get_by_role("button", name="❚❚ Pause").click()
         run = s.run_id()
         s.button("Restart this lesson").click()
         s.wait_new_run(run)
@@ -464,18 +475,19 @@ def test_a_closed_tab_stops_playing(bondsim_argv, browser):
 
 @pytest.mark.slow
 def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
-    """A class on one laptop: 30 pages play at once and none stalls (bounded in time).
+    """A class on one laptop: 30 pages play at once and none stalls or falls far behind (bounded in time).
 
-    Each page must advance at >= 0.2 steps/s, the median at >= 0.4: a stall detector, not the speed
-    target. The lessons of classroom 3 draw more per step, and on this machine (server, Chromium
-    and its 30 pages on the same two cores) the median went from about 2 to about 0.6 steps/s;
-    ``benchmarks/class_sessions.py`` measures the server's own rate without browsers.
+    Each page must advance at >= 0.7 steps/s, the median at >= 1.2, where they are asked for 5: on a
+    quiet 2-core machine (server, Chromium and its 30 pages on the same two cores) the median is
+    about 2.8 and the slowest page about 2.2. Before Play and Pause were two buttons, a page whose
+    update lagged turned a second click on Play into Pause, and the pages advanced at about 0.6.
+    ``benchmarks/app_live.py`` measures the rates and ``benchmarks/class_sessions.py`` the server's
+    own rate without browsers.
 
     The 30 pages run in one headless Chromium on the same machine as the server, where in class each
     student's browser runs on their own computer. So that the test measures the server, the pages
     receive and apply every update but do not lay out or paint the pictures (they are hidden). Each
     page plays the weeks-long lesson at 5 hours a second and presses Play again at its checkpoints.
-    ``benchmarks/class_sessions.py`` measures the same load without browsers.
     """
     import psutil
 
@@ -536,7 +548,7 @@ def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
             f"server {cpu:.2f} cores; server memory {rss_all / 2**20:.0f} MB, "
             f"about {per_session_mb:.1f} MB per session"
         )
-        assert min(rates) >= 0.2 and np.median(rates) >= 0.4, rates
+        assert min(rates) >= 0.7 and np.median(rates) >= 1.2, rates
         assert all(s.errors == [] for s in sessions)
     finally:
         t_close = time.monotonic()

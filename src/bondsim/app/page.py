@@ -247,12 +247,15 @@ def Sidebar(session: Session, ui: Any, controls: Any, colour_by: Any, projector:
         )
     with solara.Card("Run"):
         with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
+            # two buttons, not one that toggles: on a page that lags behind the server (a class on
+            # one laptop), a second click on Play must not pause, nor a second click on Pause play
             solara.Button(
-                "❚❚ Pause" if playing else "▶ Play",
-                on_click=session.pause if playing else session.play,
+                "▶ Play",
+                on_click=session.play,
                 color="primary",
-                disabled=session.error is not None or (session.run.ended and not playing),
+                disabled=playing or session.error is not None or session.run.ended,
             )
+            solara.Button("❚❚ Pause", on_click=session.pause, disabled=not playing)
             solara.Button("Step", on_click=lambda: session.step(1), disabled=playing or session.run.ended)
             solara.Button(
                 "Reset",

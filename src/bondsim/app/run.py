@@ -14,7 +14,7 @@ from ..params import Params, load
 from .config import LESSON_START, base_params
 from .layout import spring_layout
 from .lessons import DEFAULTS, PRESETS, USUAL_REJECTION, Event, Measure, Preset
-from .views import QUANTITIES, Frame, Mark, NetworkPainter
+from .views import QUANTITIES, Frame, LineText, Mark, NetworkPainter
 
 SEEKING_WINDOW_HOURS = 6.0  # the seeking curve is a trailing mean over this many hours
 TRACKED = tuple(QUANTITIES)
@@ -148,6 +148,7 @@ class Run:
         self.pairs = np.stack([net.row[self.forward], net.indices[self.forward]], axis=1)
         self.layout = spring_layout(net, seed=int(self.settings["seed"]))
         self.painter = NetworkPainter(self.layout, self.pairs)
+        self.line_text = LineText()  # the plots' lines formatted so far
         self.degree = np.diff(net.indptr)
         self.treated = np.zeros(net.n, dtype=bool)
         self.treated[np.asarray(self.model.treated_index, dtype=np.int64)] = True

@@ -54,8 +54,8 @@ class Session:
     """A browser session's state: the lesson, the run, its latest snapshot, the play loop, the student.
 
     Every change of the run (step, reset, lesson) and every snapshot happens under ``lock``;
-    the page reads only ``frame``, an immutable snapshot swapped in whole (with the ``painter``
-    of its run). After each change, ``draw`` (set by the page) puts the latest snapshot into the
+    the page reads only ``frame``, an immutable snapshot swapped in whole (with the ``run`` it
+    belongs to). After each change, ``draw`` (set by the page) puts the latest snapshot into the
     page's view widgets directly, with no re-render of the page, and ``notify`` (set by the page)
     updates the buttons when playing, the lesson, a checkpoint or an error changes. Both are
     called after the lock is released.
@@ -83,7 +83,6 @@ class Session:
         self.preset = "free play"
         self.run = preset_run(self.preset, self.lesson_settings(self.preset), engine=engine)
         self.frame = self.run.frame()
-        self.painter = self.run.painter
         self.view = ("tone", False)  # colour mode, projector
         self.draw: Callable[[], None] = lambda: None
         self.playing = False
@@ -110,7 +109,6 @@ class Session:
             with self.lock:
                 action()
                 self.frame = self.run.frame()
-                self.painter = self.run.painter
             self.draw()
         except Exception:
             log.exception("bondsim app: an action failed")
@@ -126,12 +124,12 @@ class Session:
     def views(self) -> dict[str, str]:
         """The latest snapshot drawn: HTML of the monitors, SVG of the network and of the plots."""
         with self.lock:
-            frame, painter = self.frame, self.painter
+            frame, run = self.frame, self.run  # the snapshot of this run (both change together, under the lock)
             mode, big = self.view
         return {
             "monitors": monitors_html(frame, big),
-            "network": painter.svg(frame, mode, big),
-            "plots": plots_svg(frame, big),
+            "network": run.painter.svg(frame, mode, big),
+            "plots": plots_svg(frame, big, run.line_text),
         }
 
     def _next_stop(self) -> int:
@@ -296,6 +294,7 @@ class Session:
 
     def _play(self) -> None:
         gone_since: float | None = None
+        due = time.monotonic()  # when the next step is due: steps keep to the clock, not to the work between them
         while True:
             started = time.monotonic()
             page_there = True
@@ -312,7 +311,9 @@ class Session:
                 steps = max(1, round(self.speed * interval))
             self._guard(lambda steps=steps: self._tick(steps))
             self.steps_played += steps
-            self._stop.wait(max(0.005, interval - (time.monotonic() - started)))
+            now = time.monotonic()
+            due = max(due + interval, now - interval)  # a session that fell behind does not rush to catch up
+            self._stop.wait(max(0.001, due - now))
 
     # ------------------------------------------------------------ downloads
     def csv(self) -> str:

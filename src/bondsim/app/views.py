@@ -11,6 +11,7 @@ The same snapshot gives the monitors (number readouts), and the downloads of
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -375,11 +376,47 @@ def _day_ticks(x_max: float) -> list[float]:
     return [float(d) for d in range(0, int(x_max) + 1, step)]
 
 
-def _thin(x: np.ndarray, y: np.ndarray, most: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    if len(x) <= most:
-        return x, y
-    keep = np.unique(np.linspace(0, len(x) - 1, most).round().astype(np.int64))
-    return x[keep], y[keep]
+MOST_POINTS = 400  # at most this many points on a line over the lesson's whole span (about one per pixel)
+
+
+def _points_text(x: np.ndarray, y: np.ndarray) -> str:
+    """SVG polyline points in whole units (a line is four units wide); points without a value are left out."""
+    xy = np.column_stack([x, y])
+    whole = np.rint(xy[np.isfinite(xy).all(axis=1)]).astype(np.int64)
+    return " ".join(map("%d,%d".__mod__, map(tuple, whole.tolist())))
+
+
+class LineText:
+    """The plots' lines as SVG text, formatted once per point: a step adds a point or two to lines that only grow.
+
+    The points kept are every ``stride``-th step, with a stride fixed by the lesson's whole span, so
+    that the points already drawn stay the same as a line grows; each call formats only the points
+    after the longest run of points equal to those of the previous call (all of them if anything
+    before has changed), plus the latest one.
+    """
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple, tuple[np.ndarray, np.ndarray, str]] = {}
+
+    def points(self, key: tuple, x: np.ndarray, y: np.ndarray, stride: int) -> str:
+        """The points of the line ``key`` (pixels ``x``, ``y`` of every step so far), thinned to ``stride``."""
+        n = len(x)
+        kept = np.arange(0, n, stride)
+        xs, ys = x[kept], y[kept]
+        text, start = "", 0
+        previous = self._lines.get(key)
+        if previous is not None:
+            px, py, ptext = previous
+            m = len(px)
+            same = m <= len(xs) and np.array_equal(px, xs[:m], equal_nan=True)
+            if same and np.array_equal(py, ys[:m], equal_nan=True):
+                text, start = ptext, m
+        new = _points_text(xs[start:], ys[start:])
+        text = f"{text} {new}" if text and new else text or new
+        self._lines[key] = (xs, ys, text)
+        if kept[-1] != n - 1:  # the latest step, until it is one of the kept points
+            text = f"{text} {_points_text(x[-1:], y[-1:])}"
+        return text
 
 
 def text_width(text: str, font: float) -> float:
@@ -387,11 +424,16 @@ def text_width(text: str, font: float) -> float:
     return 0.58 * font * len(text)
 
 
-def plots_svg(frame: Frame, big: bool = False) -> str:
+def plots_svg(frame: Frame, big: bool = False, lines: LineText | None = None) -> str:
     """Six panels over the lesson's days, one line per group, fixed axes, marks, the comparison dashed.
 
     Projector mode lays them out three by two, larger text on a wider picture, to fit a 1280x720 screen.
+    ``lines``: the run's formatted lines so far (a page drawing every step passes its run's), else
+    every line is formatted afresh.
     """
+    lines_text = LineText() if lines is None else lines
+    line_ident = f"bondsim-line-{frame.run_id}-{frame.steps}-{int(big)}"  # unique among the pictures of a notebook
+    stride = max(1, math.ceil((frame.x_max * 24.0 / frame.step_hours + 1) / MOST_POINTS))
     cols, rows = (3, 2) if big else (2, 3)
     width, height = (1150, 680) if big else (1000, 940)
     font = 34
@@ -500,21 +542,31 @@ def plots_svg(frame: Frame, big: bool = False) -> str:
             dose_colour = ROLE_COLOURS["drug"] if frame.drug_active else ROLE_COLOURS["pill"]
             tri = "".join(f"M{sx(m.day) - 7:.1f} {y0:.0f}h14l-7 12z" for m in doses)
             parts.append(f'<path d="{tri}" fill="{dose_colour}" class="bondsim-dose"/>')
-        lines = []
+        drawn = []
         for label, values in frame.series.get(key, {}).items():
-            lines.append((colours[label], values, ""))
+            drawn.append((label, colours[label], values, ""))
         if key in frame.baseline:  # on top, so that it is never hidden
-            lines.append((colours.get(focal, BASELINE_COLOUR), frame.baseline[key], ' stroke-dasharray="10 7"'))
-        for colour, values, dash in lines:
+            comparison = colours.get(focal, BASELINE_COLOUR)
+            drawn.append((None, comparison, frame.baseline[key], ' stroke-dasharray="10 7"'))
+        for label, colour, values, dash in drawn:
             if len(values) == 0:
                 continue
-            dx, dy = _thin(frame.days[: len(values)], np.asarray(values))
-            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(sx(dx).tolist(), sy(dy).tolist(), strict=True))
+            values = np.asarray(values)
+            geometry = (x0, x1, y0, y1, lo, hi, x_max)
+            pts = lines_text.points((key, label, geometry), sx(frame.days[: len(values)]), sy(values), stride)
             width_line = 3 if dash else 4
-            halo = "" if dash else f'<polyline points="{pts}" fill="none" stroke="white" stroke-width="7"/>'
+            if dash:
+                parts.append(
+                    f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width_line}" '
+                    f'stroke-linejoin="round"{dash}/>'
+                )
+                continue
+            # the points once, drawn twice: a white halo under the coloured line
+            ident = f"{line_ident}-{len(parts)}"
             parts.append(
-                f'{halo}<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width_line}" '
-                f'stroke-linejoin="round"{dash}/>'
+                f'<defs><polyline id="{ident}" points="{pts}" fill="none" stroke-linejoin="round"/></defs>'
+                f'<use href="#{ident}" stroke="white" stroke-width="7"/>'
+                f'<use href="#{ident}" stroke="{colour}" stroke-width="{width_line}" class="bondsim-line"/>'
             )
     parts.append(
         f'<text x="{width - 10}" y="{height - 4}" font-size="{small}" text-anchor="end" fill="#444" '
