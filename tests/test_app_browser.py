@@ -514,8 +514,8 @@ def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
         for _ in range(sessions_wanted):
             sessions.append(Session(browser, url, wait=False, context=shared))
         t_open = time.monotonic()
-        for s in sessions:
-            s.ready(state="attached")
+        for s in sessions:  # thirty pages at once on a busy machine: minutes, not one page's minute
+            s.page.locator("svg.bondsim-plots").wait_for(timeout=4 * UI_TIMEOUT_MS, state="attached")
         print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
         rss_all = server.memory_info().rss
         t_click = time.monotonic()

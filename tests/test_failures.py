@@ -236,10 +236,18 @@ def interrupt(
 ) -> subprocess.CompletedProcess:
     """Start ``argv``, wait until ``started()``, then Ctrl-C it (the process group, as a terminal does).
 
-    The result's ``pid`` is the command's process id and process group.
+    The result's ``pid`` is the command's process id and process group. The command starts with
+    Ctrl-C's default action, as from a terminal, even when these tests run in a background job
+    (which ignores Ctrl-C, and a command started from it would too).
     """
     proc = subprocess.Popen(
-        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        argv,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for(lambda: started(proc) or proc.poll() is not None)

@@ -317,7 +317,7 @@ def test_trial_command_writes_everything_with_power(tmp_path, bondsim):
     path.write_text(td.dump(design))
     out = tmp_path / "out"
     r = bondsim(
-        "trial", str(path), "--replications", "3", "--power", "8", "16", "--workers", "1", "--out", str(out), "--quiet"
+        "trial", str(path), "--trials", "3", "--power", "8", "16", "--workers", "1", "--out", str(out), "--quiet"
     )
     assert r.returncode == 0, r.stderr
     for f in ("trials.parquet", "summary.json", "report.md", "design.toml", "power.csv", "power.png",

@@ -28,7 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the design under this model config beside the defaults (or under two configs) and compare",
     )
     parser.add_argument("--list", action="store_true", help="list the library's designs and exit")
-    parser.add_argument("--replications", type=positive_int, help="virtual trials (default: the design's [run])")
+    parser.add_argument(
+        "--trials",
+        "--replications",
+        dest="replications",
+        type=positive_int,
+        help="virtual trials, as in `bondsim experiment --trials` (default: the design's [run] replications)",
+    )
     parser.add_argument("--seed", type=seed_value, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
     parser.add_argument("--out", help="output directory (default results/trials/NAME)")
     add_overwrite_argument(parser)
