@@ -191,7 +191,7 @@ def measure_class(browser, url: str, server_pid: int, pages: int, seconds: float
         for page in opened:
             page.wait_for_function(_CLICK, arg="▶ Play", timeout=TIMEOUT_MS)
             page.evaluate("() => { window.bondsimPlaying = true; }")
-        time.sleep(3.0)
+        time.sleep(1.0)  # then measure before the lesson's first checkpoint (day 3: 72 steps at 5 a second)
         server = psutil.Process(server_pid)
         start = [(steps_shown(p), time.perf_counter()) for p in opened]
         cpu0, wall0 = sum(server.cpu_times()[:2]), time.perf_counter()
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[str(people)] = {"step_s": steps, "play_steps_per_s": rate}
             page.close()
             for pages in args.pages:
-                results[f"class of {pages}"] = measure_class(browser, url, proc.pid, pages, 8.0 if args.quick else 15.0)
+                results[f"class of {pages}"] = measure_class(browser, url, proc.pid, pages, 6.0 if args.quick else 10.0)
             browser.close()
     finally:
         proc.terminate()

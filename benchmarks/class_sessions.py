@@ -9,7 +9,9 @@ lesson that has ended. Reported:
 - capacity: one session stepping and drawing as fast as it can, alone, the baseline: steps per
   second of wall time and per second of processor time (the second holds on a busy machine);
 - load: ``--sessions`` sessions of ``--people`` people at ``--speed`` steps/s each, for
-  ``--seconds``: each session's steps per second (min, median), the process's processor use (cores),
+  ``--seconds``: each session's steps per second while playing (min, median; the time it stood at a
+  checkpoint or its end until the driver pressed Play again left out) and over the whole time, the
+  process's processor use (cores),
   the processor time per step and so the cores the offered load needs, and the machine's load
   average (other jobs included);
 - memory: the process's RSS after imports, after one warm-up session (compiled kernels, layout
@@ -73,7 +75,41 @@ def capacity(engine: str, lesson: str, people: int, seconds: float) -> tuple[flo
     return steps / (time.perf_counter() - started), steps / (time.thread_time() - cpu)
 
 
-def drive(sessions, lesson: str, stop: threading.Event) -> None:
+class Pauses:
+    """When each session stood still (at a checkpoint or its end, until the student pressed Play again).
+
+    A session tells its page when it stops (``Session.notify``, the page's hook); the driver says when
+    it plays again. Their sum inside a window is the time a session was not asked to play.
+    """
+
+    def __init__(self, sessions) -> None:
+        self.since: dict[int, float] = {}
+        self.spans: dict[int, list[tuple[float, float]]] = {id(s): [] for s in sessions}
+        self.lock = threading.Lock()
+        for session in sessions:
+            session.notify = lambda session=session: self.noticed(session)
+
+    def noticed(self, session) -> None:
+        with self.lock:
+            if not session.playing:
+                self.since.setdefault(id(session), time.perf_counter())
+
+    def playing_again(self, session) -> None:
+        with self.lock:
+            started = self.since.pop(id(session), None)
+            if started is not None:
+                self.spans[id(session)].append((started, time.perf_counter()))
+
+    def within(self, session, t0: float, t1: float) -> float:
+        """Seconds of [t0, t1] that ``session`` stood still."""
+        with self.lock:
+            spans = list(self.spans[id(session)])
+            if id(session) in self.since:
+                spans.append((self.since[id(session)], t1))
+        return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in spans)
+
+
+def drive(sessions, lesson: str, stop: threading.Event, pauses: Pauses) -> None:
     """The students: Play again at each checkpoint, the lesson again once it has ended."""
     while not stop.wait(0.05):
         for session in sessions:
@@ -81,6 +117,7 @@ def drive(sessions, lesson: str, stop: threading.Event) -> None:
                 continue
             if session.run.ended:
                 session.load(lesson, dict(session.run.settings))
+            pauses.playing_again(session)
             session.play()
 
 
@@ -120,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
         sessions.append(session)
         held.by_browser.setdefault(session.key, []).append(session)
     stop = threading.Event()
-    driver = threading.Thread(target=drive, args=(sessions, args.lesson, stop), daemon=True)
+    pauses = Pauses(sessions)
+    driver = threading.Thread(target=drive, args=(sessions, args.lesson, stop, pauses), daemon=True)
     driver.start()
     time.sleep(3.0)  # every loop started
     before = [s.steps_played for s in sessions]
@@ -129,10 +167,14 @@ def main(argv: list[str] | None = None) -> dict:
     while time.perf_counter() - wall0 < args.seconds:
         time.sleep(1.0)
         peak = max(peak, rss_mb())
-    wall = time.perf_counter() - wall0
+    wall1 = time.perf_counter()
+    wall = wall1 - wall0
+    played = [s.steps_played - b for s, b in zip(sessions, before, strict=True)]
     cpu_used = cpu_s() - cpu0
     cores = cpu_used / wall
-    rates = [(s.steps_played - b) / wall for s, b in zip(sessions, before, strict=True)]
+    rates = [k / wall for k in played]
+    still = [pauses.within(s, wall0, wall1) for s in sessions]
+    rates_playing = [k / (wall - t) for k, t in zip(played, still, strict=True)]
     load_during = os.getloadavg()[0]
     memory["peak while playing"] = peak
     stop.set()
@@ -167,10 +209,14 @@ def main(argv: list[str] | None = None) -> dict:
         "offered load / capacity alone per processor second": round(offered / alone_cpu, 2),
         "processor time per step, all sessions (ms)": round(1000 * cpu_used / max(1, sum(rates) * wall), 2),
         "cores the offered load needs at that cost": round(offered * cpu_used / max(1, sum(rates) * wall), 2),
-        "steps/s per session: min": round(min(rates), 2),
-        "steps/s per session: median": round(statistics.median(rates), 2),
-        "steps/s per session: max": round(max(rates), 2),
-        "sessions at >= 95% of the speed asked": sum(r >= 0.95 * args.speed for r in rates),
+        "steps/s per session while playing: min": round(min(rates_playing), 2),
+        "steps/s per session while playing: median": round(statistics.median(rates_playing), 2),
+        "steps/s per session while playing: max": round(max(rates_playing), 2),
+        "sessions playing at >= 95% of the speed asked": sum(r >= 0.95 * args.speed for r in rates_playing),
+        "steps/s per session over the whole time (checkpoints and restarts included): median": round(
+            statistics.median(rates), 2
+        ),
+        "share of the time standing at checkpoints and restarts (median)": round(statistics.median(still) / wall, 3),
         "processor use while playing (cores)": round(cores, 2),
         "processor use after close (cores)": round(idle, 3),
         "sessions forgotten": forgotten,

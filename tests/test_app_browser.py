@@ -38,7 +38,7 @@ from bondsim.app import PRESETS
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 RANDOM_SECONDS_ENV = "BONDSIM_RANDOM_SECONDS"
-RANDOM_SECONDS_DEFAULT = 75.0  # per engine
+RANDOM_SECONDS_DEFAULT = 45.0  # per engine
 START_TIMEOUT_S = 90.0
 UI_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
@@ -347,7 +347,7 @@ _ADVANCED_OR_PAUSED = (
 def test_random_clicks_and_drags_never_break_the_page(server, browser):
     """Presets, sliders, reset, restart, play, pause, predictions, colours, projector and tabs in random order.
 
-    For ``BONDSIM_RANDOM_SECONDS`` (default 75) seconds per engine. After every action: no traceback,
+    For ``BONDSIM_RANDOM_SECONDS`` (default 45) seconds per engine. After every action: no traceback,
     no page error, and while the page says it is playing, the clock advances (within 15 s, at least
     one step; the slowest play speed is one step a second).
     """

@@ -51,6 +51,22 @@ def test_students_join_with_the_code_each_with_a_community_of_their_own():
     assert len(heard) == 3 and room.student("s3").community == 3 and room.student("nobody") is None
 
 
+def test_a_student_who_joins_again_from_another_computer_is_counted_once():
+    room = Classroom(code="ABCD")
+    room.join("s1", "Ann", "ABCD")
+    room.join("s2", "Bob", "ABCD")
+    room.predict("s1", "rejection", -0.2)
+    room.submit("s1", "rejection", -0.3, 1, ())
+    again = room.join("s9", " ann ", "ABCD")  # a new tab or computer: the same name
+    assert again.community == 1 and room.student("s1") is None and len(room.students) == 2
+    summary = room.summary("rejection")
+    assert summary.rows == (("ann", -0.3, -0.2, False),)  # her prediction and result, once
+    room.submit("s1", "rejection", -0.9, 1, ())  # the old tab's run no longer counts
+    room.submit("s9", "rejection", -0.1, 1, ())  # the latest run counts
+    assert room.summary("rejection").rows == (("ann", -0.1, -0.2, False),)
+    assert room.join("s2", "Bob", "ABCD").community == 2  # joining again on the same page changes nothing
+
+
 def test_the_summary_pools_results_beside_predictions_and_leaves_changed_runs_out_of_the_mean():
     room = Classroom(code="ABCD")
     for i, name in enumerate(["Ann", "Bob", "Cy", "Dee"]):
@@ -97,7 +113,7 @@ def test_a_session_joins_predicts_before_play_and_sends_its_result_once_at_the_e
     assert session.run.settings["seed"] == session.community == room.student(session.key).community
     session.predict(-0.1)
     session.step(1)
-    with pytest.raises(ValueError, match="before you press Play"):
+    with pytest.raises(ValueError, match="before the run starts"):
         session.predict(0.3)
     stops = 0
     while not session.run.ended:

@@ -135,14 +135,30 @@ class Classroom:
 
     # ------------------------------------------------------------ students
     def join(self, student_id: str, name: str, code: str) -> Student:
-        """Join the class (or change one's name); raises ValueError with a message for the student."""
+        """Join the class (or change one's name); raises ValueError with a message for the student.
+
+        A name that has joined already is the same student on another tab or computer: they take over
+        their community, prediction and results there (the latest run counts), so that nobody is
+        counted twice. Two students who share a name add an initial.
+        """
         name = " ".join(str(name).split())[:40]
         if not name:
             raise ValueError("Write your name first.")
         if str(code).strip().upper() != self.code:
             raise ValueError("That is not this class's code: ask your teacher for the code on the projector.")
         with self.lock:
-            if student_id in self.students:
+            same_name = next(
+                (sid for sid, s in self.students.items() if s.name.casefold() == name.casefold() and sid != student_id),
+                None,
+            )
+            if same_name is not None and student_id not in self.students:
+                student = self.students.pop(same_name)
+                student.id, student.name = student_id, name
+                self.students[student_id] = student
+                for by_student in (*self.predictions.values(), *self.results.values()):
+                    if same_name in by_student:
+                        by_student[student_id] = by_student.pop(same_name)
+            elif student_id in self.students:
                 self.students[student_id].name = name
                 student = self.students[student_id]
             else:

@@ -18,9 +18,14 @@ from .lessons import CONTROLS, PRESETS, changed_settings, describe
 from .views import QUANTITIES, ROLE_COLOURS, Frame, colour_values, day_text, group_colour
 
 
-def run_description(lesson: str, settings: dict[str, Any], engine: str) -> list[tuple[str, str]]:
-    """What was run, as (name, value) pairs: the lesson, the changed settings, every setting, engine, seed."""
-    changed = changed_settings(lesson, settings) if lesson in PRESETS else []
+def run_description(
+    lesson: str, settings: dict[str, Any], engine: str, own: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """What was run, as (name, value) pairs: the lesson, the changed settings, every setting, engine, seed.
+
+    ``own``: the lesson's settings as the student was given them (in a class, their community).
+    """
+    changed = changed_settings(lesson, settings, own) if lesson in PRESETS else []
     rows = [("lesson", lesson), ("changed from the lesson", "; ".join(changed) if changed else "nothing")]
     for key, control in CONTROLS.items():
         if key in settings:
@@ -40,9 +45,11 @@ def what_was_given(settings: dict[str, Any], frame: Frame) -> str:
     return f"{settings.get('drug')} {float(settings.get('dose_mg', 0)):g} mg a day, {who}"
 
 
-def run_title(lesson: str, settings: dict[str, Any], engine: str, frame: Frame) -> str:
+def run_title(
+    lesson: str, settings: dict[str, Any], engine: str, frame: Frame, own: dict[str, Any] | None = None
+) -> str:
     """The figure's title: the lesson (with what was changed), what was given, the community, engine and time."""
-    changed = changed_settings(lesson, settings) if lesson in PRESETS else []
+    changed = changed_settings(lesson, settings, own) if lesson in PRESETS else []
     head = f"bondsim classroom: {lesson}" + (f" (changed: {'; '.join(changed)})" if changed else "")
     rejection = f"{float(settings.get('rejection_rate', 0.2)):.0%} of approaches turned down"
     return (
@@ -57,6 +64,7 @@ def csv_text(
     settings: dict[str, Any] | None = None,
     engine: str = "array",
     settled_days: float | None = None,
+    own: dict[str, Any] | None = None,
 ) -> str:
     """The run's group means as a tidy table: one row per recorded step and group, headed by what was run.
 
@@ -65,7 +73,7 @@ def csv_text(
     keys = list(QUANTITIES)
     out = []
     if settings is not None:
-        for name, value in run_description(lesson, settings, engine):
+        for name, value in run_description(lesson, settings, engine, own):
             out.append(f"# {name}: {value}")
         if settled_days is not None:
             out.append(f"# day 0 is the end of a warm-up of {settled_days:g} days, in which the community settled")

@@ -357,7 +357,8 @@ PRESETS: dict[str, Preset] = {
                 ("seeking", "People keep trying: they seek company more."),
                 (
                     "bonds",
-                    "Felt connection and close bonds wear down, slowly: by day 6 both are below the usual run's.",
+                    "Felt connection and close bonds wear down only slowly: after five days they are less than a "
+                    "hundredth below the usual run's, too little to see. Bonds take weeks to change.",
                 ),
             ),
             baseline_without=("rejection",),
@@ -396,9 +397,9 @@ PRESETS: dict[str, Preset] = {
                 ("seeking", "Seeking company stays low for as long as they take it: contact still rewards less."),
                 (
                     "after",
-                    "After the last dose (day 21) the blockade fades over about two weeks; the receptors return to "
-                    "their usual number and seeking and felt connection come back. Little overshoots: in this "
-                    "model the rebound is small, because the drug leaves as slowly as the extra receptors go.",
+                    "After the last dose (day 21) the blockade fades over about two weeks; the receptors fall back "
+                    "towards the placebo arm's number and seeking and felt connection come back. Little overshoots: "
+                    "in this model the rebound is small, because the drug leaves as slowly as the extra receptors go.",
                 ),
             ),
             days=35.0,
@@ -464,9 +465,12 @@ def describe(key: str, value: Any) -> str:
     return control.label(value).split(": ", 1)[1]
 
 
-def changed_settings(name: str, settings: dict[str, Any]) -> list[str]:
-    """The settings that differ from the lesson's own, in plain words ("People taking the pill: 100%")."""
-    own = PRESETS[name].settings
+def changed_settings(name: str, settings: dict[str, Any], own: dict[str, Any] | None = None) -> list[str]:
+    """The settings that differ from the lesson's own, in plain words ("People taking the pill: 100%").
+
+    ``own``: the lesson's settings as this student was given them (in a class, their community).
+    """
+    own = PRESETS[name].settings if own is None else own
     out = []
     for key, control in CONTROLS.items():
         if key in settings and settings[key] != own.get(key):

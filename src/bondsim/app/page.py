@@ -189,9 +189,11 @@ def ClassCard(session: Session, ui: Any, controls: Any, code_given: str):
                 )
                 solara.Button("Record my prediction", on_click=predict, small=True, color="primary")
             elif session.prediction is not None:
-                solara.Text(f"Your prediction: {session.prediction:+.2f}. Now press Play.")
+                then = "The run has ended: compare." if session.run.ended else "Now press Play."
+                alone = "" if session.student_name else " (join your class to send it to your teacher)"
+                solara.Text(f"Your prediction: {session.prediction:+.2f}{alone}. {then}")
             else:
-                solara.Text("Predictions are made before Play: restart the lesson to make one.")
+                solara.Text("Predictions are made before the run starts: restart the lesson to make one.")
         if message.value:
             solara.HTML(tag="div", unsafe_innerHTML=message.value, classes=["bondsim-pending"])
 
@@ -388,6 +390,7 @@ def Page():
                 session.prediction,
                 session.student_name,
                 session.run.ended,
+                session.run.steps > 0,  # the prediction's controls go once the run has started (Play or Step)
             )
         ),
     )

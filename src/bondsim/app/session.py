@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SPEEDS = (1, 2, 5, 10, 20, 100)  # simulated hours per second while playing (100: fast forward)
 DEFAULT_SPEED = 5
 FRAMES_PER_S = 20  # at most this many pictures a second: faster speeds take several steps per picture
+CATCH_UP_S = 1.0  # play makes up for at most this much lost time (a step delayed by other sessions' steps)
 _thread_ids = itertools.count(1)
 _session_ids = itertools.count(1)
 
@@ -217,7 +218,7 @@ class Session:
         """Record this student's prediction for the lesson (only before the run has started)."""
         with self.lock:
             if self.run.steps > 0:
-                raise ValueError("Predict before you press Play: restart the lesson to predict again.")
+                raise ValueError("Predict before the run starts (Play or Step): restart the lesson to predict again.")
             self.prediction = float(value)
             preset = self.preset
         if self.student_name is not None:
@@ -312,7 +313,7 @@ class Session:
             self._guard(lambda steps=steps: self._tick(steps))
             self.steps_played += steps
             now = time.monotonic()
-            due = max(due + interval, now - interval)  # a session that fell behind does not rush to catch up
+            due = max(due + interval, now - CATCH_UP_S)  # a session that fell far behind does not rush to catch up
             self._stop.wait(max(0.001, due - now))
 
     # ------------------------------------------------------------ downloads
@@ -320,14 +321,15 @@ class Session:
         """The run's data as CSV, headed by what was run."""
         with self.lock:
             frame, settings, preset = self.frame, dict(self.run.settings), self.preset
-            settled = self.run.settled_days
-        return csv_text(frame, lesson=preset, settings=settings, engine=self.engine, settled_days=settled)
+            settled, own = self.run.settled_days, self.lesson_settings(preset)
+        return csv_text(frame, lesson=preset, settings=settings, engine=self.engine, settled_days=settled, own=own)
 
     def png(self, mode: str = "tone") -> bytes:
         """The current figures as one PNG, titled with what was run."""
         with self.lock:
             frame, settings, preset = self.frame, dict(self.run.settings), self.preset
-        return report_png(frame, mode, title=run_title(preset, settings, self.engine, frame))
+            own = self.lesson_settings(preset)  # in a class, the student's community is the lesson's own
+        return report_png(frame, mode, title=run_title(preset, settings, self.engine, frame, own))
 
     def pending(self, controls: dict[str, Any]) -> list[str]:
         """Controls whose value differs from the run's, in plain words."""

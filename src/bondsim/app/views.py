@@ -24,7 +24,12 @@ QUANTITIES: dict[str, tuple[str, tuple[float, float], str, str]] = {
     "seeking": ("seeking company", (0.0, 10.0), "attempts per person per day, 6-hour mean", "a day"),
     "occupancy": ("receptors held by the drug", (0.0, 1.0), "share of mu receptors, %", "%"),
     "strong_bonds": ("close bonds", (0.0, 3.0), "bonds of 0.5 or more (on 0-1) per person", "per person"),
-    "receptors": ("receptor number", (0.0, 2.0), "mu receptors, 1 = the usual number", "1 = usual"),
+    "receptors": (
+        "receptor number",
+        (0.0, 2.0),
+        "mu receptors, 1 = the number when tone is at its set point (a community above it has a few less)",
+        "1 = at set point",
+    ),
 }
 PANELS = QUANTITIES  # the name of earlier versions
 PERCENT = frozenset({"occupancy"})  # shown as % on axes and monitors alike

@@ -66,6 +66,10 @@ def command(args: argparse.Namespace) -> int:
     """Serve the app with Solara in production mode until interrupted (replaces this process)."""
     classroom = bool(getattr(args, "classroom", False))
     args.host = args.host or ("0.0.0.0" if classroom else "127.0.0.1")
+    require("app", "bondsim app")  # a missing install first: it is what to fix before anything else
+    engine = getattr(args, "engine", None) or default_engine()
+    if engine == "array":
+        require("array", "bondsim app --engine array")
     _check_free(args.host, args.port)
     config = getattr(args, "config", None)
     if config:
@@ -73,10 +77,6 @@ def command(args: argparse.Namespace) -> int:
 
         check_model(load(config))  # a bad config is one line here, not an error page in class
         config = os.path.abspath(config)
-    require("app", "bondsim app")
-    engine = getattr(args, "engine", None) or default_engine()
-    if engine == "array":
-        require("array", "bondsim app --engine array")
     shown = f"[{args.host}]" if ":" in args.host else args.host
     code, key = os.environ.get(CODE_ENV) or new_code(), os.environ.get(KEY_ENV) or new_key()
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else shown
