@@ -8,7 +8,7 @@ where they fail.
 Besides a walk through a lesson, three tests stress the app: a randomised test that clicks and
 drags for ``BONDSIM_RANDOM_SECONDS`` seconds with each engine (default 75, so two and a half minutes
 in all and this file in about five minutes on a 2-core machine), a test that a closed tab stops using
-the server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 30) pages playing at once.
+the server's processor, and a load test of ``BONDSIM_LOAD_SESSIONS`` (default 10) pages playing at once.
 For a longer randomised run, for example ten minutes per engine, run only that test::
 
     BONDSIM_RANDOM_SECONDS=600 .venv/bin/python -m pytest tests/test_app_browser.py -k random -s
@@ -474,24 +474,24 @@ def test_a_closed_tab_stops_playing(bondsim_argv, browser):
 
 
 @pytest.mark.slow
-def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
-    """A class on one laptop: 30 pages play at once and none stalls or falls far behind (bounded in time).
+def test_a_class_of_pages_keeps_playing(bondsim_argv, browser):
+    """A class on one laptop: ten pages play at once, none stalls or falls far behind (bounded in time).
 
-    Each page must advance at >= 0.7 steps/s, the median at >= 1.2, where they are asked for 5: on a
-    quiet 2-core machine (server, Chromium and its 30 pages on the same two cores) the median is
-    about 2.8 and the slowest page about 2.2. Before Play and Pause were two buttons, a page whose
-    update lagged turned a second click on Play into Pause, and the pages advanced at about 0.6.
-    ``benchmarks/app_live.py`` measures the rates and ``benchmarks/class_sessions.py`` the server's
-    own rate without browsers.
+    Each page must advance at >= 1.5 steps/s, the median at >= 2.5, where they are asked for 5: on a
+    quiet 2-core machine (server, Chromium and its pages on the same two cores) ten pages advance at
+    4.8-5.0 each. Before Play and Pause were two buttons, a page whose update lagged turned a second
+    click on Play into Pause. ``BONDSIM_LOAD_SESSIONS=30`` opens thirty (median about 2.8 there);
+    ``benchmarks/app_live.py`` measures classes of 10 and 30 pages and ``benchmarks/class_sessions.py``
+    the server's own rate without browsers.
 
-    The 30 pages run in one headless Chromium on the same machine as the server, where in class each
+    The pages run in one headless Chromium on the same machine as the server, where in class each
     student's browser runs on their own computer. So that the test measures the server, the pages
     receive and apply every update but do not lay out or paint the pictures (they are hidden). Each
     page plays the weeks-long lesson at 5 hours a second and presses Play again at its checkpoints.
     """
     import psutil
 
-    sessions_wanted = int(os.environ.get("BONDSIM_LOAD_SESSIONS", "30"))
+    sessions_wanted = int(os.environ.get("BONDSIM_LOAD_SESSIONS", "10"))
     proc, url, _ = _serve(bondsim_argv)
     server = psutil.Process(proc.pid)
     sessions: list[Session] = []
@@ -514,7 +514,7 @@ def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
         for _ in range(sessions_wanted):
             sessions.append(Session(browser, url, wait=False, context=shared))
         t_open = time.monotonic()
-        for s in sessions:  # thirty pages at once on a busy machine: minutes, not one page's minute
+        for s in sessions:  # many pages at once on a busy machine: minutes, not one page's minute
             s.page.locator("svg.bondsim-plots").wait_for(timeout=4 * UI_TIMEOUT_MS, state="attached")
         print(f"\nopened {sessions_wanted} pages in {time.monotonic() - t_open:.1f} s")
         rss_all = server.memory_info().rss
@@ -548,7 +548,8 @@ def test_thirty_sessions_each_keep_playing(bondsim_argv, browser):
             f"server {cpu:.2f} cores; server memory {rss_all / 2**20:.0f} MB, "
             f"about {per_session_mb:.1f} MB per session"
         )
-        assert min(rates) >= 0.7 and np.median(rates) >= 1.2, rates
+        slow = sessions_wanted > 10  # thirty pages and Chromium share the two cores: a stall detector only
+        assert min(rates) >= (0.7 if slow else 1.5) and np.median(rates) >= (1.2 if slow else 2.5), rates
         assert all(s.errors == [] for s in sessions)
     finally:
         t_close = time.monotonic()

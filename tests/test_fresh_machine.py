@@ -67,7 +67,7 @@ def test_ensure_browser_fails_under_ci(path_without_chromium):
 # skip or fail is the browser fixture's decision, the same for every test of the file.
 NEED_ONLY_THE_BROWSER = [
     "tests/test_app_browser.py::test_a_closed_tab_stops_playing",
-    "tests/test_app_browser.py::test_thirty_sessions_each_keep_playing",
+    "tests/test_app_browser.py::test_a_class_of_pages_keeps_playing",
 ]
 
 
